@@ -1,0 +1,101 @@
+//! The seed network's training step and its parts, on the seed's batch of 5000.
+//!
+//! `gemm_only` performs exactly the matrix products of one `train_step` (seven forward and
+//! backward products for the weights, three for the hidden deltas) on buffers of the same
+//! shapes, so `gemm_only / train_step` is the share of a step spent in BLAS.
+
+use criterion::{Criterion, Throughput};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array2};
+use nn::{masked_bce, Loss, Mlp, Trainer};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::hint::black_box;
+
+const SIZES: [usize; 5] = [2, 10, 40, 30, 3];
+const BATCH: usize = 5000;
+
+fn seed_batch(rng: &mut ChaCha8Rng) -> (Array2<f32>, Array2<f32>, Array2<bool>) {
+    let x = Array2::from_shape_simple_fn((BATCH, 2), || rng.random::<f32>());
+    let y = Array2::from_shape_fn((BATCH, 3), |(i, j)| {
+        let (x0, x1) = (x[[i, 0]], x[[i, 1]]);
+        [x1 <= 0.5, x0 >= 0.5, x0 + x1 > 1.0][j] as u8 as f32
+    });
+    // One label in ten missing, as in a moderately holey data set.
+    let observed = Array2::from_shape_simple_fn((BATCH, 3), || rng.random::<f32>() >= 0.1);
+    (x, y, observed)
+}
+
+pub fn bench(c: &mut Criterion) {
+    masklab::blas::use_single_thread();
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let (x, y, observed) = seed_batch(&mut rng);
+    let mlp = Mlp::new(&SIZES, &mut rng);
+
+    let mut group = c.benchmark_group("nn");
+    group.throughput(Throughput::Elements(BATCH as u64));
+
+    let mut trainer = Trainer::new(mlp.clone(), 1e-3, BATCH);
+    let loss = Loss::masked();
+    group.bench_function("train_step", |b| {
+        b.iter(|| black_box(trainer.step(x.view(), y.view(), observed.view(), &loss)))
+    });
+
+    group.bench_function("forward", |b| b.iter(|| black_box(mlp.forward(black_box(x.view())))));
+
+    let logits = mlp.forward(x.view());
+    let mut grad = Array2::zeros(logits.dim());
+    group.bench_function("masked_bce", |b| {
+        b.iter(|| black_box(Loss::masked().loss_and_grad_into(logits.view(), y.view(), observed.view(), grad.view_mut())))
+    });
+    // The allocating convenience form, for comparison.
+    group.bench_function("masked_bce_alloc", |b| {
+        b.iter(|| black_box(masked_bce(logits.view(), y.view(), observed.view(), None)))
+    });
+
+    let mut gemm = GemmSequence::new(&mlp, &x);
+    group.bench_function("gemm_only", |b| b.iter(|| gemm.run()));
+    group.finish();
+}
+
+/// The buffers and products of one training step, without anything else.
+struct GemmSequence {
+    x: Array2<f32>,
+    weights: Vec<Array2<f32>>,
+    acts: Vec<Array2<f32>>,
+    deltas: Vec<Array2<f32>>,
+    grad_w: Vec<Array2<f32>>,
+}
+
+impl GemmSequence {
+    fn new(mlp: &Mlp, x: &Array2<f32>) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut fill = |(r, c)| Array2::from_shape_simple_fn((r, c), || rng.random_range(-1.0f32..1.0));
+        GemmSequence {
+            x: x.clone(),
+            weights: mlp.weights.clone(),
+            acts: SIZES[1..].iter().map(|&k| fill((BATCH, k))).collect(),
+            deltas: SIZES[1..].iter().map(|&k| fill((BATCH, k))).collect(),
+            grad_w: mlp.weights.iter().map(|w| Array2::zeros(w.dim())).collect(),
+        }
+    }
+
+    fn run(&mut self) {
+        let layers = self.weights.len();
+        for l in 0..layers {
+            let (before, rest) = self.acts.split_at_mut(l);
+            let input = if l == 0 { self.x.view() } else { before[l - 1].view() };
+            general_mat_mul(1.0, &input, &self.weights[l], 0.0, &mut rest[0]);
+        }
+        for l in (0..layers).rev() {
+            let input = if l == 0 { self.x.view() } else { self.acts[l - 1].view() };
+            general_mat_mul(1.0, &input.t(), &self.deltas[l], 0.0, &mut self.grad_w[l]);
+            if l > 0 {
+                let (below, from_l) = self.deltas.split_at_mut(l);
+                let mut prev = below[l - 1].slice_mut(s![.., ..]);
+                general_mat_mul(1.0, &from_l[0], &self.weights[l].t(), 0.0, &mut prev);
+            }
+        }
+        black_box(&self.grad_w);
+    }
+}

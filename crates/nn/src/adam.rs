@@ -1,0 +1,97 @@
+//! Adam with the Keras defaults.
+
+/// Adam state for a fixed list of parameter tensors, each seen as a flat slice.
+///
+/// Keras's update (the "epsilon hat" form): with `t` the 1-based step,
+/// `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g²`,
+/// `p -= lr · sqrt(1-b2^t)/(1-b1^t) · m / (sqrt(v) + eps)`.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub epsilon: f32,
+    t: i32,
+    m: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+}
+
+impl Adam {
+    /// Keras defaults but for the learning rate: beta1 0.9, beta2 0.999, epsilon 1e-7.
+    /// `sizes` are the lengths of the parameter tensors, in the order they will be updated.
+    pub fn new(lr: f32, sizes: &[usize]) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-7,
+            t: 0,
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> i32 {
+        self.t
+    }
+
+    /// Starts a step; returns the bias-corrected learning rate used by [`Adam::update`].
+    pub fn begin_step(&mut self) -> f32 {
+        self.t += 1;
+        // In f64 so that the correction is exact to f32 precision even after many steps.
+        let t = self.t;
+        let correction = (1.0 - (self.beta2 as f64).powi(t)).sqrt() / (1.0 - (self.beta1 as f64).powi(t));
+        (self.lr as f64 * correction) as f32
+    }
+
+    /// Updates parameter tensor `index` in place from its gradient.
+    pub fn update(&mut self, index: usize, lr_t: f32, param: &mut [f32], grad: &[f32]) {
+        let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
+        let (m, v) = (&mut self.m[index], &mut self.v[index]);
+        assert!(param.len() == m.len() && grad.len() == m.len(), "tensor {index} changed size");
+        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= lr_t * *m / (v.sqrt() + eps);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_step_moves_each_parameter_by_lr_against_its_gradient_sign() {
+        // After one step m = 0.1 g, v = 0.001 g², corrected lr = lr sqrt(0.001)/0.1, so the
+        // step is lr · g/|g| (up to epsilon): the well-known Adam first step.
+        let mut adam = Adam::new(0.01, &[3]);
+        let mut p = [1.0f32, -2.0, 0.5];
+        let lr_t = adam.begin_step();
+        adam.update(0, lr_t, &mut p, &[0.3, -4.0, 0.0]);
+        assert!((p[0] - 0.99).abs() < 1e-6);
+        assert!((p[1] + 1.99).abs() < 1e-6);
+        assert_eq!(p[2], 0.5);
+    }
+
+    #[test]
+    fn matches_hand_computed_second_step() {
+        // Two steps on one parameter with gradients 1 then 2, computed in f64 by hand:
+        let (lr, b1, b2, eps) = (1e-3f64, 0.9f64, 0.999f64, 1e-7f64);
+        let (mut p, mut m, mut v) = (0.0f64, 0.0, 0.0);
+        for (t, g) in [(1, 1.0f64), (2, 2.0)] {
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            p -= lr * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t)) * m / (v.sqrt() + eps);
+        }
+        let mut adam = Adam::new(1e-3, &[1]);
+        let mut q = [0.0f32];
+        for g in [1.0f32, 2.0] {
+            let lr_t = adam.begin_step();
+            adam.update(0, lr_t, &mut q, &[g]);
+        }
+        assert!((q[0] as f64 - p).abs() < 1e-8, "{} vs {p}", q[0]);
+        assert_eq!(adam.steps(), 2);
+    }
+}

@@ -1,0 +1,56 @@
+//! `nn`: the neural-network core of masklab.
+//!
+//! A small multi-layer perceptron whose matrix products run on BLAS (the provider is chosen by
+//! the final binary), trained with Adam on one of three binary cross-entropy losses that differ
+//! only in how they treat *unobserved* labels, plus metrics that skip unobserved labels.
+//!
+//! * [`Mlp`]: any layer sizes, ReLU hidden layers, linear output logits, Glorot-uniform weights
+//!   and zero biases (the Keras defaults), `f32` throughout.
+//! * [`Trainer`]: a network, its Adam state and preallocated buffers; one [`Trainer::step`]
+//!   does forward, backward and the Adam update without allocating.
+//! * [`loss`]: [`masked_bce`] (the idea masklab is about), [`seed_masked_bce`] and [`plain_bce`]
+//!   (the original post's two formulations, kept for faithful reproduction).
+//! * [`metrics`]: accuracy, balanced accuracy, ROC-AUC and mean BCE per task over observed
+//!   labels only, macro-averaged; and [`metrics::keras_accuracy`], the number Keras prints.
+//!
+//! Missing labels are never a magic number here: every function takes the 0/1 labels and a
+//! separate `observed` mask, and an unobserved cell's label is never read by the arithmetic.
+//!
+//! ```
+//! # extern crate openblas_src;
+//! use ndarray::array;
+//! use nn::{Loss, Mlp, Trainer};
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+//! let mlp = Mlp::new(&[2, 8, 2], &mut rng);
+//! let mut trainer = Trainer::new(mlp, 1e-2, 4);
+//! let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+//! let y = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+//! // The second task's label is missing on the last row.
+//! let observed = array![[true, true], [true, true], [true, true], [true, false]];
+//! let first = trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//! for _ in 0..300 {
+//!     trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//! }
+//! let last = trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//! assert!(last < first);
+//! ```
+
+pub mod adam;
+mod fastmath;
+pub mod loss;
+pub mod metrics;
+pub mod mlp;
+pub mod train;
+
+#[cfg(test)]
+extern crate openblas_src;
+#[cfg(test)]
+mod gradcheck_tests;
+
+pub use adam::Adam;
+pub use loss::{masked_bce, plain_bce, seed_masked_bce, Loss};
+pub use metrics::{evaluate, keras_accuracy, Metrics, TaskMetrics};
+pub use mlp::Mlp;
+pub use train::Trainer;

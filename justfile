@@ -1,0 +1,30 @@
+# masklab's recipes. Each installs what it needs (Debian's libopenblas-dev) when missing.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes
+default:
+    @just --list
+
+# Install the system OpenBLAS (Debian's libopenblas-dev) if it is missing; sudo when not root
+deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if dpkg-query -W -f='${Status}' libopenblas-dev 2>/dev/null | grep -q "ok installed"; then exit 0; fi
+    echo "installing libopenblas-dev (the BLAS masklab links against)..."
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenblas-dev
+
+# Run every test: unit, integration and doc tests, and each benchmark once as a smoke test
+test: deps
+    cargo test --workspace --all-targets
+    cargo test --workspace --doc
+
+# Run the criterion benchmarks (one BLAS thread); pass a filter such as `train_step`
+bench *FILTER: deps
+    cargo bench --bench bench_main -- {{FILTER}}
+
+# Print the linked BLAS and its thread setting
+info: deps
+    cargo run --release --quiet -- info

@@ -1,0 +1,3 @@
+//! Integration tests of the `masklab` binary and library, one module per area.
+
+mod blas;
