@@ -3,7 +3,8 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod datagen_kernels;
 mod nn_kernels;
 
-criterion_group!(benches, nn_kernels::bench);
+criterion_group!(benches, nn_kernels::bench, datagen_kernels::bench);
 criterion_main!(benches);

@@ -1,1 +1,47 @@
-//! `datagen`: seeded synthetic and MBTI-style datasets, CSV import and export, and label-missingness mechanisms. Filled by its own issue; nothing here yet.
+//! `datagen`: everything an experiment trains on, reproducibly from a seed.
+//!
+//! * [`Dataset`]: features, 0/1 labels with an explicit observed mask, task names, and the
+//!   truth before any label was dropped, where known. `-1` (or an empty cell) means "missing"
+//!   only at the file boundary.
+//! * Sources: the seed toy set ([`toy`]); MBTI-style text, generated ([`mbti::generate_mbti`])
+//!   or loaded from the Kaggle CSV ([`mbti::load_mbti`]) and turned into features by
+//!   [`text::featurize`] (type codes removed; see [`text`]); any CSV ([`csvio::load_csv`]),
+//!   and the exporter [`csvio::write_csv`].
+//! * [`Mechanism`]: how labels go missing (MCAR, prefix, MNAR, block) with per-task rates.
+//! * [`split()`]: train / dev / test rows.
+//!
+//! Every random function takes `rng: &mut impl Rng`; nothing here seeds itself.
+//!
+//! ```
+//! # extern crate openblas_src;
+//! use datagen::{split, toy, Mechanism, Rates, TestRows};
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+//! let mut data = toy(10_000, &mut rng);
+//! let rows = split(data.n_rows(), &TestRows::Last(3000), 0.1, &mut rng);
+//! let eligible = [rows.train.clone(), rows.dev.clone()].concat();
+//! Mechanism::Mcar(Rates::All(0.5)).apply(&mut data, &eligible, &mut rng);
+//! let train_rate = data.observed_rate(&rows.train)[0];
+//! assert!((train_rate - 0.5).abs() < 0.05);
+//! assert_eq!(data.observed_rate(&rows.test), vec![1.0; 3]); // test rows keep their labels
+//! ```
+
+pub mod csvio;
+mod dataset;
+mod error;
+pub mod mbti;
+mod missing;
+mod split;
+pub mod svd;
+pub mod text;
+mod toy;
+
+#[cfg(test)]
+extern crate openblas_src;
+
+pub use dataset::Dataset;
+pub use error::DataError;
+pub use missing::{Mechanism, Rates};
+pub use split::{split, Split, TestRows};
+pub use toy::{toy, TOY_TASKS};

@@ -1,0 +1,42 @@
+//! Data generation and text featurisation.
+
+use criterion::{Criterion, Throughput};
+use datagen::mbti::{corpus_from_rows, generate_mbti, MbtiParams};
+use datagen::text::{hashed_counts, TfIdf};
+use datagen::{toy, Mechanism, Rates};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::hint::black_box;
+
+pub fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("datagen");
+
+    group.throughput(Throughput::Elements(100_000));
+    group.bench_function("toy_100k", |b| b.iter(|| black_box(toy(100_000, &mut ChaCha8Rng::seed_from_u64(1)))));
+    let data = toy(100_000, &mut ChaCha8Rng::seed_from_u64(1));
+    let rows: Vec<usize> = (0..100_000).collect();
+    group.bench_function("mcar_100k", |b| {
+        b.iter(|| {
+            let mut d = data.clone();
+            Mechanism::Mcar(Rates::All(0.5)).apply(&mut d, &rows, &mut ChaCha8Rng::seed_from_u64(2));
+            black_box(d)
+        })
+    });
+
+    // A generated corpus of about 8 MB in the Kaggle format.
+    let params = MbtiParams { users: 1000, ..MbtiParams::default() };
+    let corpus = corpus_from_rows(&generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(3)));
+    let bytes: usize = corpus.texts.iter().map(|t| t.len()).sum();
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.sample_size(20);
+    group.bench_function("featurize", |b| {
+        b.iter(|| {
+            let counts = hashed_counts(&corpus.texts, 4096);
+            let train: Vec<usize> = (0..800).collect();
+            let fit = TfIdf::fit(counts.view(), &train, None, &mut ChaCha8Rng::seed_from_u64(4));
+            black_box(fit.transform(counts.view()))
+        })
+    });
+    group.bench_function("tokenize_hash", |b| b.iter(|| black_box(hashed_counts(&corpus.texts, 4096))));
+    group.finish();
+}
