@@ -21,6 +21,10 @@ test: deps
     cargo test --workspace --all-targets
     cargo test --workspace --doc
 
+# Run an experiment file's sweep (resumes where it stopped), e.g. `just sweep experiments/drop_rates.toml`
+sweep FILE *ARGS: deps
+    cargo run --release --quiet -- sweep {{FILE}} {{ARGS}}
+
 # Run the criterion benchmarks (one BLAS thread); pass a filter such as `train_step`
 bench *FILTER: deps
     cargo bench --bench bench_main -- {{FILTER}}

@@ -1,6 +1,13 @@
 //! `masklab`: reproducible experiments in multi-task learning with missing labels.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use runner::sweep::{parse_shard, sweep, Provenance, SweepOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -11,18 +18,127 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the linked BLAS and its thread setting.
+    /// Run an experiment file's grid; finished runs are skipped, so rerunning resumes
+    Sweep {
+        /// The experiment file (TOML)
+        file: PathBuf,
+        /// Runs at once [default: the number of cores]
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the K-th of N shares of the grid (0 <= K < N), e.g. for a Slurm job array
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Rerun runs that already have a complete record
+        #[arg(long)]
+        force: bool,
+        /// Print the grid and exit without running anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Results folder [default: results/<file stem>]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the linked BLAS and its thread setting
     Info,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Exit codes: 0 success, 1 a run failed or an I/O error, 2 a bad experiment file or
+/// argument, 130 interrupted.
+fn main() -> ExitCode {
     let cli = Cli::parse();
     masklab::blas::use_single_thread();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let config = e.downcast_ref::<runner::SweepError>().is_some_and(|e| matches!(e, runner::SweepError::Config(_) | runner::SweepError::BadShard(_)));
+            ExitCode::from(if config { 2 } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => {
             println!("masklab {}", env!("CARGO_PKG_VERSION"));
             println!("blas: {} ({} thread)", masklab::blas::config(), masklab::blas::threads());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sweep { file, jobs, shard, force, dry_run, out } => {
+            let plan = runner::plan::load_plan(&file).map_err(runner::SweepError::from)?;
+            let shard = shard.as_deref().map(parse_shard).transpose()?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
+            if dry_run {
+                print_grid(&plan, shard);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let handler_stop = stop.clone();
+            ctrlc::set_handler(move || {
+                eprintln!("\nstopping: runs in progress are abandoned, finished ones are kept...");
+                handler_stop.store(true, Ordering::Relaxed);
+            })
+            .context("installing the Ctrl-C handler")?;
+            let opts = SweepOptions {
+                out: out.clone(),
+                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                shard,
+                force,
+                progress: std::io::stderr().is_terminal(),
+                provenance: Provenance {
+                    masklab_version: env!("CARGO_PKG_VERSION").into(),
+                    git_revision: git_revision(),
+                    blas: masklab::blas::config(),
+                },
+            };
+            let summary = sweep(&plan, &opts, &stop)?;
+            eprintln!(
+                "{}: {} runs planned, {} already done, {} completed, {} failed -> {}",
+                plan.name, summary.planned, summary.skipped, summary.completed, summary.failed.len(), out.display()
+            );
+            if summary.interrupted > 0 {
+                eprintln!("interrupted with {} runs left; rerun the same command to resume", summary.interrupted);
+                return Ok(ExitCode::from(130));
+            }
+            if !summary.failed.is_empty() {
+                for (id, reason) in &summary.failed {
+                    eprintln!("failed: {id}: {reason}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
-    Ok(())
+}
+
+/// The grid, one line a run. Write errors (a closed pipe, say) just end the listing.
+fn print_grid(plan: &runner::plan::Plan, shard: Option<(usize, usize)>) {
+    use std::io::Write;
+    let mine = runner::sweep::shard_runs(plan, shard);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}: {} runs in the grid, {} in this shard", plan.name, plan.runs.len(), mine.len());
+    for r in mine {
+        let s = &r.spec;
+        let line = writeln!(
+            out,
+            "{}  strategy={} seed={} mechanism={:?} rate={} hidden={:?} epochs={} batch={} lr={}",
+            r.id,
+            s.strategy.name(),
+            s.seed,
+            s.missing.mechanism,
+            s.missing.nominal_rate(),
+            s.hidden,
+            s.training.epochs,
+            s.training.batch_size,
+            s.training.learning_rate
+        );
+        if line.is_err() {
+            return;
+        }
+    }
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

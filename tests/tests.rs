@@ -1,3 +1,5 @@
 //! Integration tests of the `masklab` binary and library, one module per area.
 
 mod blas;
+mod common;
+mod sweep;

@@ -129,7 +129,9 @@ pub fn write_csv(data: &Dataset, path: &Path) -> Result<(), DataError> {
 }
 
 /// Writes a file atomically: `fill` writes into a temporary file beside `path`, which is
-/// renamed over `path` only when `fill` succeeds, so a reader never sees half a file.
+/// renamed over `path` only when `fill` succeeds, so a reader never sees half a file, even if
+/// the process is killed mid-write. (There is no fsync: a sweep writes thousands of small
+/// files and a power cut is not what resuming guards against.)
 pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<(), Box<dyn std::error::Error>>) -> Result<(), DataError> {
     let to_io = |e: Box<dyn std::error::Error>| std::io::Error::other(e.to_string());
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -140,7 +142,6 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<(),
             fill(&mut buffered).map_err(to_io)?;
             buffered.flush()?;
         }
-        tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     })();

@@ -90,9 +90,12 @@ fn masked_cells(z: &[f32], y: &[f32], o: &[bool], g: &mut [f32], pos_weight: Opt
             let log1p_e = ln_1p_unit(e);
             let inv = 1.0 / (1.0 + e);
             let p = if z >= 0.0 { inv } else { e * inv };
+            // `max` and `exp_nonpositive` swallow a NaN; `z - z` (0, or NaN for a NaN or
+            // infinite logit) puts it back, so a diverged network cannot report a finite loss.
+            let poison = z - z;
             // softplus(±z) = max(±z, 0) + ln(1 + e^-|z|).
-            losses[i] = (y * ((-z).max(0.0) + log1p_e) + (1.0 - y) * (z.max(0.0) + log1p_e)) * ms[i];
-            g[i] = (p - y) * ms[i];
+            losses[i] = (y * ((-z).max(0.0) + log1p_e) + (1.0 - y) * (z.max(0.0) + log1p_e)) * ms[i] + poison;
+            g[i] = (p - y) * ms[i] + poison;
         }
         let mut lanes = [0f32; 8];
         for chunk in losses[..n].chunks(8) {
@@ -112,6 +115,7 @@ fn masked_cell(z: f32, y: f32, observed: bool, w: f32, scale: f32) -> (f32, f32)
     // An unobserved cell's target never enters the arithmetic: select 0 first.
     let y = if observed { y } else { 0.0 };
     let z = if observed { z } else { 0.0 };
+    let poison = z - z; // NaN for a NaN or infinite logit, which `max` would swallow
     // One exponential serves loss and gradient: softplus(±z) = max(±z, 0) + ln(1 + e^-|z|)
     // and σ(z) from the same e^-|z|.
     let e = exp_nonpositive(-z.abs());
@@ -121,7 +125,7 @@ fn masked_cell(z: f32, y: f32, observed: bool, w: f32, scale: f32) -> (f32, f32)
     let p = if z >= 0.0 { inv } else { e * inv };
     let loss = w * y * sp_neg + (1.0 - y) * sp_pos;
     let grad = (w * y * (p - 1.0) + (1.0 - y) * p) * scale;
-    if observed { (loss, grad) } else { (0.0, 0.0) }
+    if observed { (loss + poison, grad + poison) } else { (0.0, 0.0) }
 }
 
 /// Binary cross-entropy over the observed cells only, divided by their number.
@@ -347,6 +351,25 @@ mod tests {
         let empty = Array2::<f32>::zeros((0, 3));
         let (loss, _) = masked_bce(empty.view(), empty.view(), Array2::from_elem((0, 3), false).view(), None);
         assert_eq!(loss, 0.0);
+    }
+
+    #[test]
+    fn a_non_finite_observed_logit_gives_a_non_finite_loss() {
+        // Regression: the fast masked loss once turned a NaN logit into a finite loss of 0.
+        let y = array![[1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0]];
+        let obs = Array2::from_elem((1, 9), true);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut z = Array2::zeros((1, 9));
+            z[[0, 4]] = bad;
+            for w in [None, Some(&[1.0f32; 9][..])] {
+                let (loss, grad) = masked_bce(z.view(), y.view(), obs.view(), w);
+                assert!(!loss.is_finite() && !grad[[0, 4]].is_finite(), "{bad} {w:?}: {loss}");
+            }
+            assert!(!seed_masked_bce(z.view(), y.view(), obs.view()).0.is_finite() || bad.is_infinite());
+            // An unobserved non-finite logit is ignored by the masked loss.
+            let (loss, _) = masked_bce(z.view(), y.view(), Array2::from_shape_fn((1, 9), |(_, j)| j != 4).view(), None);
+            assert!(loss.is_finite());
+        }
     }
 
     #[test]

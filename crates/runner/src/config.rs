@@ -1,0 +1,265 @@
+//! Experiment files, stage one: the raw TOML as written, read strictly.
+//!
+//! Keys are kebab-case and unknown keys are errors. A value given as a list is a sweep axis
+//! (see [`Axis`]); `hidden` and `task-rates` are lists by nature, so for them a list of lists
+//! is the axis. Defaults follow the original post: MLP 2-10-40-30-3, Adam at 1e-3, batch
+//! 5000, 2000 epochs.
+
+use serde::{Deserialize, Deserializer};
+
+/// One value, or a list of values to sweep over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis<T>(pub Vec<T>);
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Axis<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let one = T::deserialize(&value);
+        match (one, &value) {
+            (Ok(v), _) => Ok(Axis(vec![v])),
+            (Err(_), serde_json::Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|item| T::deserialize(item).map_err(|e| D::Error::custom(format!("in the list: {e}"))))
+                .collect::<Result<Vec<T>, _>>()
+                .map(Axis),
+            (Err(_), serde_json::Value::Array(_)) => Err(D::Error::custom("an empty list sweeps over nothing")),
+            (Err(e), _) => Err(D::Error::custom(e)),
+        }
+    }
+}
+
+impl<T> Axis<T> {
+    pub fn one(v: T) -> Self {
+        Axis(vec![v])
+    }
+}
+
+/// The number of seeds (`seeds = 5` is 0..5) or the seeds themselves.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    Count(u64),
+    List(Vec<u64>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawExperiment {
+    /// Free text, carried into the report.
+    #[serde(default)]
+    pub description: String,
+    /// The experiment seed every run's random streams derive from. Default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// Run seeds: a count or a list. Default 1 (seed 0).
+    #[serde(default = "default_seeds")]
+    pub seeds: Seeds,
+    pub data: RawData,
+    #[serde(default)]
+    pub split: RawSplit,
+    #[serde(default)]
+    pub missing: RawMissing,
+    #[serde(default)]
+    pub model: RawModel,
+    #[serde(default)]
+    pub training: RawTraining,
+    /// Default: all six.
+    #[serde(default = "default_strategies")]
+    pub strategies: Axis<Strategy>,
+}
+
+fn default_seeds() -> Seeds {
+    Seeds::Count(1)
+}
+
+fn default_strategies() -> Axis<Strategy> {
+    Axis(Strategy::ALL.to_vec())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The seed toy set.
+    Toy,
+    /// A generated MBTI-style corpus with text features.
+    MbtiGenerated,
+    /// A Kaggle-format MBTI CSV with text features.
+    MbtiCsv,
+    /// Any CSV of features and 0/1/-1 labels.
+    Csv,
+}
+
+/// The data source; which keys apply depends on `source`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawData {
+    pub source: Source,
+    /// toy: rows (default 100,000).
+    pub rows: Option<usize>,
+    /// mbti-generated: users (default 2000), posts per user (50), words per post (12),
+    /// signal (0.08): the share of words that carry an axis signal.
+    pub users: Option<usize>,
+    pub posts_per_user: Option<usize>,
+    pub words_per_post: Option<usize>,
+    pub signal: Option<f64>,
+    /// mbti-csv and csv: the file, relative to the experiment file.
+    pub path: Option<String>,
+    /// csv: the label columns by name, or by a name prefix.
+    pub label_columns: Option<Vec<String>>,
+    pub label_prefix: Option<String>,
+    /// Text sources: hashing dimensions (default 1024) and optional SVD dimensions.
+    pub dims: Option<usize>,
+    pub svd_dims: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSplit {
+    /// The last `test-rows` rows are the test set (default 3000 when neither is given)...
+    pub test_rows: Option<usize>,
+    /// ...or this fraction of rows, drawn at random.
+    pub test_fraction: Option<f64>,
+    /// Fraction of the non-test rows held out for dev (default 0.1: train on 90%).
+    pub dev_fraction: Option<f64>,
+    /// Drop labels from test rows too (default false: test keeps every label).
+    #[serde(default)]
+    pub drop_test: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MechanismKind {
+    Mcar,
+    Prefix,
+    Mnar,
+    Block,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawMissing {
+    /// Default mcar.
+    #[serde(default = "default_mechanism")]
+    pub mechanism: Axis<MechanismKind>,
+    /// One drop rate for every task (the overall rate, for mnar). Default 0.
+    pub rate: Option<Axis<f64>>,
+    /// One rate per task (mcar, prefix); a list of such lists sweeps.
+    pub task_rates: Option<Axis<Vec<f64>>>,
+    /// mnar: how many times likelier a negative label is dropped than a positive one.
+    /// Default 3.
+    pub mnar_skew: Option<Axis<f64>>,
+}
+
+fn default_mechanism() -> Axis<MechanismKind> {
+    Axis::one(MechanismKind::Mcar)
+}
+
+impl Default for RawMissing {
+    fn default() -> Self {
+        RawMissing { mechanism: default_mechanism(), rate: None, task_rates: None, mnar_skew: None }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawModel {
+    /// Hidden layer sizes. Default [10, 40, 30].
+    #[serde(default = "default_hidden")]
+    pub hidden: Axis<Vec<usize>>,
+}
+
+fn default_hidden() -> Axis<Vec<usize>> {
+    Axis::one(vec![10, 40, 30])
+}
+
+impl Default for RawModel {
+    fn default() -> Self {
+        RawModel { hidden: default_hidden() }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTraining {
+    /// Default 2000 (the post).
+    #[serde(default = "default_epochs")]
+    pub epochs: Axis<usize>,
+    /// Default 5000.
+    #[serde(default = "default_batch")]
+    pub batch_size: Axis<usize>,
+    /// Adam's learning rate. Default 1e-3.
+    #[serde(default = "default_lr")]
+    pub learning_rate: Axis<f64>,
+    /// Evaluate the dev split every this many epochs; 0 never. Default 1.
+    #[serde(default = "default_eval_every")]
+    pub eval_every: usize,
+    /// Stop when the dev masked loss has not improved for this many evaluations, and keep
+    /// the best weights. Default: no early stopping.
+    pub patience: Option<usize>,
+}
+
+fn default_epochs() -> Axis<usize> {
+    Axis::one(2000)
+}
+fn default_batch() -> Axis<usize> {
+    Axis::one(5000)
+}
+fn default_lr() -> Axis<f64> {
+    Axis::one(1e-3)
+}
+fn default_eval_every() -> usize {
+    1
+}
+
+impl Default for RawTraining {
+    fn default() -> Self {
+        RawTraining {
+            epochs: default_epochs(),
+            batch_size: default_batch(),
+            learning_rate: default_lr(),
+            eval_every: default_eval_every(),
+            patience: None,
+        }
+    }
+}
+
+/// How a run treats missing labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// `masked_bce`: unobserved labels are ignored.
+    Masked,
+    /// The original post's masked loss, exactly.
+    SeedMasked,
+    /// The post's baseline: `-1` used as a target.
+    Plain,
+    /// Missing labels taken as negative.
+    ImputeNegative,
+    /// Rows with any missing label dropped.
+    CompleteCase,
+    /// One network per task, each trained on the rows where its task is observed.
+    SingleTask,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 6] = [
+        Strategy::Masked,
+        Strategy::SeedMasked,
+        Strategy::Plain,
+        Strategy::ImputeNegative,
+        Strategy::CompleteCase,
+        Strategy::SingleTask,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Masked => "masked",
+            Strategy::SeedMasked => "seed-masked",
+            Strategy::Plain => "plain",
+            Strategy::ImputeNegative => "impute-negative",
+            Strategy::CompleteCase => "complete-case",
+            Strategy::SingleTask => "single-task",
+        }
+    }
+}

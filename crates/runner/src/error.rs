@@ -1,0 +1,31 @@
+//! Errors of reading an experiment file and of running a sweep.
+
+use std::path::PathBuf;
+
+/// A bad experiment file: the file, the key, the line where known, and the rule broken.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {}{key}: {rule}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// Dotted key, such as `training.epochs`.
+    pub key: String,
+    pub line: Option<usize>,
+    pub rule: String,
+}
+
+/// A sweep that could not be carried out (as opposed to a run that failed, which is recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Data(#[from] datagen::DataError),
+    #[error("--shard {0}: expected K/N with 0 <= K < N")]
+    BadShard(String),
+}
+
+pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
+    move |source| SweepError::Io { path: path.to_path_buf(), source }
+}

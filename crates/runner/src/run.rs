@@ -1,0 +1,274 @@
+//! One run: data -> split -> drop -> train -> evaluate on test -> record.
+
+use crate::config::Strategy;
+use crate::data::{prepare, DataCache};
+use crate::plan::PlannedRun;
+use ndarray::{Array2, ArrayView2, Axis};
+use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Metrics of one task. NaN values are written as JSON `null`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    pub task: String,
+    pub n: usize,
+    pub accuracy: Option<f64>,
+    pub balanced_accuracy: Option<f64>,
+    pub auc: Option<f64>,
+    pub bce: Option<f64>,
+    /// Why some metrics are null.
+    pub undefined: Option<String>,
+}
+
+/// Per-task metrics and their macro means against one set of test labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricSet {
+    pub tasks: Vec<TaskRecord>,
+    pub accuracy: Option<f64>,
+    pub balanced_accuracy: Option<f64>,
+    pub auc: Option<f64>,
+    pub bce: Option<f64>,
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl MetricSet {
+    fn from(m: &Metrics, names: &[String]) -> Self {
+        MetricSet {
+            tasks: m
+                .tasks
+                .iter()
+                .zip(names)
+                .map(|(t, name)| TaskRecord {
+                    task: name.clone(),
+                    n: t.n_observed,
+                    accuracy: finite(t.accuracy),
+                    balanced_accuracy: finite(t.balanced_accuracy),
+                    auc: finite(t.auc),
+                    bce: finite(t.bce),
+                    undefined: t.undefined.map(|u| u.to_string()),
+                })
+                .collect(),
+            accuracy: finite(m.accuracy),
+            balanced_accuracy: finite(m.balanced_accuracy),
+            auc: finite(m.auc),
+            bce: finite(m.bce),
+        }
+    }
+}
+
+/// What a finished run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    pub train_rows: usize,
+    pub dev_rows: usize,
+    pub test_rows: usize,
+    /// Realised share of observed labels per task among the training rows.
+    pub train_observed_rate: Vec<Option<f64>>,
+    /// Rows the networks were trained on (fewer than `train_rows` for complete-case and
+    /// single-task), per network.
+    pub fitted_rows: Vec<usize>,
+    pub epochs_run: usize,
+    /// Against the test labels a labeller provided.
+    pub observed: MetricSet,
+    /// Against the true test labels, where known.
+    pub truth: Option<MetricSet>,
+    /// What Keras's binary accuracy would print on the test set with `-1` for missing labels.
+    pub keras_accuracy: Option<f64>,
+    pub warnings: Vec<String>,
+}
+
+/// One epoch of the training history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Epoch {
+    pub epoch: usize,
+    /// The strategy's own training loss (mean over networks for single-task).
+    pub train_loss: f64,
+    /// Masked BCE on the dev split: one yardstick for every strategy.
+    pub dev_loss: Option<f64>,
+}
+
+pub struct RunOutput {
+    pub metrics: RunMetrics,
+    pub history: Vec<Epoch>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One network, the tasks (columns) it predicts, and the rows it trains on.
+struct Member {
+    trainer: Trainer,
+    tasks: Vec<usize>,
+    x: Array2<f32>,
+    y: Array2<f32>,
+    observed: Array2<bool>,
+    batch_rng: ChaCha8Rng,
+}
+
+/// Runs one planned run to its metrics and history.
+pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &AtomicBool) -> Result<RunOutput, RunError> {
+    let fail = RunError::Failed;
+    let base = cache.get(run, base_dir).map_err(fail)?;
+    let prepared = prepare(&base, run).map_err(fail)?;
+    let (data, rows) = (&prepared.data, &prepared.split);
+    let spec = &run.spec;
+    let tasks = data.n_tasks();
+    let mut warnings = Vec::new();
+    if let Err(e) = data.require_observed(&rows.train, "train") {
+        warnings.push(e.to_string());
+    }
+
+    let train = data.select(&rows.train);
+    let dev = data.select(&rows.dev);
+    let test = data.select(&rows.test);
+    let mut members = members(spec.strategy, &train, &spec.hidden, spec.training.learning_rate as f32, spec.training.batch_size, run);
+    for m in &members {
+        if m.x.nrows() == 0 {
+            warnings.push(format!(
+                "no training rows for task(s) {:?} under {}: that network keeps its initial weights",
+                m.tasks.iter().map(|&t| data.task_names[t].as_str()).collect::<Vec<_>>(),
+                spec.strategy.name()
+            ));
+        }
+    }
+    let loss = match spec.strategy {
+        Strategy::SeedMasked => Loss::SeedMasked,
+        Strategy::Plain => Loss::Plain,
+        _ => Loss::masked(),
+    };
+
+    let t = &spec.training;
+    let mut history = Vec::with_capacity(t.epochs);
+    let mut best: Option<(f64, Vec<Mlp>)> = None;
+    let mut since_best = 0;
+    let mut epochs_run = 0;
+    for epoch in 1..=t.epochs {
+        if stop.load(Ordering::Relaxed) {
+            return Err(RunError::Interrupted);
+        }
+        let mut total = 0.0;
+        for m in members.iter_mut() {
+            total += m.trainer.epoch(m.x.view(), m.y.view(), m.observed.view(), t.batch_size, &loss, &mut m.batch_rng) as f64;
+        }
+        let train_loss = total / members.len() as f64;
+        if !train_loss.is_finite() {
+            return Err(fail(format!("diverged: training loss is {train_loss} at epoch {epoch}")));
+        }
+        epochs_run = epoch;
+        let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
+        let dev_loss = evaluate_now.then(|| {
+            let logits = predict(&members, dev.features.view(), tasks);
+            masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64
+        });
+        history.push(Epoch { epoch, train_loss, dev_loss });
+        if let (Some(patience), Some(dl)) = (t.patience, dev_loss) {
+            if best.as_ref().is_none_or(|(b, _)| dl < *b) {
+                best = Some((dl, members.iter().map(|m| m.trainer.mlp().clone()).collect()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= patience {
+                    break;
+                }
+            }
+        }
+    }
+    let mlps: Vec<Mlp> = match best {
+        Some((_, mlps)) => mlps,
+        None => members.iter().map(|m| m.trainer.mlp().clone()).collect(),
+    };
+    let models: Vec<(Mlp, Vec<usize>)> = mlps.into_iter().zip(members.iter().map(|m| m.tasks.clone())).collect();
+    let logits = predict_models(&models, test.features.view(), tasks);
+    let observed = MetricSet::from(&evaluate(logits.view(), test.labels.view(), test.observed.view()), &data.task_names);
+    let truth = test.truth.as_ref().map(|truth| {
+        let all = Array2::from_elem(truth.dim(), true);
+        MetricSet::from(&evaluate(logits.view(), truth.view(), all.view()), &data.task_names)
+    });
+    Ok(RunOutput {
+        metrics: RunMetrics {
+            train_rows: rows.train.len(),
+            dev_rows: rows.dev.len(),
+            test_rows: rows.test.len(),
+            train_observed_rate: data.observed_rate(&rows.train).into_iter().map(finite).collect(),
+            fitted_rows: members.iter().map(|m| m.x.nrows()).collect(),
+            epochs_run,
+            observed,
+            truth,
+            keras_accuracy: finite(keras_accuracy(logits.view(), test.labels.view(), test.observed.view())),
+            warnings,
+        },
+        history,
+    })
+}
+
+/// The networks a strategy trains, with their training data.
+fn members(strategy: Strategy, train: &datagen::Dataset, hidden: &[usize], lr: f32, batch: usize, run: &PlannedRun) -> Vec<Member> {
+    let tasks = train.n_tasks();
+    let sizes = |outputs: usize| [&[train.features.ncols()][..], hidden, &[outputs][..]].concat();
+    let member = |index: usize, task_list: Vec<usize>, x: Array2<f32>, y: Array2<f32>, observed: Array2<bool>| {
+        let mut init = ChaCha8Rng::seed_from_u64(run.streams.init);
+        init.set_stream(index as u64);
+        let mut batch_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
+        batch_rng.set_stream(index as u64);
+        let mlp = Mlp::new(&sizes(task_list.len()), &mut init);
+        Member { trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1)), tasks: task_list, x, y, observed, batch_rng }
+    };
+    let all: Vec<usize> = (0..tasks).collect();
+    match strategy {
+        Strategy::Masked | Strategy::SeedMasked | Strategy::Plain => {
+            vec![member(0, all, train.features.clone(), train.labels.clone(), train.observed.clone())]
+        }
+        Strategy::ImputeNegative => {
+            let y = ndarray::Zip::from(&train.labels).and(&train.observed).map_collect(|&l, &o| if o { l } else { 0.0 });
+            vec![member(0, all, train.features.clone(), y, Array2::from_elem(train.labels.dim(), true))]
+        }
+        Strategy::CompleteCase => {
+            let keep: Vec<usize> = (0..train.n_rows()).filter(|&r| train.observed.row(r).iter().all(|&o| o)).collect();
+            let d = train.select(&keep);
+            vec![member(0, all, d.features, d.labels, d.observed)]
+        }
+        Strategy::SingleTask => (0..tasks)
+            .map(|t| {
+                let keep: Vec<usize> = (0..train.n_rows()).filter(|&r| train.observed[[r, t]]).collect();
+                let d = train.select(&keep);
+                let y = d.labels.select(Axis(1), &[t]);
+                let o = d.observed.select(Axis(1), &[t]);
+                member(t, vec![t], d.features, y, o)
+            })
+            .collect(),
+    }
+}
+
+fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
+    let models: Vec<(&Mlp, &[usize])> = members.iter().map(|m| (m.trainer.mlp(), m.tasks.as_slice())).collect();
+    assemble(&models, x, tasks)
+}
+
+fn predict_models(models: &[(Mlp, Vec<usize>)], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
+    let refs: Vec<(&Mlp, &[usize])> = models.iter().map(|(m, t)| (m, t.as_slice())).collect();
+    assemble(&refs, x, tasks)
+}
+
+/// Logits of every task, each column from the network that predicts it.
+fn assemble(models: &[(&Mlp, &[usize])], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
+    let mut out = Array2::zeros((x.nrows(), tasks));
+    for (mlp, cols) in models {
+        let logits = mlp.forward(x);
+        for (k, &t) in cols.iter().enumerate() {
+            out.column_mut(t).assign(&logits.column(k));
+        }
+    }
+    out
+}
