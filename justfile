@@ -18,8 +18,8 @@ deps:
 
 # Run every test: unit, integration and doc tests, and each benchmark once as a smoke test
 test: deps
-    cargo test --workspace --all-targets
-    cargo test --workspace --doc
+    cargo test --release --workspace --all-targets
+    cargo test --release --workspace --doc
 
 # Run an experiment file's sweep (resumes where it stopped), e.g. `just sweep experiments/drop_rates.toml`
 sweep FILE *ARGS: deps

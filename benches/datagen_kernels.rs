@@ -12,19 +12,28 @@ pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("datagen");
 
     group.throughput(Throughput::Elements(100_000));
-    group.bench_function("toy_100k", |b| b.iter(|| black_box(toy(100_000, &mut ChaCha8Rng::seed_from_u64(1)))));
+    group.bench_function("toy_100k", |b| {
+        b.iter(|| black_box(toy(100_000, &mut ChaCha8Rng::seed_from_u64(1))))
+    });
     let data = toy(100_000, &mut ChaCha8Rng::seed_from_u64(1));
     let rows: Vec<usize> = (0..100_000).collect();
     group.bench_function("mcar_100k", |b| {
         b.iter(|| {
             let mut d = data.clone();
-            Mechanism::Mcar(Rates::All(0.5)).apply(&mut d, &rows, &mut ChaCha8Rng::seed_from_u64(2));
+            Mechanism::Mcar(Rates::All(0.5)).apply(
+                &mut d,
+                &rows,
+                &mut ChaCha8Rng::seed_from_u64(2),
+            );
             black_box(d)
         })
     });
 
     // A generated corpus of about 8 MB in the Kaggle format.
-    let params = MbtiParams { users: 1000, ..MbtiParams::default() };
+    let params = MbtiParams {
+        users: 1000,
+        ..MbtiParams::default()
+    };
     let corpus = corpus_from_rows(&generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(3)));
     let bytes: usize = corpus.texts.iter().map(|t| t.len()).sum();
     group.throughput(Throughput::Bytes(bytes as u64));
@@ -33,10 +42,17 @@ pub fn bench(c: &mut Criterion) {
         b.iter(|| {
             let counts = hashed_counts(&corpus.texts, 4096);
             let train: Vec<usize> = (0..800).collect();
-            let fit = TfIdf::fit(counts.view(), &train, None, &mut ChaCha8Rng::seed_from_u64(4));
+            let fit = TfIdf::fit(
+                counts.view(),
+                &train,
+                None,
+                &mut ChaCha8Rng::seed_from_u64(4),
+            );
             black_box(fit.transform(counts.view()))
         })
     });
-    group.bench_function("tokenize_hash", |b| b.iter(|| black_box(hashed_counts(&corpus.texts, 4096))));
+    group.bench_function("tokenize_hash", |b| {
+        b.iter(|| black_box(hashed_counts(&corpus.texts, 4096)))
+    });
     group.finish();
 }

@@ -41,12 +41,21 @@ pub fn bench(c: &mut Criterion) {
         b.iter(|| black_box(trainer.step(x.view(), y.view(), observed.view(), &loss)))
     });
 
-    group.bench_function("forward", |b| b.iter(|| black_box(mlp.forward(black_box(x.view())))));
+    group.bench_function("forward", |b| {
+        b.iter(|| black_box(mlp.forward(black_box(x.view()))))
+    });
 
     let logits = mlp.forward(x.view());
     let mut grad = Array2::zeros(logits.dim());
     group.bench_function("masked_bce", |b| {
-        b.iter(|| black_box(Loss::masked().loss_and_grad_into(logits.view(), y.view(), observed.view(), grad.view_mut())))
+        b.iter(|| {
+            black_box(Loss::masked().loss_and_grad_into(
+                logits.view(),
+                y.view(),
+                observed.view(),
+                grad.view_mut(),
+            ))
+        })
     });
     // The allocating convenience form, for comparison.
     group.bench_function("masked_bce_alloc", |b| {
@@ -70,7 +79,8 @@ struct GemmSequence {
 impl GemmSequence {
     fn new(mlp: &Mlp, x: &Array2<f32>) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut fill = |(r, c)| Array2::from_shape_simple_fn((r, c), || rng.random_range(-1.0f32..1.0));
+        let mut fill =
+            |(r, c)| Array2::from_shape_simple_fn((r, c), || rng.random_range(-1.0f32..1.0));
         GemmSequence {
             x: x.clone(),
             weights: mlp.weights.clone(),
@@ -84,11 +94,19 @@ impl GemmSequence {
         let layers = self.weights.len();
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
-            let input = if l == 0 { self.x.view() } else { before[l - 1].view() };
+            let input = if l == 0 {
+                self.x.view()
+            } else {
+                before[l - 1].view()
+            };
             general_mat_mul(1.0, &input, &self.weights[l], 0.0, &mut rest[0]);
         }
         for l in (0..layers).rev() {
-            let input = if l == 0 { self.x.view() } else { self.acts[l - 1].view() };
+            let input = if l == 0 {
+                self.x.view()
+            } else {
+                self.acts[l - 1].view()
+            };
             general_mat_mul(1.0, &input.t(), &self.deltas[l], 0.0, &mut self.grad_w[l]);
             if l > 0 {
                 let (below, from_l) = self.deltas.split_at_mut(l);

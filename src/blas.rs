@@ -25,5 +25,7 @@ pub fn threads() -> usize {
 /// OpenBLAS's description of itself (version, build options, core type), for provenance.
 pub fn config() -> String {
     // SAFETY: OpenBLAS returns a pointer to a static NUL-terminated string.
-    unsafe { CStr::from_ptr(openblas_get_config()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(openblas_get_config()) }
+        .to_string_lossy()
+        .into_owned()
 }

@@ -37,6 +37,14 @@ enum Command {
         /// Results folder [default: results/<file stem>]
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Skip the report (tables, figures, REPORT.md) after the sweep
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Write the tables, figures and REPORT.md of a results folder
+    Report {
+        /// The experiment's results folder, e.g. results/drop_rates
+        dir: PathBuf,
     },
     /// Print the linked BLAS and its thread setting
     Info,
@@ -51,7 +59,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let config = e.downcast_ref::<runner::SweepError>().is_some_and(|e| matches!(e, runner::SweepError::Config(_) | runner::SweepError::BadShard(_)));
+            let config = e.downcast_ref::<runner::SweepError>().is_some_and(|e| {
+                matches!(
+                    e,
+                    runner::SweepError::Config(_) | runner::SweepError::BadShard(_)
+                )
+            });
             ExitCode::from(if config { 2 } else { 1 })
         }
     }
@@ -61,10 +74,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Info => {
             println!("masklab {}", env!("CARGO_PKG_VERSION"));
-            println!("blas: {} ({} thread)", masklab::blas::config(), masklab::blas::threads());
+            println!(
+                "blas: {} ({} thread)",
+                masklab::blas::config(),
+                masklab::blas::threads()
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sweep { file, jobs, shard, force, dry_run, out } => {
+        Command::Sweep {
+            file,
+            jobs,
+            shard,
+            force,
+            dry_run,
+            out,
+            no_report,
+        } => {
             let plan = runner::plan::load_plan(&file).map_err(runner::SweepError::from)?;
             let shard = shard.as_deref().map(parse_shard).transpose()?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
@@ -81,7 +106,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("installing the Ctrl-C handler")?;
             let opts = SweepOptions {
                 out: out.clone(),
-                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
                 shard,
                 force,
                 progress: std::io::stderr().is_terminal(),
@@ -94,11 +120,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let summary = sweep(&plan, &opts, &stop)?;
             eprintln!(
                 "{}: {} runs planned, {} already done, {} completed, {} failed -> {}",
-                plan.name, summary.planned, summary.skipped, summary.completed, summary.failed.len(), out.display()
+                plan.name,
+                summary.planned,
+                summary.skipped,
+                summary.completed,
+                summary.failed.len(),
+                out.display()
             );
             if summary.interrupted > 0 {
-                eprintln!("interrupted with {} runs left; rerun the same command to resume", summary.interrupted);
+                eprintln!(
+                    "interrupted with {} runs left; rerun the same command to resume",
+                    summary.interrupted
+                );
                 return Ok(ExitCode::from(130));
+            }
+            if !no_report && summary.completed + summary.skipped > 0 {
+                write_report(&out)?;
             }
             if !summary.failed.is_empty() {
                 for (id, reason) in &summary.failed {
@@ -108,7 +145,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report { dir } => {
+            write_report(&dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn write_report(dir: &std::path::Path) -> anyhow::Result<()> {
+    let written = report::report(dir).with_context(|| format!("reporting {}", dir.display()))?;
+    eprintln!(
+        "report: {} runs -> {} ({} figures)",
+        written.runs,
+        written.report.display(),
+        written.figures.len()
+    );
+    Ok(())
 }
 
 /// The grid, one line a run. Write errors (a closed pipe, say) just end the listing.
@@ -116,7 +168,13 @@ fn print_grid(plan: &runner::plan::Plan, shard: Option<(usize, usize)>) {
     use std::io::Write;
     let mine = runner::sweep::shard_runs(plan, shard);
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}: {} runs in the grid, {} in this shard", plan.name, plan.runs.len(), mine.len());
+    let _ = writeln!(
+        out,
+        "{}: {} runs in the grid, {} in this shard",
+        plan.name,
+        plan.runs.len(),
+        mine.len()
+    );
     for r in mine {
         let s = &r.spec;
         let line = writeln!(
@@ -139,6 +197,11 @@ fn print_grid(plan: &runner::plan::Plan, shard: Option<(usize, usize)>) {
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

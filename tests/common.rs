@@ -16,17 +16,29 @@ pub fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
 }
 
 pub fn sweep(file: &Path, out: &Path, extra: &[&str]) -> Output {
-    masklab().arg("sweep").arg(file).arg("--out").arg(out).args(extra).output().unwrap()
+    masklab()
+        .arg("sweep")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 /// Every run's `metrics.json`, by run id.
 pub fn metric_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut records = BTreeMap::new();
-    let Ok(dirs) = std::fs::read_dir(out.join("runs")) else { return records };
+    let Ok(dirs) = std::fs::read_dir(out.join("runs")) else {
+        return records;
+    };
     for entry in dirs {
         let dir = entry.unwrap().path();
         if let Ok(bytes) = std::fs::read(dir.join("metrics.json")) {
-            records.insert(dir.file_name().unwrap().to_string_lossy().into_owned(), bytes);
+            records.insert(
+                dir.file_name().unwrap().to_string_lossy().into_owned(),
+                bytes,
+            );
         }
     }
     records

@@ -2,4 +2,5 @@
 
 mod blas;
 mod common;
+mod report;
 mod sweep;

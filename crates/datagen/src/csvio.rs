@@ -25,19 +25,35 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
         LabelColumns::Named(names) => names
             .iter()
             .map(|name| {
-                header.iter().position(|h| h == name).ok_or_else(|| DataError::MissingColumn { path: path.into(), column: name.clone() })
+                header
+                    .iter()
+                    .position(|h| h == name)
+                    .ok_or_else(|| DataError::MissingColumn {
+                        path: path.into(),
+                        column: name.clone(),
+                    })
             })
             .collect::<Result<_, _>>()?,
-        LabelColumns::Prefix(prefix) => header.iter().enumerate().filter(|(_, h)| h.starts_with(prefix.as_str())).map(|(i, _)| i).collect(),
+        LabelColumns::Prefix(prefix) => header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.starts_with(prefix.as_str()))
+            .map(|(i, _)| i)
+            .collect(),
     };
     if label_idx.is_empty() {
         let wanted = match labels {
             LabelColumns::Named(_) => "(an empty list)".to_string(),
             LabelColumns::Prefix(p) => format!("`{p}*`"),
         };
-        return Err(DataError::NoLabelColumns { path: path.into(), wanted });
+        return Err(DataError::NoLabelColumns {
+            path: path.into(),
+            wanted,
+        });
     }
-    let feature_idx: Vec<usize> = (0..header.len()).filter(|i| !label_idx.contains(i)).collect();
+    let feature_idx: Vec<usize> = (0..header.len())
+        .filter(|i| !label_idx.contains(i))
+        .collect();
     if feature_idx.is_empty() {
         return Err(DataError::NoFeatureColumns { path: path.into() });
     }
@@ -55,7 +71,14 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
             let raw = record[i].trim();
             match raw.parse::<f32>() {
                 Ok(v) if v.is_finite() => features.push(v),
-                _ => return Err(DataError::BadFeature { path: path.into(), line, column: header[i].clone(), value: raw.into() }),
+                _ => {
+                    return Err(DataError::BadFeature {
+                        path: path.into(),
+                        line,
+                        column: header[i].clone(),
+                        value: raw.into(),
+                    })
+                }
             }
         }
         for &i in &label_idx {
@@ -63,16 +86,26 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
                 "1" | "1.0" => (1.0, true),
                 "0" | "0.0" => (0.0, true),
                 "-1" | "-1.0" | "" => (f32::NAN, false),
-                other => return Err(DataError::BadLabel { path: path.into(), line, column: header[i].clone(), value: other.into() }),
+                other => {
+                    return Err(DataError::BadLabel {
+                        path: path.into(),
+                        line,
+                        column: header[i].clone(),
+                        value: other.into(),
+                    })
+                }
             };
             label_values.push(value);
             observed.push(seen);
         }
     }
     let rows = observed.len() / label_idx.len();
-    let features = Array2::from_shape_vec((rows, feature_idx.len()), features).expect("row-major by construction");
-    let labels = Array2::from_shape_vec((rows, label_idx.len()), label_values).expect("row-major by construction");
-    let observed = Array2::from_shape_vec((rows, label_idx.len()), observed).expect("row-major by construction");
+    let features = Array2::from_shape_vec((rows, feature_idx.len()), features)
+        .expect("row-major by construction");
+    let labels = Array2::from_shape_vec((rows, label_idx.len()), label_values)
+        .expect("row-major by construction");
+    let observed = Array2::from_shape_vec((rows, label_idx.len()), observed)
+        .expect("row-major by construction");
     let complete = observed.iter().all(|&o| o);
     Ok(Dataset {
         features,
@@ -86,23 +119,45 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
 
 /// Opens a CSV with a header, refusing an empty file up front.
 pub(crate) fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.into(), source })?;
-    let len = file.metadata().map_err(|source| DataError::Io { path: path.into(), source })?.len();
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let len = file
+        .metadata()
+        .map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })?
+        .len();
     if len == 0 {
         return Err(DataError::Empty { path: path.into() });
     }
-    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file))
 }
 
 /// The header's column names, refusing duplicates and a header-less file.
-pub(crate) fn read_header(reader: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>, DataError> {
-    let header: Vec<String> = reader.headers().map_err(|e| DataError::from_csv(path, e))?.iter().map(|h| h.trim().to_string()).collect();
+pub(crate) fn read_header(
+    reader: &mut csv::Reader<std::fs::File>,
+    path: &Path,
+) -> Result<Vec<String>, DataError> {
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| DataError::from_csv(path, e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
     if header.iter().all(|h| h.is_empty()) {
         return Err(DataError::Empty { path: path.into() });
     }
     let mut seen = HashSet::new();
     if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
-        return Err(DataError::DuplicateColumn { path: path.into(), column: dup.clone() });
+        return Err(DataError::DuplicateColumn {
+            path: path.into(),
+            column: dup.clone(),
+        });
     }
     Ok(header)
 }
@@ -119,7 +174,11 @@ pub fn write_csv(data: &Dataset, path: &Path) -> Result<(), DataError> {
             fields.clear();
             fields.extend(data.features.row(r).iter().map(|v| v.to_string()));
             for t in 0..data.n_tasks() {
-                fields.push(if data.observed[[r, t]] { format!("{}", data.labels[[r, t]] as i32) } else { "-1".into() });
+                fields.push(if data.observed[[r, t]] {
+                    format!("{}", data.labels[[r, t]] as i32)
+                } else {
+                    "-1".into()
+                });
             }
             w.write_record(&fields)?;
         }
@@ -132,9 +191,15 @@ pub fn write_csv(data: &Dataset, path: &Path) -> Result<(), DataError> {
 /// renamed over `path` only when `fill` succeeds, so a reader never sees half a file, even if
 /// the process is killed mid-write. (There is no fsync: a sweep writes thousands of small
 /// files and a power cut is not what resuming guards against.)
-pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<(), Box<dyn std::error::Error>>) -> Result<(), DataError> {
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<(), DataError> {
     let to_io = |e: Box<dyn std::error::Error>| std::io::Error::other(e.to_string());
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let result = (|| -> std::io::Result<()> {
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         {
@@ -145,7 +210,10 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<(),
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     })();
-    result.map_err(|source| DataError::Write { path: path.into(), source })
+    result.map_err(|source| DataError::Write {
+        path: path.into(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -163,7 +231,10 @@ mod tests {
 
     fn err(bytes: &[u8], labels: &LabelColumns) -> String {
         let dir = tempfile::tempdir().unwrap();
-        load_csv(&write(&dir, "bad.csv", bytes), labels).unwrap_err().to_string().replace(&dir.path().display().to_string(), "DIR")
+        load_csv(&write(&dir, "bad.csv", bytes), labels)
+            .unwrap_err()
+            .to_string()
+            .replace(&dir.path().display().to_string(), "DIR")
     }
 
     #[test]
@@ -177,9 +248,16 @@ mod tests {
         assert_eq!(d.observed, ndarray::array![[true, false], [false, true]]);
         assert_eq!((d.labels[[0, 0]], d.labels[[1, 1]]), (1.0, 0.0));
         assert!(d.labels[[0, 1]].is_nan() && d.truth.is_none());
-        let named = load_csv(&p, &LabelColumns::Named(vec!["y_dog".into(), "y_cat".into()])).unwrap();
+        let named = load_csv(
+            &p,
+            &LabelColumns::Named(vec!["y_dog".into(), "y_cat".into()]),
+        )
+        .unwrap();
         assert_eq!(named.task_names, vec!["y_dog", "y_cat"]);
-        assert_eq!(named.observed, ndarray::array![[false, true], [true, false]]);
+        assert_eq!(
+            named.observed,
+            ndarray::array![[false, true], [true, false]]
+        );
     }
 
     #[test]
@@ -191,10 +269,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("out.csv");
         write_csv(&d, &p).unwrap();
-        let back = load_csv(&p, &LabelColumns::Named(vec!["y0".into(), "y1".into(), "y2".into()])).unwrap();
+        let back = load_csv(
+            &p,
+            &LabelColumns::Named(vec!["y0".into(), "y1".into(), "y2".into()]),
+        )
+        .unwrap();
         assert_eq!(back.features, d.features);
         assert_eq!(back.observed, d.observed);
-        assert!(back.labels.iter().zip(&d.labels).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+        assert!(back
+            .labels
+            .iter()
+            .zip(&d.labels)
+            .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
         // Nothing else is left in the folder: the temporary file was renamed.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -202,17 +288,50 @@ mod tests {
     #[test]
     fn each_bad_input_names_file_line_and_rule() {
         let y = LabelColumns::Named(vec!["y".into()]);
-        assert_eq!(err(b"", &y), "DIR/bad.csv: the file is empty (a header line is required)");
-        assert_eq!(err(b"a,b\n1,0\n", &y), "DIR/bad.csv: line 1: required column `y` is missing from the header");
-        assert_eq!(err(b"a,a,y\n1,2,0\n", &y), "DIR/bad.csv: line 1: column `a` appears more than once in the header");
-        assert_eq!(err(b"a,y\n1,0\n2\n", &y), "DIR/bad.csv: line 3: 1 fields where the header has 2");
-        assert_eq!(err(b"a,y\n1,0\nx,1\n", &y), "DIR/bad.csv: line 3: column `a`: `x` is not a finite number");
-        assert_eq!(err(b"a,y\ninf,1\n", &y), "DIR/bad.csv: line 2: column `a`: `inf` is not a finite number");
-        assert_eq!(err(b"a,y\nNaN,1\n", &y), "DIR/bad.csv: line 2: column `a`: `NaN` is not a finite number");
-        assert_eq!(err(b"a,y\n1,2\n", &y), "DIR/bad.csv: line 2: column `y`: label `2` is not 0, 1, -1 or empty");
-        assert_eq!(err(b"a,y\n1,0\n\xff\xfe,1\n", &y), "DIR/bad.csv: line 3: not valid UTF-8");
-        assert_eq!(err(b"a,b\n1,0\n", &LabelColumns::Prefix("lab".into())), "DIR/bad.csv: no label columns: none named `lab*`");
-        assert_eq!(err(b"y\n1\n", &y), "DIR/bad.csv: no feature columns: every column is a label");
+        assert_eq!(
+            err(b"", &y),
+            "DIR/bad.csv: the file is empty (a header line is required)"
+        );
+        assert_eq!(
+            err(b"a,b\n1,0\n", &y),
+            "DIR/bad.csv: line 1: required column `y` is missing from the header"
+        );
+        assert_eq!(
+            err(b"a,a,y\n1,2,0\n", &y),
+            "DIR/bad.csv: line 1: column `a` appears more than once in the header"
+        );
+        assert_eq!(
+            err(b"a,y\n1,0\n2\n", &y),
+            "DIR/bad.csv: line 3: 1 fields where the header has 2"
+        );
+        assert_eq!(
+            err(b"a,y\n1,0\nx,1\n", &y),
+            "DIR/bad.csv: line 3: column `a`: `x` is not a finite number"
+        );
+        assert_eq!(
+            err(b"a,y\ninf,1\n", &y),
+            "DIR/bad.csv: line 2: column `a`: `inf` is not a finite number"
+        );
+        assert_eq!(
+            err(b"a,y\nNaN,1\n", &y),
+            "DIR/bad.csv: line 2: column `a`: `NaN` is not a finite number"
+        );
+        assert_eq!(
+            err(b"a,y\n1,2\n", &y),
+            "DIR/bad.csv: line 2: column `y`: label `2` is not 0, 1, -1 or empty"
+        );
+        assert_eq!(
+            err(b"a,y\n1,0\n\xff\xfe,1\n", &y),
+            "DIR/bad.csv: line 3: not valid UTF-8"
+        );
+        assert_eq!(
+            err(b"a,b\n1,0\n", &LabelColumns::Prefix("lab".into())),
+            "DIR/bad.csv: no label columns: none named `lab*`"
+        );
+        assert_eq!(
+            err(b"y\n1\n", &y),
+            "DIR/bad.csv: no feature columns: every column is a label"
+        );
     }
 
     #[test]

@@ -23,9 +23,21 @@ pub struct Dataset {
 
 impl Dataset {
     /// A fully labelled dataset: every label observed, and the labels are the truth.
-    pub fn complete(features: Array2<f32>, labels: Array2<f32>, feature_names: Vec<String>, task_names: Vec<String>) -> Self {
-        assert_eq!(features.nrows(), labels.nrows(), "features and labels differ in rows");
-        assert!(labels.iter().all(|&v| v == 0.0 || v == 1.0), "labels must be 0 or 1");
+    pub fn complete(
+        features: Array2<f32>,
+        labels: Array2<f32>,
+        feature_names: Vec<String>,
+        task_names: Vec<String>,
+    ) -> Self {
+        assert_eq!(
+            features.nrows(),
+            labels.nrows(),
+            "features and labels differ in rows"
+        );
+        assert!(
+            labels.iter().all(|&v| v == 0.0 || v == 1.0),
+            "labels must be 0 or 1"
+        );
         Dataset {
             observed: Array2::from_elem(labels.dim(), true),
             truth: Some(labels.clone()),
@@ -55,7 +67,11 @@ impl Dataset {
         (0..self.n_tasks())
             .map(|t| {
                 let n = rows.iter().filter(|&&r| self.observed[[r, t]]).count();
-                if rows.is_empty() { f64::NAN } else { n as f64 / rows.len() as f64 }
+                if rows.is_empty() {
+                    f64::NAN
+                } else {
+                    n as f64 / rows.len() as f64
+                }
             })
             .collect()
     }
@@ -78,7 +94,10 @@ impl Dataset {
     pub fn require_observed(&self, rows: &[usize], split: &str) -> Result<(), crate::DataError> {
         for (t, name) in self.task_names.iter().enumerate() {
             if !rows.iter().any(|&r| self.observed[[r, t]]) {
-                return Err(crate::DataError::NoObservedLabel { task: name.clone(), split: split.to_string() });
+                return Err(crate::DataError::NoObservedLabel {
+                    task: name.clone(),
+                    split: split.to_string(),
+                });
             }
         }
         Ok(())
@@ -92,7 +111,12 @@ mod tests {
 
     #[test]
     fn dropping_keeps_the_truth_and_poisons_the_label() {
-        let mut d = Dataset::complete(array![[0.0f32], [1.0]], array![[1.0f32, 0.0], [0.0, 1.0]], vec!["x".into()], vec!["a".into(), "b".into()]);
+        let mut d = Dataset::complete(
+            array![[0.0f32], [1.0]],
+            array![[1.0f32, 0.0], [0.0, 1.0]],
+            vec!["x".into()],
+            vec!["a".into(), "b".into()],
+        );
         d.drop_label(1, 1);
         assert!(!d.observed[[1, 1]] && d.labels[[1, 1]].is_nan());
         assert_eq!(d.truth.as_ref().unwrap()[[1, 1]], 1.0);
@@ -101,7 +125,10 @@ mod tests {
         assert!(d.require_observed(&[1], "train").is_err());
         d.drop_label(0, 1);
         let err = d.require_observed(&[0, 1], "train").unwrap_err();
-        assert_eq!(err.to_string(), "task `b` has no observed label in the train split: nothing to learn it from");
+        assert_eq!(
+            err.to_string(),
+            "task `b` has no observed label in the train split: nothing to learn it from"
+        );
         assert!(d.require_observed(&[], "test").is_err());
     }
 }

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: the file is empty (a header line is required)")]
     Empty { path: PathBuf },
     #[error("{path}: line {line}: not valid UTF-8")]
@@ -16,15 +19,38 @@ pub enum DataError {
     #[error("{path}: line 1: column `{column}` appears more than once in the header")]
     DuplicateColumn { path: PathBuf, column: String },
     #[error("{path}: line {line}: {found} fields where the header has {expected}")]
-    Ragged { path: PathBuf, line: u64, expected: usize, found: usize },
+    Ragged {
+        path: PathBuf,
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
     #[error("{path}: line {line}: column `{column}`: `{value}` is not a finite number")]
-    BadFeature { path: PathBuf, line: u64, column: String, value: String },
+    BadFeature {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        value: String,
+    },
     #[error("{path}: line {line}: column `{column}`: label `{value}` is not 0, 1, -1 or empty")]
-    BadLabel { path: PathBuf, line: u64, column: String, value: String },
+    BadLabel {
+        path: PathBuf,
+        line: u64,
+        column: String,
+        value: String,
+    },
     #[error("{path}: line {line}: type `{value}` is not four MBTI letters (I/E, N/S, T/F, J/P; X for a blank axis)")]
-    BadType { path: PathBuf, line: u64, value: String },
+    BadType {
+        path: PathBuf,
+        line: u64,
+        value: String,
+    },
     #[error("{path}: line {line}: malformed CSV: {message}")]
-    Malformed { path: PathBuf, line: u64, message: String },
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     #[error("{path}: no label columns: none named {wanted}")]
     NoLabelColumns { path: PathBuf, wanted: String },
     #[error("{path}: no feature columns: every column is a label")]
@@ -32,7 +58,10 @@ pub enum DataError {
     #[error("task `{task}` has no observed label in the {split} split: nothing to learn it from")]
     NoObservedLabel { task: String, split: String },
     #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl DataError {
@@ -42,16 +71,25 @@ impl DataError {
         let line = err.position().map_or(0, |p| p.line());
         match err.into_kind() {
             csv::ErrorKind::Io(source) => DataError::Io { path, source },
-            csv::ErrorKind::Utf8 { pos, .. } => {
-                DataError::InvalidUtf8 { path, line: pos.map_or(line, |p| p.line()) }
-            }
-            csv::ErrorKind::UnequalLengths { pos, expected_len, len } => DataError::Ragged {
+            csv::ErrorKind::Utf8 { pos, .. } => DataError::InvalidUtf8 {
+                path,
+                line: pos.map_or(line, |p| p.line()),
+            },
+            csv::ErrorKind::UnequalLengths {
+                pos,
+                expected_len,
+                len,
+            } => DataError::Ragged {
                 path,
                 line: pos.map_or(line, |p| p.line()),
                 expected: expected_len as usize,
                 found: len as usize,
             },
-            other => DataError::Malformed { path, line, message: format!("{other:?}") },
+            other => DataError::Malformed {
+                path,
+                line,
+                message: format!("{other:?}"),
+            },
         }
     }
 }

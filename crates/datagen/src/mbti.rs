@@ -56,7 +56,13 @@ pub fn load_mbti(path: &Path) -> Result<TextCorpus, DataError> {
     let mut reader = open_csv(path)?;
     let header = read_header(&mut reader, path)?;
     let column = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| DataError::MissingColumn { path: path.into(), column: name.into() })
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| DataError::MissingColumn {
+                path: path.into(),
+                column: name.into(),
+            })
     };
     let (type_col, posts_col) = (column("type")?, column("posts")?);
     let (mut texts, mut labels, mut observed) = (Vec::new(), Vec::new(), Vec::new());
@@ -68,8 +74,11 @@ pub fn load_mbti(path: &Path) -> Result<TextCorpus, DataError> {
             Err(e) => return Err(DataError::from_csv(path, e)),
         }
         let line = record.position().map_or(0, |p| p.line());
-        let (l, o) = parse_type(&record[type_col])
-            .ok_or_else(|| DataError::BadType { path: path.into(), line, value: record[type_col].to_string() })?;
+        let (l, o) = parse_type(&record[type_col]).ok_or_else(|| DataError::BadType {
+            path: path.into(),
+            line,
+            value: record[type_col].to_string(),
+        })?;
         labels.extend(l);
         observed.extend(o);
         texts.push(record[posts_col].to_string());
@@ -97,41 +106,222 @@ pub struct MbtiParams {
 
 impl Default for MbtiParams {
     fn default() -> Self {
-        MbtiParams { users: 2000, posts_per_user: 50, words_per_post: 12, signal: 0.08, signal_fidelity: 0.7 }
+        MbtiParams {
+            users: 2000,
+            posts_per_user: 50,
+            words_per_post: 12,
+            signal: 0.08,
+            signal_fidelity: 0.7,
+        }
     }
 }
 
 /// Signal words per pole, in `AXES` order: (positive letter's, negative letter's).
 const SIGNAL: [[&[&str]; 2]; 4] = [
     [
-        &["quiet", "alone", "recharge", "books", "solitude", "introspection", "home", "reserved", "drained", "headphones"],
-        &["party", "friends", "crowd", "outgoing", "energized", "talking", "socialize", "club", "loud", "everyone"],
+        &[
+            "quiet",
+            "alone",
+            "recharge",
+            "books",
+            "solitude",
+            "introspection",
+            "home",
+            "reserved",
+            "drained",
+            "headphones",
+        ],
+        &[
+            "party",
+            "friends",
+            "crowd",
+            "outgoing",
+            "energized",
+            "talking",
+            "socialize",
+            "club",
+            "loud",
+            "everyone",
+        ],
     ],
     [
-        &["theory", "imagine", "abstract", "meaning", "possibilities", "symbolism", "future", "intuition", "concept", "patterns"],
-        &["practical", "details", "facts", "hands", "concrete", "routine", "experience", "realistic", "tools", "today"],
+        &[
+            "theory",
+            "imagine",
+            "abstract",
+            "meaning",
+            "possibilities",
+            "symbolism",
+            "future",
+            "intuition",
+            "concept",
+            "patterns",
+        ],
+        &[
+            "practical",
+            "details",
+            "facts",
+            "hands",
+            "concrete",
+            "routine",
+            "experience",
+            "realistic",
+            "tools",
+            "today",
+        ],
     ],
     [
-        &["logic", "analysis", "objective", "debate", "efficient", "argument", "rational", "data", "system", "critique"],
-        &["feelings", "empathy", "harmony", "values", "hurt", "compassion", "heart", "care", "kindness", "emotional"],
+        &[
+            "logic",
+            "analysis",
+            "objective",
+            "debate",
+            "efficient",
+            "argument",
+            "rational",
+            "data",
+            "system",
+            "critique",
+        ],
+        &[
+            "feelings",
+            "empathy",
+            "harmony",
+            "values",
+            "hurt",
+            "compassion",
+            "heart",
+            "care",
+            "kindness",
+            "emotional",
+        ],
     ],
     [
-        &["plan", "schedule", "organized", "deadline", "list", "decided", "structure", "order", "finish", "tidy"],
-        &["spontaneous", "flexible", "explore", "whatever", "improvise", "options", "procrastinate", "random", "adapt", "later"],
+        &[
+            "plan",
+            "schedule",
+            "organized",
+            "deadline",
+            "list",
+            "decided",
+            "structure",
+            "order",
+            "finish",
+            "tidy",
+        ],
+        &[
+            "spontaneous",
+            "flexible",
+            "explore",
+            "whatever",
+            "improvise",
+            "options",
+            "procrastinate",
+            "random",
+            "adapt",
+            "later",
+        ],
     ],
 ];
 
 const FILLER: &[&str] = &[
-    "the", "a", "i", "you", "it", "is", "was", "and", "to", "of", "that", "in", "my", "me", "this", "for", "just", "so",
-    "but", "have", "like", "not", "be", "what", "with", "do", "think", "know", "really", "people", "about", "get", "can",
-    "would", "one", "time", "they", "if", "all", "out", "are", "your", "on", "at", "when", "how", "love", "lol", "good",
-    "yeah", "much", "too", "more", "thing", "things", "work", "day", "life", "music", "song", "movie", "game", "thread",
-    "post", "agree", "funny", "guess", "maybe", "never", "always", "sometimes", "feel", "want", "make", "going", "see",
-    "also", "some", "very", "pretty", "well", "still", "even", "actually", "right", "cool", "haha", "thanks", "great",
+    "the",
+    "a",
+    "i",
+    "you",
+    "it",
+    "is",
+    "was",
+    "and",
+    "to",
+    "of",
+    "that",
+    "in",
+    "my",
+    "me",
+    "this",
+    "for",
+    "just",
+    "so",
+    "but",
+    "have",
+    "like",
+    "not",
+    "be",
+    "what",
+    "with",
+    "do",
+    "think",
+    "know",
+    "really",
+    "people",
+    "about",
+    "get",
+    "can",
+    "would",
+    "one",
+    "time",
+    "they",
+    "if",
+    "all",
+    "out",
+    "are",
+    "your",
+    "on",
+    "at",
+    "when",
+    "how",
+    "love",
+    "lol",
+    "good",
+    "yeah",
+    "much",
+    "too",
+    "more",
+    "thing",
+    "things",
+    "work",
+    "day",
+    "life",
+    "music",
+    "song",
+    "movie",
+    "game",
+    "thread",
+    "post",
+    "agree",
+    "funny",
+    "guess",
+    "maybe",
+    "never",
+    "always",
+    "sometimes",
+    "feel",
+    "want",
+    "make",
+    "going",
+    "see",
+    "also",
+    "some",
+    "very",
+    "pretty",
+    "well",
+    "still",
+    "even",
+    "actually",
+    "right",
+    "cool",
+    "haha",
+    "thanks",
+    "great",
 ];
 
 fn type_code(poles: [bool; 4]) -> String {
-    poles.iter().zip(&AXES).map(|(&p, &(a, b))| if p { a as char } else { b as char }).collect()
+    poles
+        .iter()
+        .zip(&AXES)
+        .map(|(&p, &(a, b))| if p { a as char } else { b as char })
+        .collect()
 }
 
 /// A corpus in the Kaggle format: rows of (type, posts joined by `|||`). Each user's four
@@ -140,7 +330,8 @@ fn type_code(poles: [bool; 4]) -> String {
 pub fn generate_mbti(params: &MbtiParams, rng: &mut impl Rng) -> Vec<(String, String)> {
     let mut rows = Vec::with_capacity(params.users);
     for _ in 0..params.users {
-        let poles: [bool; 4] = std::array::from_fn(|k| rng.random::<f64>() < REAL_POSITIVE_SHARE[k]);
+        let poles: [bool; 4] =
+            std::array::from_fn(|k| rng.random::<f64>() < REAL_POSITIVE_SHARE[k]);
         let code = type_code(poles);
         let mut posts = String::new();
         for p in 0..params.posts_per_user {
@@ -149,7 +340,10 @@ pub fn generate_mbti(params: &MbtiParams, rng: &mut impl Rng) -> Vec<(String, St
             }
             let roll = rng.random::<f64>();
             if roll < 0.08 {
-                posts.push_str(&format!("https://www.youtube.com/watch?v={:011x}", rng.random::<u64>() >> 20));
+                posts.push_str(&format!(
+                    "https://www.youtube.com/watch?v={:011x}",
+                    rng.random::<u64>() >> 20
+                ));
                 continue;
             }
             for w in 0..params.words_per_post {
@@ -167,7 +361,11 @@ pub fn generate_mbti(params: &MbtiParams, rng: &mut impl Rng) -> Vec<(String, St
             }
             if roll > 0.95 {
                 // "as an INFJ I ...", or someone else's type.
-                let mention = if roll > 0.975 { code.clone() } else { type_code(std::array::from_fn(|_| rng.random())) };
+                let mention = if roll > 0.975 {
+                    code.clone()
+                } else {
+                    type_code(std::array::from_fn(|_| rng.random()))
+                };
                 posts.push_str(&format!(" as an {mention} i"));
             }
         }
@@ -222,7 +420,10 @@ pub(crate) mod tests {
 
     #[test]
     fn parses_types_with_blank_axes() {
-        assert_eq!(parse_type("INFJ").unwrap(), ([1.0, 1.0, 0.0, 1.0], [true; 4]));
+        assert_eq!(
+            parse_type("INFJ").unwrap(),
+            ([1.0, 1.0, 0.0, 1.0], [true; 4])
+        );
         assert_eq!(parse_type("estp").unwrap().0, [0.0, 0.0, 1.0, 0.0]);
         let (l, o) = parse_type("INXJ").unwrap();
         assert_eq!(o, [true, true, false, true]);
@@ -245,22 +446,34 @@ pub(crate) mod tests {
 
     #[test]
     fn generated_corpus_has_the_real_balance_and_round_trips() {
-        let params = MbtiParams { users: 4000, posts_per_user: 5, ..MbtiParams::default() };
+        let params = MbtiParams {
+            users: 4000,
+            posts_per_user: 5,
+            ..MbtiParams::default()
+        };
         let rows = generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(1));
         let corpus = corpus_from_rows(&rows);
         for k in 0..4 {
             let share = corpus.labels.column(k).sum() as f64 / 4000.0;
             let se = (REAL_POSITIVE_SHARE[k] * (1.0 - REAL_POSITIVE_SHARE[k]) / 4000.0).sqrt();
-            assert!((share - REAL_POSITIVE_SHARE[k]).abs() < 5.0 * se, "axis {k}: {share}");
+            assert!(
+                (share - REAL_POSITIVE_SHARE[k]).abs() < 5.0 * se,
+                "axis {k}: {share}"
+            );
         }
         assert!(rows.iter().all(|(_, p)| p.split("|||").count() == 5));
         assert!(rows.iter().any(|(_, p)| p.contains("https://")));
-        assert!(rows.iter().any(|(t, p)| p.contains(&format!("as an {t} i"))));
+        assert!(rows
+            .iter()
+            .any(|(t, p)| p.contains(&format!("as an {t} i"))));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mbti.csv");
         write_mbti_csv(&rows, &path).unwrap();
         assert_eq!(load_mbti(&path).unwrap(), corpus);
-        assert_eq!(rows, generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(1)));
+        assert_eq!(
+            rows,
+            generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(1))
+        );
     }
 
     #[test]
@@ -279,6 +492,9 @@ pub(crate) mod tests {
             assert_eq!(msg, format!("{}: {rule}", p.display()));
         }
         std::fs::write(&p, b"").unwrap();
-        assert!(load_mbti(&p).unwrap_err().to_string().ends_with("the file is empty (a header line is required)"));
+        assert!(load_mbti(&p)
+            .unwrap_err()
+            .to_string()
+            .ends_with("the file is empty (a header line is required)"));
     }
 }

@@ -105,7 +105,11 @@ impl Mechanism {
                 for &r in rows {
                     for t in 0..tasks {
                         let truth = data.truth.as_ref().expect("checked above")[[r, t]];
-                        let rate = if truth == 1.0 { positive.of(t) } else { negative.of(t) };
+                        let rate = if truth == 1.0 {
+                            positive.of(t)
+                        } else {
+                            negative.of(t)
+                        };
                         if rng.random::<f64>() < rate {
                             data.drop_label(r, t);
                         }
@@ -143,7 +147,10 @@ mod tests {
     fn assert_rate(observed_rate: f64, drop_rate: f64, n: usize) {
         let realised = 1.0 - observed_rate;
         let se = (drop_rate * (1.0 - drop_rate) / n as f64).sqrt();
-        assert!((realised - drop_rate).abs() <= 5.0 * se + 1e-12, "realised {realised} vs requested {drop_rate}");
+        assert!(
+            (realised - drop_rate).abs() <= 5.0 * se + 1e-12,
+            "realised {realised} vs requested {drop_rate}"
+        );
     }
 
     #[test]
@@ -154,7 +161,11 @@ mod tests {
             assert_rate(rate, want, N);
         }
         // Dropped cells hold NaN; the truth is untouched.
-        assert!(d.labels.iter().zip(&d.observed).all(|(l, &o)| o != l.is_nan()));
+        assert!(d
+            .labels
+            .iter()
+            .zip(&d.observed)
+            .all(|(l, &o)| o != l.is_nan()));
         assert_eq!(d.truth, toy(N, &mut ChaCha8Rng::seed_from_u64(1)).truth);
     }
 
@@ -163,7 +174,10 @@ mod tests {
         for mech in [
             Mechanism::Mcar(Rates::All(0.0)),
             Mechanism::Prefix(Rates::All(0.0)),
-            Mechanism::Mnar { positive: Rates::All(0.0), negative: Rates::All(0.0) },
+            Mechanism::Mnar {
+                positive: Rates::All(0.0),
+                negative: Rates::All(0.0),
+            },
             Mechanism::Block(0.0),
         ] {
             assert!(dropped(&mech, 3).observed.iter().all(|&o| o), "{mech:?}");
@@ -183,14 +197,24 @@ mod tests {
         }
         // Only eligible rows are touched: the prefix is measured in file rows.
         let mut d = toy(100, &mut ChaCha8Rng::seed_from_u64(1));
-        Mechanism::Prefix(Rates::All(0.5)).apply(&mut d, &[10, 60, 70], &mut ChaCha8Rng::seed_from_u64(0));
+        Mechanism::Prefix(Rates::All(0.5)).apply(
+            &mut d,
+            &[10, 60, 70],
+            &mut ChaCha8Rng::seed_from_u64(0),
+        );
         assert_eq!(d.observed.iter().filter(|&&o| !o).count(), 3);
         assert!(!d.observed[[10, 0]] && d.observed[[60, 0]]);
     }
 
     #[test]
     fn mnar_depends_on_the_true_label() {
-        let d = dropped(&Mechanism::Mnar { positive: Rates::All(0.1), negative: Rates::All(0.6) }, 6);
+        let d = dropped(
+            &Mechanism::Mnar {
+                positive: Rates::All(0.1),
+                negative: Rates::All(0.6),
+            },
+            6,
+        );
         let truth = d.truth.as_ref().unwrap();
         for t in 0..3 {
             for (class, want) in [(1.0, 0.1), (0.0, 0.6)] {
@@ -206,15 +230,26 @@ mod tests {
         let empty_rows = (0..N).filter(|&r| !d.observed[[r, 0]]).count();
         for r in 0..N {
             let row = d.observed.row(r);
-            assert!(row.iter().all(|&o| o) || row.iter().all(|&o| !o), "row {r} partly dropped");
+            assert!(
+                row.iter().all(|&o| o) || row.iter().all(|&o| !o),
+                "row {r} partly dropped"
+            );
         }
         assert_rate(1.0 - empty_rows as f64 / N as f64, 0.25, N);
     }
 
     #[test]
     fn bad_rates_are_reported() {
-        assert_eq!(Mechanism::Mcar(Rates::All(1.5)).check(3).unwrap_err(), "mcar: rate 1.5 is outside [0, 1]");
-        assert_eq!(Mechanism::Prefix(Rates::PerTask(vec![0.1])).check(3).unwrap_err(), "prefix: 1 rates given for 3 tasks");
+        assert_eq!(
+            Mechanism::Mcar(Rates::All(1.5)).check(3).unwrap_err(),
+            "mcar: rate 1.5 is outside [0, 1]"
+        );
+        assert_eq!(
+            Mechanism::Prefix(Rates::PerTask(vec![0.1]))
+                .check(3)
+                .unwrap_err(),
+            "prefix: 1 rates given for 3 tasks"
+        );
         assert!(Mechanism::Block(-0.1).check(3).is_err());
         assert!(Mechanism::Mcar(Rates::All(f64::NAN)).check(3).is_err());
     }

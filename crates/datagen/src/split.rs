@@ -29,14 +29,20 @@ pub struct Split {
 /// # Panics
 /// If a fraction is outside `[0, 1]` or more test rows are asked for than exist.
 pub fn split(n: usize, test: &TestRows, dev_fraction: f64, rng: &mut impl Rng) -> Split {
-    assert!((0.0..=1.0).contains(&dev_fraction), "dev fraction {dev_fraction} is outside [0, 1]");
+    assert!(
+        (0.0..=1.0).contains(&dev_fraction),
+        "dev fraction {dev_fraction} is outside [0, 1]"
+    );
     let (mut rest, test): (Vec<usize>, Vec<usize>) = match *test {
         TestRows::Last(k) => {
             assert!(k <= n, "{k} test rows asked of {n}");
             ((0..n - k).collect(), (n - k..n).collect())
         }
         TestRows::Fraction(f) => {
-            assert!((0.0..=1.0).contains(&f), "test fraction {f} is outside [0, 1]");
+            assert!(
+                (0.0..=1.0).contains(&f),
+                "test fraction {f} is outside [0, 1]"
+            );
             let mut all: Vec<usize> = (0..n).collect();
             all.shuffle(rng);
             let k = (f * n as f64).round() as usize;
@@ -47,7 +53,11 @@ pub fn split(n: usize, test: &TestRows, dev_fraction: f64, rng: &mut impl Rng) -
     rest.shuffle(rng);
     let n_dev = (dev_fraction * rest.len() as f64).round() as usize;
     let train = rest.split_off(n_dev);
-    Split { train, dev: rest, test }
+    Split {
+        train,
+        dev: rest,
+        test,
+    }
 }
 
 #[cfg(test)]
@@ -76,19 +86,53 @@ mod tests {
 
     #[test]
     fn fractions_partition_and_seed_decides() {
-        let a = split(1000, &TestRows::Fraction(0.2), 0.25, &mut ChaCha8Rng::seed_from_u64(3));
+        let a = split(
+            1000,
+            &TestRows::Fraction(0.2),
+            0.25,
+            &mut ChaCha8Rng::seed_from_u64(3),
+        );
         assert_eq!((a.train.len(), a.dev.len(), a.test.len()), (600, 200, 200));
-        assert_eq!(sorted([a.train.clone(), a.dev.clone(), a.test.clone()].concat()), (0..1000).collect::<Vec<_>>());
-        assert_eq!(a, split(1000, &TestRows::Fraction(0.2), 0.25, &mut ChaCha8Rng::seed_from_u64(3)));
-        assert_ne!(a, split(1000, &TestRows::Fraction(0.2), 0.25, &mut ChaCha8Rng::seed_from_u64(4)));
+        assert_eq!(
+            sorted([a.train.clone(), a.dev.clone(), a.test.clone()].concat()),
+            (0..1000).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            a,
+            split(
+                1000,
+                &TestRows::Fraction(0.2),
+                0.25,
+                &mut ChaCha8Rng::seed_from_u64(3)
+            )
+        );
+        assert_ne!(
+            a,
+            split(
+                1000,
+                &TestRows::Fraction(0.2),
+                0.25,
+                &mut ChaCha8Rng::seed_from_u64(4)
+            )
+        );
     }
 
     #[test]
     fn empty_splits_are_allowed() {
-        let s = split(10, &TestRows::Last(0), 0.0, &mut ChaCha8Rng::seed_from_u64(0));
+        let s = split(
+            10,
+            &TestRows::Last(0),
+            0.0,
+            &mut ChaCha8Rng::seed_from_u64(0),
+        );
         assert!(s.test.is_empty() && s.dev.is_empty());
         assert_eq!(s.train.len(), 10);
-        let s = split(0, &TestRows::Fraction(0.5), 0.5, &mut ChaCha8Rng::seed_from_u64(0));
+        let s = split(
+            0,
+            &TestRows::Fraction(0.5),
+            0.5,
+            &mut ChaCha8Rng::seed_from_u64(0),
+        );
         assert!(s.train.is_empty() && s.dev.is_empty() && s.test.is_empty());
     }
 }

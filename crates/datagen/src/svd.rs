@@ -25,7 +25,10 @@ impl TruncatedSvd {
         let k = k.min(n).min(d);
         let l = (k + OVERSAMPLE).min(n).min(d);
         if l == 0 {
-            return TruncatedSvd { components: Array2::zeros((0, d)), singular_values: Array1::zeros(0) };
+            return TruncatedSvd {
+                components: Array2::zeros((0, d)),
+                singular_values: Array1::zeros(0),
+            };
         }
         let omega = Array2::from_shape_simple_fn((d, l), || rng.random_range(-1.0f32..1.0));
         let mut q = orthonormal(x.dot(&omega));
@@ -34,9 +37,14 @@ impl TruncatedSvd {
             q = orthonormal(x.dot(&z));
         }
         let b = q.t().dot(&x); // l × d
-        let (_, sigma, vt) = b.svd(false, true).expect("LAPACK SVD of a small dense matrix");
+        let (_, sigma, vt) = b
+            .svd(false, true)
+            .expect("LAPACK SVD of a small dense matrix");
         let vt = vt.expect("asked for V^T");
-        TruncatedSvd { components: vt.slice(s![..k, ..]).to_owned(), singular_values: sigma.slice(s![..k]).to_owned() }
+        TruncatedSvd {
+            components: vt.slice(s![..k, ..]).to_owned(),
+            singular_values: sigma.slice(s![..k]).to_owned(),
+        }
     }
 
     /// Projects rows of `x` (`m × d`) onto the components: `m × k`.
@@ -63,15 +71,24 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         // Rank 5 signal with singular values well apart, plus small noise.
         let (n, d, r) = (300, 80, 5);
-        let u = orthonormal(Array2::from_shape_simple_fn((n, r), || rng.random_range(-1.0f32..1.0)));
-        let v = orthonormal(Array2::from_shape_simple_fn((d, r), || rng.random_range(-1.0f32..1.0)));
+        let u = orthonormal(Array2::from_shape_simple_fn((n, r), || {
+            rng.random_range(-1.0f32..1.0)
+        }));
+        let v = orthonormal(Array2::from_shape_simple_fn((d, r), || {
+            rng.random_range(-1.0f32..1.0)
+        }));
         let sig = Array2::from_diag(&Array1::from(vec![50.0f32, 30.0, 20.0, 10.0, 5.0]));
         let noise = Array2::from_shape_simple_fn((n, d), || rng.random_range(-0.01f32..0.01));
         let x = u.dot(&sig).dot(&v.t()) + noise;
         let (_, exact, _) = x.svd(false, false).unwrap();
         let fit = TruncatedSvd::fit(x.view(), 3, &mut rng);
         for i in 0..3 {
-            assert!((fit.singular_values[i] - exact[i]).abs() < 1e-3 * exact[i], "{i}: {} vs {}", fit.singular_values[i], exact[i]);
+            assert!(
+                (fit.singular_values[i] - exact[i]).abs() < 1e-3 * exact[i],
+                "{i}: {} vs {}",
+                fit.singular_values[i],
+                exact[i]
+            );
         }
         // Components are orthonormal, and projecting recovers the top directions' energy.
         let gram = fit.components.dot(&fit.components.t());
@@ -89,7 +106,15 @@ mod tests {
     fn k_is_capped_and_empty_input_is_fine() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let x = Array2::from_shape_simple_fn((4, 6), || rng.random_range(-1.0f32..1.0));
-        assert_eq!(TruncatedSvd::fit(x.view(), 10, &mut rng).components.dim(), (4, 6));
-        assert_eq!(TruncatedSvd::fit(Array2::<f32>::zeros((0, 6)).view(), 3, &mut rng).components.dim(), (0, 6));
+        assert_eq!(
+            TruncatedSvd::fit(x.view(), 10, &mut rng).components.dim(),
+            (4, 6)
+        );
+        assert_eq!(
+            TruncatedSvd::fit(Array2::<f32>::zeros((0, 6)).view(), 3, &mut rng)
+                .components
+                .dim(),
+            (0, 6)
+        );
     }
 }

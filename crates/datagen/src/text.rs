@@ -19,8 +19,14 @@ pub const URL_TOKEN: &[u8] = b"__url__";
 /// Calls `emit` with each token of `text`, lowercased, type codes removed.
 pub fn for_each_token(text: &str, mut emit: impl FnMut(&[u8])) {
     let mut token: Vec<u8> = Vec::with_capacity(32);
-    for chunk in text.as_bytes().split(|&b| b.is_ascii_whitespace() || b == b'|') {
-        let start = chunk.iter().position(|&b| b.is_ascii_alphanumeric() || b >= 0x80).unwrap_or(chunk.len());
+    for chunk in text
+        .as_bytes()
+        .split(|&b| b.is_ascii_whitespace() || b == b'|')
+    {
+        let start = chunk
+            .iter()
+            .position(|&b| b.is_ascii_alphanumeric() || b >= 0x80)
+            .unwrap_or(chunk.len());
         let chunk = &chunk[start..];
         if is_url(chunk) {
             emit(URL_TOKEN);
@@ -66,7 +72,10 @@ pub fn is_type_code(token: &[u8]) -> bool {
         return false;
     }
     const LETTERS: [&[u8; 3]; 4] = [b"iex", b"nsx", b"tfx", b"jpx"];
-    let fits = code.iter().zip(LETTERS).all(|(b, allowed)| allowed.contains(b));
+    let fits = code
+        .iter()
+        .zip(LETTERS)
+        .all(|(b, allowed)| allowed.contains(b));
     fits && code.iter().filter(|&&b| b == b'x').count() <= 1
 }
 
@@ -116,7 +125,10 @@ pub struct TextParams {
 
 impl Default for TextParams {
     fn default() -> Self {
-        TextParams { dims: 4096, svd_dims: None }
+        TextParams {
+            dims: 4096,
+            svd_dims: None,
+        }
     }
 }
 
@@ -131,7 +143,12 @@ pub struct TfIdf {
 impl TfIdf {
     /// Fits the IDF (and the SVD, drawing its random projection from `rng`) on `rows` of
     /// hashed `counts`. Only those rows are looked at.
-    pub fn fit(counts: ArrayView2<f32>, rows: &[usize], svd_dims: Option<usize>, rng: &mut impl Rng) -> Self {
+    pub fn fit(
+        counts: ArrayView2<f32>,
+        rows: &[usize],
+        svd_dims: Option<usize>,
+        rng: &mut impl Rng,
+    ) -> Self {
         let n = rows.len() as f32;
         let mut df = vec![0f32; counts.ncols()];
         for &r in rows {
@@ -139,7 +156,10 @@ impl TfIdf {
                 *d += (c != 0.0) as u8 as f32;
             }
         }
-        let idf = df.iter().map(|&d| ((1.0 + n) / (1.0 + d)).ln() + 1.0).collect();
+        let idf = df
+            .iter()
+            .map(|&d| ((1.0 + n) / (1.0 + d)).ln() + 1.0)
+            .collect();
         let mut fitted = TfIdf { idf, svd: None };
         if let Some(k) = svd_dims {
             let train = fitted.weigh(counts.select(Axis(0), rows).view());
@@ -175,14 +195,25 @@ impl TfIdf {
 }
 
 /// The corpus as a dataset of text features, fitted on `train_rows` only.
-pub fn featurize(corpus: &TextCorpus, train_rows: &[usize], params: &TextParams, rng: &mut impl Rng) -> Dataset {
+pub fn featurize(
+    corpus: &TextCorpus,
+    train_rows: &[usize],
+    params: &TextParams,
+    rng: &mut impl Rng,
+) -> Dataset {
     let counts = hashed_counts(&corpus.texts, params.dims);
     let tfidf = TfIdf::fit(counts.view(), train_rows, params.svd_dims, rng);
     let features = tfidf.transform(counts.view());
-    let prefix = if params.svd_dims.is_some() { "svd" } else { "hash" };
+    let prefix = if params.svd_dims.is_some() {
+        "svd"
+    } else {
+        "hash"
+    };
     let complete = corpus.observed.iter().all(|&o| o);
     Dataset {
-        feature_names: (0..features.ncols()).map(|j| format!("{prefix}{j}")).collect(),
+        feature_names: (0..features.ncols())
+            .map(|j| format!("{prefix}{j}"))
+            .collect(),
         features,
         truth: complete.then(|| corpus.labels.clone()),
         labels: corpus.labels.clone(),
@@ -210,8 +241,14 @@ mod tests {
             tokens("'http://youtu.be/x Hello, World!|||As an INFJ, my INTJs' friend's ENFP's|||www.site.org/a don't"),
             vec!["__url__", "hello", "world", "as", "an", "my", "friend's", "__url__", "don't"]
         );
-        assert_eq!(tokens("INXJ or ixxj, esfps vs estp-ish"), vec!["or", "ixxj", "vs", "ish"]);
-        assert_eq!(tokens("exit  isnt intjness"), vec!["exit", "isnt", "intjness"]);
+        assert_eq!(
+            tokens("INXJ or ixxj, esfps vs estp-ish"),
+            vec!["or", "ixxj", "vs", "ish"]
+        );
+        assert_eq!(
+            tokens("exit  isnt intjness"),
+            vec!["exit", "isnt", "intjness"]
+        );
         // Non-ASCII letters stay inside their word (only ASCII is lowercased).
         assert_eq!(tokens("Ünïcode CAFÉ"), vec!["Ünïcode", "cafÉ"]);
         assert!(tokens("").is_empty() && tokens(" ||| ").is_empty());
@@ -228,20 +265,38 @@ mod tests {
         assert_eq!(magnitudes, vec![1.0, 2.0]);
         // Both signs occur across many tokens.
         let mut wide = vec![0f32; 1 << 16];
-        add_hashed_counts(&(0..200).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" "), &mut wide);
+        add_hashed_counts(
+            &(0..200)
+                .map(|i| format!("w{i}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            &mut wide,
+        );
         assert!(wide.iter().any(|&v| v > 0.0) && wide.iter().any(|&v| v < 0.0));
     }
 
     #[test]
     fn tfidf_is_fitted_on_training_rows_only() {
-        let texts: Vec<String> = ["a b", "a c", "zzz zzz"].iter().map(|s| s.to_string()).collect();
+        let texts: Vec<String> = ["a b", "a c", "zzz zzz"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let counts = hashed_counts(&texts, 1 << 12);
-        let fit = TfIdf::fit(counts.view(), &[0, 1], None, &mut ChaCha8Rng::seed_from_u64(0));
-        let bucket = |tok: &str| (0..1 << 12).find(|&j| {
-            let mut r = vec![0f32; 1 << 12];
-            add_hashed_counts(tok, &mut r);
-            r[j] != 0.0
-        }).unwrap();
+        let fit = TfIdf::fit(
+            counts.view(),
+            &[0, 1],
+            None,
+            &mut ChaCha8Rng::seed_from_u64(0),
+        );
+        let bucket = |tok: &str| {
+            (0..1 << 12)
+                .find(|&j| {
+                    let mut r = vec![0f32; 1 << 12];
+                    add_hashed_counts(tok, &mut r);
+                    r[j] != 0.0
+                })
+                .unwrap()
+        };
         // `a` is in both training docs: idf = ln(3/3) + 1 = 1; `b` in one: ln(3/2) + 1;
         // `zzz` only outside training: ln(3/1) + 1, as if unseen.
         assert!((fit.idf[bucket("a")] - 1.0).abs() < 1e-6);
@@ -262,7 +317,10 @@ mod tests {
         }
         assert_eq!(leaked, 0);
         let train: Vec<usize> = (0..80).collect();
-        let params = TextParams { dims: 2048, svd_dims: Some(16) };
+        let params = TextParams {
+            dims: 2048,
+            svd_dims: Some(16),
+        };
         let d = featurize(&corpus, &train, &params, &mut ChaCha8Rng::seed_from_u64(1));
         assert_eq!(d.features.dim(), (99, 16));
         assert!(d.features.iter().all(|v| v.is_finite()));

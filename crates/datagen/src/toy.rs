@@ -20,7 +20,12 @@ pub fn toy(n: usize, rng: &mut impl Rng) -> Dataset {
         };
         positive as u8 as f32
     });
-    Dataset::complete(features, labels, vec!["x0".into(), "x1".into()], TOY_TASKS.iter().map(|s| s.to_string()).collect())
+    Dataset::complete(
+        features,
+        labels,
+        vec!["x0".into(), "x1".into()],
+        TOY_TASKS.iter().map(|s| s.to_string()).collect(),
+    )
 }
 
 #[cfg(test)]

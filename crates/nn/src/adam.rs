@@ -41,7 +41,8 @@ impl Adam {
         self.t += 1;
         // In f64 so that the correction is exact to f32 precision even after many steps.
         let t = self.t;
-        let correction = (1.0 - (self.beta2 as f64).powi(t)).sqrt() / (1.0 - (self.beta1 as f64).powi(t));
+        let correction =
+            (1.0 - (self.beta2 as f64).powi(t)).sqrt() / (1.0 - (self.beta1 as f64).powi(t));
         (self.lr as f64 * correction) as f32
     }
 
@@ -49,8 +50,16 @@ impl Adam {
     pub fn update(&mut self, index: usize, lr_t: f32, param: &mut [f32], grad: &[f32]) {
         let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
         let (m, v) = (&mut self.m[index], &mut self.v[index]);
-        assert!(param.len() == m.len() && grad.len() == m.len(), "tensor {index} changed size");
-        for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+        assert!(
+            param.len() == m.len() && grad.len() == m.len(),
+            "tensor {index} changed size"
+        );
+        for (((p, &g), m), v) in param
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
             *p -= lr_t * *m / (v.sqrt() + eps);

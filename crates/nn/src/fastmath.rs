@@ -14,8 +14,13 @@ pub fn exp_nonpositive(x: f32) -> f32 {
     let shifted = x * LOG2E + ROUND;
     let n = shifted - ROUND; // round(x / ln 2)
     let r = x - n * LN2_HI - n * LN2_LO; // |r| <= ln2 / 2
-    // Taylor terms to r^7: relative error below 2e-8 on |r| <= 0.347.
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+                                         // Taylor terms to r^7: relative error below 2e-8 on |r| <= 0.347.
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     let n_int = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
     let scale = f32::from_bits(((n_int + 127) as u32) << 23);
     p * scale
@@ -27,7 +32,10 @@ pub fn ln_1p_unit(x: f32) -> f32 {
     let s = x / (2.0 + x);
     let s2 = s * s;
     // Odd series of atanh to s^13: relative error below 2e-8 for s <= 1/3.
-    let poly = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0))))));
+    let poly = 1.0
+        + s2 * (1.0 / 3.0
+            + s2 * (1.0 / 5.0
+                + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0))))));
     2.0 * s * poly
 }
 

@@ -8,7 +8,14 @@ use rand_chacha::ChaCha8Rng;
 
 const EPS: f64 = 1e-7; // Keras's clipping epsilon
 
-fn reference_loss(params: &[Vec<f64>], sizes: &[usize], x: &Array2<f32>, y: &Array2<f32>, o: &Array2<bool>, loss: &Loss) -> f64 {
+fn reference_loss(
+    params: &[Vec<f64>],
+    sizes: &[usize],
+    x: &Array2<f32>,
+    y: &Array2<f32>,
+    o: &Array2<bool>,
+    loss: &Loss,
+) -> f64 {
     let layers = sizes.len() - 1;
     let (n, tasks) = y.dim();
     let mut total = 0.0;
@@ -21,7 +28,11 @@ fn reference_loss(params: &[Vec<f64>], sizes: &[usize], x: &Array2<f32>, y: &Arr
             a = (0..fout)
                 .map(|k| {
                     let z = b[k] + (0..fin).map(|j| a[j] * w[j * fout + k]).sum::<f64>();
-                    if l + 1 < layers { z.max(0.0) } else { z }
+                    if l + 1 < layers {
+                        z.max(0.0)
+                    } else {
+                        z
+                    }
                 })
                 .collect();
         }
@@ -40,6 +51,10 @@ fn reference_loss(params: &[Vec<f64>], sizes: &[usize], x: &Array2<f32>, y: &Arr
                 Loss::SeedMasked if obs => bce(label, clip(p)),
                 Loss::SeedMasked => bce(0.0, clip(0.0)),
                 Loss::Plain => bce(if obs { label } else { -1.0 }, clip(p)),
+                Loss::PlainLogits => {
+                    let (z, t) = (a[t], if obs { label } else { -1.0 });
+                    z.max(0.0) - z * t + (1.0 + (-z.abs()).exp()).ln()
+                }
             };
             observed += obs as usize;
         }
@@ -73,7 +88,10 @@ fn check(loss: Loss, seed: u64) {
         analytic.push(trainer.grad_biases()[l].iter().copied().collect());
     }
     let base = reference_loss(&params, &sizes, &x, &y, &o, &loss);
-    assert!((base - analytic_loss as f64).abs() < 1e-5 * base.abs().max(1.0), "{loss:?}: loss {analytic_loss} vs {base}");
+    assert!(
+        (base - analytic_loss as f64).abs() < 1e-5 * base.abs().max(1.0),
+        "{loss:?}: loss {analytic_loss} vs {base}"
+    );
 
     let h = 1e-5;
     let mut checked = 0;
@@ -105,7 +123,12 @@ fn masked_bce_gradients_match_central_differences() {
 
 #[test]
 fn weighted_masked_bce_gradients_match_central_differences() {
-    check(Loss::Masked { pos_weight: Some(vec![2.5, 0.4]) }, 3);
+    check(
+        Loss::Masked {
+            pos_weight: Some(vec![2.5, 0.4]),
+        },
+        3,
+    );
 }
 
 #[test]
@@ -116,4 +139,9 @@ fn seed_masked_bce_gradients_match_central_differences() {
 #[test]
 fn plain_bce_gradients_match_central_differences() {
     check(Loss::Plain, 5);
+}
+
+#[test]
+fn plain_logit_bce_gradients_match_central_differences() {
+    check(Loss::PlainLogits, 6);
 }

@@ -50,7 +50,7 @@ extern crate openblas_src;
 mod gradcheck_tests;
 
 pub use adam::Adam;
-pub use loss::{masked_bce, plain_bce, seed_masked_bce, Loss};
+pub use loss::{masked_bce, plain_bce, plain_logit_bce, seed_masked_bce, Loss};
 pub use metrics::{evaluate, keras_accuracy, Metrics, TaskMetrics};
 pub use mlp::Mlp;
 pub use train::Trainer;

@@ -21,6 +21,9 @@ pub enum Loss {
     SeedMasked,
     /// [`plain_bce`]: the original post's no-mask baseline, `-1` used as a target.
     Plain,
+    /// [`plain_logit_bce`]: the same baseline as TensorFlow computes it for a sigmoid output,
+    /// from the logits without clipping.
+    PlainLogits,
 }
 
 impl Loss {
@@ -43,22 +46,52 @@ impl Loss {
             }
             Loss::SeedMasked => seed_masked_bce_into(logits, targets, observed, grad),
             Loss::Plain => plain_bce_into(logits, targets, observed, grad),
+            Loss::PlainLogits => plain_logit_bce_into(logits, targets, observed, grad),
         }
     }
 }
 
-fn check_shapes(logits: &ArrayView2<f32>, targets: &ArrayView2<f32>, observed: &ArrayView2<bool>, grad: &ArrayViewMut2<f32>) {
-    assert_eq!(logits.dim(), targets.dim(), "logits and targets differ in shape");
-    assert_eq!(logits.dim(), observed.dim(), "logits and observed mask differ in shape");
-    assert_eq!(logits.dim(), grad.dim(), "gradient buffer has the wrong shape");
+fn check_shapes(
+    logits: &ArrayView2<f32>,
+    targets: &ArrayView2<f32>,
+    observed: &ArrayView2<bool>,
+    grad: &ArrayViewMut2<f32>,
+) {
+    assert_eq!(
+        logits.dim(),
+        targets.dim(),
+        "logits and targets differ in shape"
+    );
+    assert_eq!(
+        logits.dim(),
+        observed.dim(),
+        "logits and observed mask differ in shape"
+    );
+    assert_eq!(
+        logits.dim(),
+        grad.dim(),
+        "gradient buffer has the wrong shape"
+    );
 }
 
 /// The masked loss's cells, row-major with `width` tasks: returns the summed loss and writes
 /// `scale ×` each cell's gradient.
-fn masked_cells(z: &[f32], y: &[f32], o: &[bool], g: &mut [f32], pos_weight: Option<&[f32]>, width: usize, scale: f32) -> f64 {
+fn masked_cells(
+    z: &[f32],
+    y: &[f32],
+    o: &[bool],
+    g: &mut [f32],
+    pos_weight: Option<&[f32]>,
+    width: usize,
+    scale: f32,
+) -> f64 {
     if let Some(weights) = pos_weight {
         let mut total = 0.0f64;
-        let rows = z.chunks_exact(width).zip(y.chunks_exact(width)).zip(o.chunks_exact(width)).zip(g.chunks_exact_mut(width));
+        let rows = z
+            .chunks_exact(width)
+            .zip(y.chunks_exact(width))
+            .zip(o.chunks_exact(width))
+            .zip(g.chunks_exact_mut(width));
         for (((z, y), o), g) in rows {
             for j in 0..width {
                 let (loss, grad) = masked_cell(z[j], y[j], o[j], weights[j], scale);
@@ -72,8 +105,19 @@ fn masked_cells(z: &[f32], y: &[f32], o: &[bool], g: &mut [f32], pos_weight: Opt
     // loop vectorises on its own.
     const BLOCK: usize = 256;
     let mut total = 0.0f64;
-    let (mut zs, mut ys, mut ms, mut es, mut losses) = ([0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK], [0f32; BLOCK]);
-    for (((z, y), o), g) in z.chunks(BLOCK).zip(y.chunks(BLOCK)).zip(o.chunks(BLOCK)).zip(g.chunks_mut(BLOCK)) {
+    let (mut zs, mut ys, mut ms, mut es, mut losses) = (
+        [0f32; BLOCK],
+        [0f32; BLOCK],
+        [0f32; BLOCK],
+        [0f32; BLOCK],
+        [0f32; BLOCK],
+    );
+    for (((z, y), o), g) in z
+        .chunks(BLOCK)
+        .zip(y.chunks(BLOCK))
+        .zip(o.chunks(BLOCK))
+        .zip(g.chunks_mut(BLOCK))
+    {
         let n = z.len();
         // An unobserved cell's logit and target never enter the arithmetic: select 0 first.
         for i in 0..n {
@@ -94,7 +138,9 @@ fn masked_cells(z: &[f32], y: &[f32], o: &[bool], g: &mut [f32], pos_weight: Opt
             // infinite logit) puts it back, so a diverged network cannot report a finite loss.
             let poison = z - z;
             // softplus(±z) = max(±z, 0) + ln(1 + e^-|z|).
-            losses[i] = (y * ((-z).max(0.0) + log1p_e) + (1.0 - y) * (z.max(0.0) + log1p_e)) * ms[i] + poison;
+            losses[i] = (y * ((-z).max(0.0) + log1p_e) + (1.0 - y) * (z.max(0.0) + log1p_e))
+                * ms[i]
+                + poison;
             g[i] = (p - y) * ms[i] + poison;
         }
         let mut lanes = [0f32; 8];
@@ -116,8 +162,8 @@ fn masked_cell(z: f32, y: f32, observed: bool, w: f32, scale: f32) -> (f32, f32)
     let y = if observed { y } else { 0.0 };
     let z = if observed { z } else { 0.0 };
     let poison = z - z; // NaN for a NaN or infinite logit, which `max` would swallow
-    // One exponential serves loss and gradient: softplus(±z) = max(±z, 0) + ln(1 + e^-|z|)
-    // and σ(z) from the same e^-|z|.
+                        // One exponential serves loss and gradient: softplus(±z) = max(±z, 0) + ln(1 + e^-|z|)
+                        // and σ(z) from the same e^-|z|.
     let e = exp_nonpositive(-z.abs());
     let log1p_e = ln_1p_unit(e);
     let (sp_pos, sp_neg) = (z.max(0.0) + log1p_e, (-z).max(0.0) + log1p_e);
@@ -125,7 +171,11 @@ fn masked_cell(z: f32, y: f32, observed: bool, w: f32, scale: f32) -> (f32, f32)
     let p = if z >= 0.0 { inv } else { e * inv };
     let loss = w * y * sp_neg + (1.0 - y) * sp_pos;
     let grad = (w * y * (p - 1.0) + (1.0 - y) * p) * scale;
-    if observed { (loss + poison, grad + poison) } else { (0.0, 0.0) }
+    if observed {
+        (loss + poison, grad + poison)
+    } else {
+        (0.0, 0.0)
+    }
 }
 
 /// Binary cross-entropy over the observed cells only, divided by their number.
@@ -166,12 +216,24 @@ pub fn masked_bce_into(
         return 0.0;
     }
     let scale = 1.0 / n_observed as f32;
-    let total = match (logits.as_slice(), targets.as_slice(), observed.as_slice(), grad.as_slice_mut()) {
-        (Some(z), Some(y), Some(o), Some(g)) => masked_cells(z, y, o, g, pos_weight, logits.ncols(), scale),
+    let total = match (
+        logits.as_slice(),
+        targets.as_slice(),
+        observed.as_slice(),
+        grad.as_slice_mut(),
+    ) {
+        (Some(z), Some(y), Some(o), Some(g)) => {
+            masked_cells(z, y, o, g, pos_weight, logits.ncols(), scale)
+        }
         _ => {
             // Views that are not row-major blocks: the same arithmetic, one row at a time.
             let mut total = 0.0;
-            let rows = logits.rows().into_iter().zip(targets.rows()).zip(observed.rows()).zip(grad.rows_mut());
+            let rows = logits
+                .rows()
+                .into_iter()
+                .zip(targets.rows())
+                .zip(observed.rows())
+                .zip(grad.rows_mut());
             for (((z, y), o), mut g) in rows {
                 let (z, y, o) = (z.to_vec(), y.to_vec(), o.to_vec());
                 let mut g_row = vec![0.0; z.len()];
@@ -229,6 +291,48 @@ pub fn plain_bce_into(
     clipped_bce_into(logits, targets, observed, grad, true)
 }
 
+/// The no-mask baseline as TensorFlow's Keras computes `binary_crossentropy` when the
+/// prediction comes straight from a sigmoid layer: it takes the layer's logits and calls
+/// `sigmoid_cross_entropy_with_logits`, `max(z, 0) - z·t + ln(1 + e^-|z|)`, with no clipping.
+/// With `t = -1` that is `max(z, 0) + z + ln(1 + e^-|z|)`, which has no lower bound: its
+/// gradient `σ(z) + 1` never vanishes, so every missing label keeps pushing its logit down.
+/// Averaged over all cells.
+pub fn plain_logit_bce(
+    logits: ArrayView2<f32>,
+    targets: ArrayView2<f32>,
+    observed: ArrayView2<bool>,
+) -> (f32, Array2<f32>) {
+    let mut grad = Array2::zeros(logits.dim());
+    let loss = plain_logit_bce_into(logits, targets, observed, grad.view_mut());
+    (loss, grad)
+}
+
+/// [`plain_logit_bce`] writing the gradient into `grad`.
+pub fn plain_logit_bce_into(
+    logits: ArrayView2<f32>,
+    targets: ArrayView2<f32>,
+    observed: ArrayView2<bool>,
+    mut grad: ArrayViewMut2<f32>,
+) -> f32 {
+    check_shapes(&logits, &targets, &observed, &grad);
+    let cells = logits.len();
+    if cells == 0 {
+        return 0.0;
+    }
+    let scale = 1.0 / cells as f32;
+    let mut total = 0.0f64;
+    Zip::from(&mut grad)
+        .and(&logits)
+        .and(&targets)
+        .and(&observed)
+        .for_each(|g, &z, &y, &o| {
+            let t = if o { y } else { -1.0 };
+            total += (z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()) as f64;
+            *g = (sigmoid(z) - t) * scale;
+        });
+    (total / cells as f64) as f32
+}
+
 /// Keras's `binary_crossentropy` on probabilities: `p` clipped to `[EPS, 1-EPS]`, then
 /// `-(t·ln p + (1-t)·ln(1-p))`, mean over all cells. The gradient flows only where `p` lies
 /// inside the clipping range (as `clip_by_value`'s does), and is then `(p - t)/cells`.
@@ -249,19 +353,23 @@ fn clipped_bce_into(
     }
     let scale = 1.0 / cells as f32;
     let mut total = 0.0f64;
-    Zip::from(&mut grad).and(&logits).and(&targets).and(&observed).for_each(|g, &z, &y, &o| {
-        let (t, p) = match (o, minus_one_as_target) {
-            (true, _) => (y, Some(sigmoid(z))),
-            (false, true) => (-1.0, Some(sigmoid(z))),
-            (false, false) => (0.0, None),
-        };
-        let raw = p.unwrap_or(0.0);
-        let clipped = raw.clamp(KERAS_EPSILON, 1.0 - KERAS_EPSILON);
-        let (t64, c64) = (t as f64, clipped as f64);
-        total -= t64 * c64.ln() + (1.0 - t64) * (1.0 - c64).ln();
-        let flows = p.is_some() && raw == clipped;
-        *g = if flows { (raw - t) * scale } else { 0.0 };
-    });
+    Zip::from(&mut grad)
+        .and(&logits)
+        .and(&targets)
+        .and(&observed)
+        .for_each(|g, &z, &y, &o| {
+            let (t, p) = match (o, minus_one_as_target) {
+                (true, _) => (y, Some(sigmoid(z))),
+                (false, true) => (-1.0, Some(sigmoid(z))),
+                (false, false) => (0.0, None),
+            };
+            let raw = p.unwrap_or(0.0);
+            let clipped = raw.clamp(KERAS_EPSILON, 1.0 - KERAS_EPSILON);
+            let (t64, c64) = (t as f64, clipped as f64);
+            total -= t64 * c64.ln() + (1.0 - t64) * (1.0 - c64).ln();
+            let flows = p.is_some() && raw == clipped;
+            *g = if flows { (raw - t) * scale } else { 0.0 };
+        });
     (total / cells as f64) as f32
 }
 
@@ -290,7 +398,10 @@ mod tests {
         let all = Array2::from_elem(z.dim(), true);
         let (loss, grad) = masked_bce(z.view(), y.view(), all.view(), None);
         let expected = reference_bce(z.as_slice().unwrap(), y.as_slice().unwrap());
-        assert!((loss as f64 - expected).abs() < 1e-6, "{loss} vs {expected}");
+        assert!(
+            (loss as f64 - expected).abs() < 1e-6,
+            "{loss} vs {expected}"
+        );
         // d/dz of the mean is (σ(z) - y) / cells.
         for ((g, &z), &y) in grad.iter().zip(&z).zip(&y) {
             assert!((g - (sigmoid(z) - y) / 6.0).abs() < 1e-7);
@@ -299,7 +410,10 @@ mod tests {
         let (seed, seed_grad) = seed_masked_bce(z.view(), y.view(), all.view());
         let (plain, _) = plain_bce(z.view(), y.view(), all.view());
         assert!((seed as f64 - expected).abs() < 1e-6 && (plain as f64 - expected).abs() < 1e-6);
-        assert!(seed_grad.iter().zip(&grad).all(|(a, b)| (a - b).abs() < 1e-7));
+        assert!(seed_grad
+            .iter()
+            .zip(&grad)
+            .all(|(a, b)| (a - b).abs() < 1e-7));
     }
 
     #[test]
@@ -325,9 +439,21 @@ mod tests {
         let obs = array![[true, true], [true, true]];
         let (base, base_grad) = masked_bce(z.view(), y.view(), obs.view(), None);
         // Add a column and a row of unobserved cells holding NaN, -1 and a huge logit.
-        let z2 = array![[0.5f32, -0.7, 80.0], [1.5, 0.2, -3.0], [f32::NAN, 1e30, 0.0]];
-        let y2 = array![[1.0f32, 0.0, f32::NAN], [0.0, 1.0, -1.0], [-1.0, f32::NAN, 7.0]];
-        let obs2 = array![[true, true, false], [true, true, false], [false, false, false]];
+        let z2 = array![
+            [0.5f32, -0.7, 80.0],
+            [1.5, 0.2, -3.0],
+            [f32::NAN, 1e30, 0.0]
+        ];
+        let y2 = array![
+            [1.0f32, 0.0, f32::NAN],
+            [0.0, 1.0, -1.0],
+            [-1.0, f32::NAN, 7.0]
+        ];
+        let obs2 = array![
+            [true, true, false],
+            [true, true, false],
+            [false, false, false]
+        ];
         let (loss, grad) = masked_bce(z2.view(), y2.view(), obs2.view(), None);
         assert_eq!(loss, base);
         for i in 0..2 {
@@ -349,7 +475,12 @@ mod tests {
         assert_eq!(loss, 0.0);
         assert!(grad.iter().all(|&g| g == 0.0));
         let empty = Array2::<f32>::zeros((0, 3));
-        let (loss, _) = masked_bce(empty.view(), empty.view(), Array2::from_elem((0, 3), false).view(), None);
+        let (loss, _) = masked_bce(
+            empty.view(),
+            empty.view(),
+            Array2::from_elem((0, 3), false).view(),
+            None,
+        );
         assert_eq!(loss, 0.0);
     }
 
@@ -363,13 +494,52 @@ mod tests {
             z[[0, 4]] = bad;
             for w in [None, Some(&[1.0f32; 9][..])] {
                 let (loss, grad) = masked_bce(z.view(), y.view(), obs.view(), w);
-                assert!(!loss.is_finite() && !grad[[0, 4]].is_finite(), "{bad} {w:?}: {loss}");
+                assert!(
+                    !loss.is_finite() && !grad[[0, 4]].is_finite(),
+                    "{bad} {w:?}: {loss}"
+                );
             }
-            assert!(!seed_masked_bce(z.view(), y.view(), obs.view()).0.is_finite() || bad.is_infinite());
+            assert!(
+                !seed_masked_bce(z.view(), y.view(), obs.view())
+                    .0
+                    .is_finite()
+                    || bad.is_infinite()
+            );
             // An unobserved non-finite logit is ignored by the masked loss.
-            let (loss, _) = masked_bce(z.view(), y.view(), Array2::from_shape_fn((1, 9), |(_, j)| j != 4).view(), None);
+            let (loss, _) = masked_bce(
+                z.view(),
+                y.view(),
+                Array2::from_shape_fn((1, 9), |(_, j)| j != 4).view(),
+                None,
+            );
             assert!(loss.is_finite());
         }
+    }
+
+    #[test]
+    fn plain_from_logits_is_unbounded_below_for_missing_labels() {
+        // z = 0, t = -1: 0 + 0 + ln 2; gradient σ(0) + 1 = 1.5.
+        let (loss, grad) = plain_logit_bce(
+            array![[0.0f32]].view(),
+            array![[f32::NAN]].view(),
+            array![[false]].view(),
+        );
+        assert!((loss - 2f32.ln()).abs() < 1e-6);
+        assert!((grad[[0, 0]] - 1.5).abs() < 1e-7);
+        // Far below: loss ≈ z, gradient still 1.
+        let (loss, grad) = plain_logit_bce(
+            array![[-50.0f32]].view(),
+            array![[0.0f32]].view(),
+            array![[false]].view(),
+        );
+        assert!((loss + 50.0).abs() < 1e-4 && (grad[[0, 0]] - 1.0).abs() < 1e-6);
+        // On observed 0/1 targets it is ordinary BCE.
+        let z = array![[0.3f32, -1.2]];
+        let y = array![[1.0f32, 0.0]];
+        let all = array![[true, true]];
+        let (a, _) = plain_logit_bce(z.view(), y.view(), all.view());
+        let (b, _) = masked_bce(z.view(), y.view(), all.view(), None);
+        assert!((a - b).abs() < 1e-6);
     }
 
     #[test]
@@ -403,7 +573,10 @@ mod tests {
         let y = array![[0.0f32]];
         let (loss, grad) = plain_bce(z.view(), y.view(), array![[true]].view());
         let expected = -(1.0 - (1.0 - KERAS_EPSILON) as f64).ln();
-        assert!((loss as f64 - expected).abs() < 1e-3, "{loss} vs {expected}");
+        assert!(
+            (loss as f64 - expected).abs() < 1e-3,
+            "{loss} vs {expected}"
+        );
         assert_eq!(grad[[0, 0]], 0.0);
         // The stable masked form has no such ceiling: ~40 and a full gradient.
         let (masked, mgrad) = masked_bce(z.view(), y.view(), array![[true]].view(), None);
@@ -418,9 +591,19 @@ mod tests {
         let obs = array![[true, false]];
         let mut g = Array2::zeros((1, 2));
         for (loss, f) in [
-            (Loss::masked(), masked_bce(z.view(), y.view(), obs.view(), None)),
-            (Loss::SeedMasked, seed_masked_bce(z.view(), y.view(), obs.view())),
+            (
+                Loss::masked(),
+                masked_bce(z.view(), y.view(), obs.view(), None),
+            ),
+            (
+                Loss::SeedMasked,
+                seed_masked_bce(z.view(), y.view(), obs.view()),
+            ),
             (Loss::Plain, plain_bce(z.view(), y.view(), obs.view())),
+            (
+                Loss::PlainLogits,
+                plain_logit_bce(z.view(), y.view(), obs.view()),
+            ),
         ] {
             let value = loss.loss_and_grad_into(z.view(), y.view(), obs.view(), g.view_mut());
             assert_eq!(value, f.0);

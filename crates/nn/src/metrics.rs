@@ -55,17 +55,37 @@ pub struct Metrics {
 }
 
 /// Scores `logits` `(n, tasks)` against 0/1 `labels` where `observed`.
-pub fn evaluate(logits: ArrayView2<f32>, labels: ArrayView2<f32>, observed: ArrayView2<bool>) -> Metrics {
-    assert_eq!(logits.dim(), labels.dim(), "logits and labels differ in shape");
-    assert_eq!(logits.dim(), observed.dim(), "logits and observed mask differ in shape");
+pub fn evaluate(
+    logits: ArrayView2<f32>,
+    labels: ArrayView2<f32>,
+    observed: ArrayView2<bool>,
+) -> Metrics {
+    assert_eq!(
+        logits.dim(),
+        labels.dim(),
+        "logits and labels differ in shape"
+    );
+    assert_eq!(
+        logits.dim(),
+        observed.dim(),
+        "logits and observed mask differ in shape"
+    );
     let tasks: Vec<TaskMetrics> = (0..logits.ncols())
         .map(|j| {
-            task_metrics(logits.index_axis(Axis(1), j), labels.index_axis(Axis(1), j), observed.index_axis(Axis(1), j))
+            task_metrics(
+                logits.index_axis(Axis(1), j),
+                labels.index_axis(Axis(1), j),
+                observed.index_axis(Axis(1), j),
+            )
         })
         .collect();
     let mean_defined = |f: fn(&TaskMetrics) -> f64| {
         let values: Vec<f64> = tasks.iter().map(f).filter(|v| !v.is_nan()).collect();
-        if values.is_empty() { f64::NAN } else { values.iter().sum::<f64>() / values.len() as f64 }
+        if values.is_empty() {
+            f64::NAN
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
     };
     Metrics {
         accuracy: mean_defined(|t| t.accuracy),
@@ -78,7 +98,11 @@ pub fn evaluate(logits: ArrayView2<f32>, labels: ArrayView2<f32>, observed: Arra
 }
 
 /// Metrics of one task (one column) over its observed entries.
-pub fn task_metrics(logits: ArrayView1<f32>, labels: ArrayView1<f32>, observed: ArrayView1<bool>) -> TaskMetrics {
+pub fn task_metrics(
+    logits: ArrayView1<f32>,
+    labels: ArrayView1<f32>,
+    observed: ArrayView1<bool>,
+) -> TaskMetrics {
     let pairs: Vec<(f32, bool)> = logits
         .iter()
         .zip(labels)
@@ -120,7 +144,11 @@ pub fn task_metrics(logits: ArrayView1<f32>, labels: ArrayView1<f32>, observed: 
         } else {
             (tp as f64 / n_pos as f64 + tn as f64 / n_neg as f64) / 2.0
         },
-        auc: if one_class { f64::NAN } else { roc_auc(&pairs, n_pos) },
+        auc: if one_class {
+            f64::NAN
+        } else {
+            roc_auc(&pairs, n_pos)
+        },
         bce: bce / n as f64,
         undefined: one_class.then_some(Undefined::OneClass),
     }
@@ -150,16 +178,30 @@ fn roc_auc(pairs: &[(f32, bool)], n_pos: usize) -> f64 {
 /// Keras's `binary_accuracy` on data where a missing label is stored as `-1`: the share of all
 /// cells whose thresholded prediction equals the stored target. An unobserved cell can never
 /// equal `-1`, so it always counts as wrong. NaN for an empty array.
-pub fn keras_accuracy(logits: ArrayView2<f32>, labels: ArrayView2<f32>, observed: ArrayView2<bool>) -> f64 {
-    assert_eq!(logits.dim(), labels.dim(), "logits and labels differ in shape");
-    assert_eq!(logits.dim(), observed.dim(), "logits and observed mask differ in shape");
+pub fn keras_accuracy(
+    logits: ArrayView2<f32>,
+    labels: ArrayView2<f32>,
+    observed: ArrayView2<bool>,
+) -> f64 {
+    assert_eq!(
+        logits.dim(),
+        labels.dim(),
+        "logits and labels differ in shape"
+    );
+    assert_eq!(
+        logits.dim(),
+        observed.dim(),
+        "logits and observed mask differ in shape"
+    );
     if logits.is_empty() {
         return f64::NAN;
     }
     let correct = ndarray::Zip::from(&logits)
         .and(&labels)
         .and(&observed)
-        .fold(0usize, |acc, &z, &y, &o| acc + (o && (sigmoid(z) > 0.5) == (y == 1.0)) as usize);
+        .fold(0usize, |acc, &z, &y, &o| {
+            acc + (o && (sigmoid(z) > 0.5) == (y == 1.0)) as usize
+        });
     correct as f64 / logits.len() as f64
 }
 
@@ -169,21 +211,35 @@ mod tests {
     use ndarray::{array, Array1};
 
     fn one_task(z: &[f32], y: &[f32], o: &[bool]) -> TaskMetrics {
-        task_metrics(Array1::from(z.to_vec()).view(), Array1::from(y.to_vec()).view(), Array1::from(o.to_vec()).view())
+        task_metrics(
+            Array1::from(z.to_vec()).view(),
+            Array1::from(y.to_vec()).view(),
+            Array1::from(o.to_vec()).view(),
+        )
     }
 
     #[test]
     fn auc_with_ties_by_hand() {
         // Scores: pos {0.8, 0.5, 0.5}, neg {0.5, 0.2}. Pairs (pos, neg): 0.8 beats both (2),
         // each 0.5 ties the 0.5 (0.5) and beats 0.2 (1): U = 2 + 1.5 + 1.5 = 5 of 6.
-        let m = one_task(&[0.8, 0.5, 0.5, 0.5, 0.2], &[1., 1., 1., 0., 0.], &[true; 5]);
+        let m = one_task(
+            &[0.8, 0.5, 0.5, 0.5, 0.2],
+            &[1., 1., 1., 0., 0.],
+            &[true; 5],
+        );
         assert!((m.auc - 5.0 / 6.0).abs() < 1e-12, "{}", m.auc);
         // All scores tied: 0.5.
         let m = one_task(&[1.0; 4], &[1., 0., 1., 0.], &[true; 4]);
         assert_eq!(m.auc, 0.5);
         // Perfect and reversed rankings.
-        assert_eq!(one_task(&[-1., -2., 3., 4.], &[0., 0., 1., 1.], &[true; 4]).auc, 1.0);
-        assert_eq!(one_task(&[-1., -2., 3., 4.], &[1., 1., 0., 0.], &[true; 4]).auc, 0.0);
+        assert_eq!(
+            one_task(&[-1., -2., 3., 4.], &[0., 0., 1., 1.], &[true; 4]).auc,
+            1.0
+        );
+        assert_eq!(
+            one_task(&[-1., -2., 3., 4.], &[1., 1., 0., 0.], &[true; 4]).auc,
+            0.0
+        );
     }
 
     #[test]

@@ -26,8 +26,14 @@ impl Mlp {
     /// # Panics
     /// If fewer than two sizes are given or any size is zero.
     pub fn new(sizes: &[usize], rng: &mut impl Rng) -> Self {
-        assert!(sizes.len() >= 2, "an MLP needs at least an input and an output size");
-        assert!(sizes.iter().all(|&s| s > 0), "layer sizes must be positive: {sizes:?}");
+        assert!(
+            sizes.len() >= 2,
+            "an MLP needs at least an input and an output size"
+        );
+        assert!(
+            sizes.iter().all(|&s| s > 0),
+            "layer sizes must be positive: {sizes:?}"
+        );
         let mut weights = Vec::with_capacity(sizes.len() - 1);
         let mut biases = Vec::with_capacity(sizes.len() - 1);
         for pair in sizes.windows(2) {
@@ -64,7 +70,11 @@ impl Mlp {
 
     /// Output logits for a batch `x` of shape `(n, n_inputs)`; any `n`, including 0.
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        assert_eq!(x.ncols(), self.n_inputs(), "input width does not match the network");
+        assert_eq!(
+            x.ncols(),
+            self.n_inputs(),
+            "input width does not match the network"
+        );
         let mut a = x.to_owned();
         let mut tile = Vec::new();
         for (l, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
@@ -107,7 +117,9 @@ pub(crate) fn affine_into(
         tile.extend_from_slice(b);
     }
     // The leading rows of a row-major buffer are one contiguous block: walk it flat.
-    let flat = z.as_slice_mut().expect("activation buffers are row-major and contiguous");
+    let flat = z
+        .as_slice_mut()
+        .expect("activation buffers are row-major and contiguous");
     let mut blocks = flat.chunks_exact_mut(k * TILE_ROWS);
     for block in &mut blocks {
         add_bias(block, tile, relu);
@@ -150,7 +162,10 @@ mod tests {
     fn glorot_init_respects_limits_and_zero_biases() {
         let mlp = Mlp::new(&[2, 10, 40, 30, 3], &mut ChaCha8Rng::seed_from_u64(1));
         assert_eq!(mlp.sizes(), vec![2, 10, 40, 30, 3]);
-        assert_eq!(mlp.n_params(), 2 * 10 + 10 + 10 * 40 + 40 + 40 * 30 + 30 + 30 * 3 + 3);
+        assert_eq!(
+            mlp.n_params(),
+            2 * 10 + 10 + 10 * 40 + 40 + 40 * 30 + 30 + 30 * 3 + 3
+        );
         for w in &mlp.weights {
             let limit = (6.0 / (w.nrows() + w.ncols()) as f32).sqrt();
             assert!(w.iter().all(|v| v.abs() <= limit));
@@ -168,7 +183,12 @@ mod tests {
         let out = mlp.forward(x.view());
         for i in 0..4 {
             let h: Vec<f32> = (0..5)
-                .map(|k| (0..3).map(|j| x[[i, j]] * mlp.weights[0][[j, k]]).sum::<f32>().max(0.0))
+                .map(|k| {
+                    (0..3)
+                        .map(|j| x[[i, j]] * mlp.weights[0][[j, k]])
+                        .sum::<f32>()
+                        .max(0.0)
+                })
                 .collect();
             for o in 0..2 {
                 let z: f32 = (0..5).map(|k| h[k] * mlp.weights[1][[k, o]]).sum();

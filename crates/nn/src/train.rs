@@ -46,8 +46,14 @@ impl Trainer {
         Trainer {
             adam: Adam::new(lr, &tensor_sizes),
             capacity,
-            acts: outputs.iter().map(|&k| Array2::zeros((capacity, k))).collect(),
-            deltas: outputs.iter().map(|&k| Array2::zeros((capacity, k))).collect(),
+            acts: outputs
+                .iter()
+                .map(|&k| Array2::zeros((capacity, k)))
+                .collect(),
+            deltas: outputs
+                .iter()
+                .map(|&k| Array2::zeros((capacity, k)))
+                .collect(),
             grad_w: mlp.weights.iter().map(|w| Array2::zeros(w.dim())).collect(),
             grad_b: mlp.biases.iter().map(|b| Array1::zeros(b.len())).collect(),
             batch_x: Array2::zeros((capacity, sizes[0])),
@@ -83,7 +89,13 @@ impl Trainer {
 
     /// One training step on a batch: forward, loss, backward, Adam. Returns the loss before
     /// the update. `x` is `(n, inputs)`; `y` and `observed` are `(n, outputs)`.
-    pub fn step(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, observed: ArrayView2<bool>, loss: &Loss) -> f32 {
+    pub fn step(
+        &mut self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        loss: &Loss,
+    ) -> f32 {
         let value = self.compute_gradients(x, y, observed, loss);
         self.apply_adam();
         value
@@ -108,7 +120,12 @@ impl Trainer {
             by.row_mut(k).assign(&y.row(r));
             bo.row_mut(k).assign(&observed.row(r));
         }
-        let value = self.step(bx.slice(s![..n, ..]), by.slice(s![..n, ..]), bo.slice(s![..n, ..]), loss);
+        let value = self.step(
+            bx.slice(s![..n, ..]),
+            by.slice(s![..n, ..]),
+            bo.slice(s![..n, ..]),
+            loss,
+        );
         (self.batch_x, self.batch_y, self.batch_observed) = (bx, by, bo);
         value
     }
@@ -136,7 +153,11 @@ impl Trainer {
             total += self.step_rows(x, y, observed, rows, loss) as f64 * rows.len() as f64;
         }
         self.order = order;
-        if n == 0 { 0.0 } else { (total / n as f64) as f32 }
+        if n == 0 {
+            0.0
+        } else {
+            (total / n as f64) as f32
+        }
     }
 
     fn ensure_capacity(&mut self, n: usize) {
@@ -162,14 +183,26 @@ impl Trainer {
         loss: &Loss,
     ) -> f32 {
         let n = x.nrows();
-        assert_eq!(x.ncols(), self.mlp.n_inputs(), "input width does not match the network");
-        assert_eq!(y.dim(), (n, self.mlp.n_outputs()), "targets do not match the batch");
+        assert_eq!(
+            x.ncols(),
+            self.mlp.n_inputs(),
+            "input width does not match the network"
+        );
+        assert_eq!(
+            y.dim(),
+            (n, self.mlp.n_outputs()),
+            "targets do not match the batch"
+        );
         self.ensure_capacity(n);
         let layers = self.mlp.weights.len();
 
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
-            let input = if l == 0 { x } else { before[l - 1].slice(s![..n, ..]) };
+            let input = if l == 0 {
+                x
+            } else {
+                before[l - 1].slice(s![..n, ..])
+            };
             let relu = l + 1 < layers;
             affine_into(
                 input,
@@ -187,10 +220,17 @@ impl Trainer {
             observed,
             self.deltas[layers - 1].slice_mut(s![..n, ..]),
         );
-        column_sums_into(self.deltas[layers - 1].slice(s![..n, ..]), &mut self.grad_b[layers - 1]);
+        column_sums_into(
+            self.deltas[layers - 1].slice(s![..n, ..]),
+            &mut self.grad_b[layers - 1],
+        );
 
         for l in (0..layers).rev() {
-            let input = if l == 0 { x } else { self.acts[l - 1].slice(s![..n, ..]) };
+            let input = if l == 0 {
+                x
+            } else {
+                self.acts[l - 1].slice(s![..n, ..])
+            };
             let delta = self.deltas[l].slice(s![..n, ..]);
             general_mat_mul(1.0, &input.t(), &delta, 0.0, &mut self.grad_w[l]);
             if l == 0 {
@@ -198,11 +238,20 @@ impl Trainer {
             }
             let (below, from_l) = self.deltas.split_at_mut(l);
             let mut prev = below[l - 1].slice_mut(s![..n, ..]);
-            general_mat_mul(1.0, &from_l[0].slice(s![..n, ..]), &self.mlp.weights[l].t(), 0.0, &mut prev);
+            general_mat_mul(
+                1.0,
+                &from_l[0].slice(s![..n, ..]),
+                &self.mlp.weights[l].t(),
+                0.0,
+                &mut prev,
+            );
             // ReLU's derivative and the bias gradient in one pass.
             relu_backward_and_column_sums(
                 prev.as_slice_mut().expect("contiguous"),
-                self.acts[l - 1].slice(s![..n, ..]).as_slice().expect("contiguous"),
+                self.acts[l - 1]
+                    .slice(s![..n, ..])
+                    .as_slice()
+                    .expect("contiguous"),
                 self.grad_b[l - 1].as_slice_mut().expect("contiguous"),
                 &mut self.tile,
             );
@@ -213,11 +262,19 @@ impl Trainer {
     /// Adam update of every parameter from the stored gradients.
     pub fn apply_adam(&mut self) {
         let lr_t = self.adam.begin_step();
-        for (l, (w, b)) in self.mlp.weights.iter_mut().zip(self.mlp.biases.iter_mut()).enumerate() {
+        for (l, (w, b)) in self
+            .mlp
+            .weights
+            .iter_mut()
+            .zip(self.mlp.biases.iter_mut())
+            .enumerate()
+        {
             let gw = self.grad_w[l].as_slice().expect("contiguous");
             let gb = self.grad_b[l].as_slice().expect("contiguous");
-            self.adam.update(2 * l, lr_t, w.as_slice_mut().expect("contiguous"), gw);
-            self.adam.update(2 * l + 1, lr_t, b.as_slice_mut().expect("contiguous"), gb);
+            self.adam
+                .update(2 * l, lr_t, w.as_slice_mut().expect("contiguous"), gw);
+            self.adam
+                .update(2 * l + 1, lr_t, b.as_slice_mut().expect("contiguous"), gb);
         }
     }
 }
@@ -238,7 +295,12 @@ fn column_sums_into(m: ArrayView2<f32>, out: &mut Array1<f32>) {
 
 /// Zeroes each delta whose activation is not positive (ReLU's derivative, 0 at 0 as in
 /// TensorFlow), and sums the result by column into `bias_grad`, `TILE_ROWS` rows at a time.
-fn relu_backward_and_column_sums(delta: &mut [f32], acts: &[f32], bias_grad: &mut [f32], tile: &mut Vec<f32>) {
+fn relu_backward_and_column_sums(
+    delta: &mut [f32],
+    acts: &[f32],
+    bias_grad: &mut [f32],
+    tile: &mut Vec<f32>,
+) {
     let k = bias_grad.len();
     tile.clear();
     tile.resize(k * TILE_ROWS, 0.0);
@@ -331,11 +393,22 @@ mod tests {
         let observed = Array2::from_elem(y.dim(), true);
         let mut trainer = Trainer::new(Mlp::new(&[2, 10, 40, 30, 3], &mut rng), 1e-2, 500);
         for _ in 0..40 {
-            trainer.epoch(x.view(), y.view(), observed.view(), 500, &Loss::masked(), &mut rng);
+            trainer.epoch(
+                x.view(),
+                y.view(),
+                observed.view(),
+                500,
+                &Loss::masked(),
+                &mut rng,
+            );
         }
         let (tx, ty) = seed_data(5000, &mut rng);
         let logits = trainer.mlp().forward(tx.view());
-        let m = crate::metrics::evaluate(logits.view(), ty.view(), Array2::from_elem(ty.dim(), true).view());
+        let m = crate::metrics::evaluate(
+            logits.view(),
+            ty.view(),
+            Array2::from_elem(ty.dim(), true).view(),
+        );
         for (j, t) in m.tasks.iter().enumerate() {
             assert!(t.accuracy >= 0.99, "task {j}: accuracy {}", t.accuracy);
         }
@@ -347,7 +420,14 @@ mod tests {
         let mlp = Mlp::new(&[2, 3, 1], &mut rng);
         let mut t = Trainer::new(mlp.clone(), 1e-3, 4);
         let e = Array2::<f32>::zeros((0, 2));
-        let loss = t.epoch(e.view(), Array2::zeros((0, 1)).view(), Array2::from_elem((0, 1), false).view(), 4, &Loss::masked(), &mut rng);
+        let loss = t.epoch(
+            e.view(),
+            Array2::zeros((0, 1)).view(),
+            Array2::from_elem((0, 1), false).view(),
+            4,
+            &Loss::masked(),
+            &mut rng,
+        );
         assert_eq!(loss, 0.0);
         assert_eq!(t.mlp(), &mlp);
     }

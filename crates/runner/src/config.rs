@@ -20,10 +20,14 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Axis<T> {
             (Ok(v), _) => Ok(Axis(vec![v])),
             (Err(_), serde_json::Value::Array(items)) if !items.is_empty() => items
                 .iter()
-                .map(|item| T::deserialize(item).map_err(|e| D::Error::custom(format!("in the list: {e}"))))
+                .map(|item| {
+                    T::deserialize(item).map_err(|e| D::Error::custom(format!("in the list: {e}")))
+                })
                 .collect::<Result<Vec<T>, _>>()
                 .map(Axis),
-            (Err(_), serde_json::Value::Array(_)) => Err(D::Error::custom("an empty list sweeps over nothing")),
+            (Err(_), serde_json::Value::Array(_)) => {
+                Err(D::Error::custom("an empty list sweeps over nothing"))
+            }
             (Err(e), _) => Err(D::Error::custom(e)),
         }
     }
@@ -67,6 +71,22 @@ pub struct RawExperiment {
     /// Default: all six.
     #[serde(default = "default_strategies")]
     pub strategies: Axis<Strategy>,
+    /// Named variants, each replacing whole sections of the settings above; the grid is
+    /// the union of every variant's grid. None: the settings above are the one variant.
+    #[serde(default)]
+    pub variants: Vec<RawVariant>,
+}
+
+/// A variant: a name and the sections it replaces.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawVariant {
+    pub name: String,
+    pub data: Option<RawData>,
+    pub split: Option<RawSplit>,
+    pub missing: Option<RawMissing>,
+    pub model: Option<RawModel>,
+    pub training: Option<RawTraining>,
 }
 
 fn default_seeds() -> Seeds {
@@ -157,7 +177,12 @@ fn default_mechanism() -> Axis<MechanismKind> {
 
 impl Default for RawMissing {
     fn default() -> Self {
-        RawMissing { mechanism: default_mechanism(), rate: None, task_rates: None, mnar_skew: None }
+        RawMissing {
+            mechanism: default_mechanism(),
+            rate: None,
+            task_rates: None,
+            mnar_skew: None,
+        }
     }
 }
 
@@ -175,7 +200,9 @@ fn default_hidden() -> Axis<Vec<usize>> {
 
 impl Default for RawModel {
     fn default() -> Self {
-        RawModel { hidden: default_hidden() }
+        RawModel {
+            hidden: default_hidden(),
+        }
     }
 }
 
@@ -225,15 +252,20 @@ impl Default for RawTraining {
 }
 
 /// How a run treats missing labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// `masked_bce`: unobserved labels are ignored.
     Masked,
     /// The original post's masked loss, exactly.
     SeedMasked,
-    /// The post's baseline: `-1` used as a target.
+    /// The post's baseline: `-1` used as a target, Keras's clipped probabilities.
     Plain,
+    /// The same baseline as TensorFlow computes it from a sigmoid layer's logits (unclipped,
+    /// unbounded below). Not in the default set.
+    PlainLogits,
     /// Missing labels taken as negative.
     ImputeNegative,
     /// Rows with any missing label dropped.
@@ -257,6 +289,7 @@ impl Strategy {
             Strategy::Masked => "masked",
             Strategy::SeedMasked => "seed-masked",
             Strategy::Plain => "plain",
+            Strategy::PlainLogits => "plain-logits",
             Strategy::ImputeNegative => "impute-negative",
             Strategy::CompleteCase => "complete-case",
             Strategy::SingleTask => "single-task",

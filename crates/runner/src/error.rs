@@ -19,7 +19,10 @@ pub enum SweepError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Data(#[from] datagen::DataError),
     #[error("--shard {0}: expected K/N with 0 <= K < N")]
@@ -27,5 +30,8 @@ pub enum SweepError {
 }
 
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
-    move |source| SweepError::Io { path: path.to_path_buf(), source }
+    move |source| SweepError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TaskRecord {
     pub task: String,
     pub n: usize,
+    pub n_positive: usize,
     pub accuracy: Option<f64>,
     pub balanced_accuracy: Option<f64>,
     pub auc: Option<f64>,
@@ -48,6 +49,7 @@ impl MetricSet {
                 .map(|(t, name)| TaskRecord {
                     task: name.clone(),
                     n: t.n_observed,
+                    n_positive: t.n_positive,
                     accuracy: finite(t.accuracy),
                     balanced_accuracy: finite(t.balanced_accuracy),
                     auc: finite(t.auc),
@@ -94,9 +96,22 @@ pub struct Epoch {
     pub dev_loss: Option<f64>,
 }
 
+/// Predicted probabilities over a grid of the unit square, for 2-D data in `[0,1]²`:
+/// `probabilities[task][j * resolution + i]` at `(x0, x1) = (i, j) / (resolution - 1)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Boundary {
+    pub resolution: usize,
+    pub tasks: Vec<String>,
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+/// Grid points per side of a decision-boundary map.
+pub const BOUNDARY_RESOLUTION: usize = 61;
+
 pub struct RunOutput {
     pub metrics: RunMetrics,
     pub history: Vec<Epoch>,
+    pub boundary: Option<Boundary>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +133,12 @@ struct Member {
 }
 
 /// Runs one planned run to its metrics and history.
-pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &AtomicBool) -> Result<RunOutput, RunError> {
+pub fn execute(
+    run: &PlannedRun,
+    cache: &DataCache,
+    base_dir: &Path,
+    stop: &AtomicBool,
+) -> Result<RunOutput, RunError> {
     let fail = RunError::Failed;
     let base = cache.get(run, base_dir).map_err(fail)?;
     let prepared = prepare(&base, run).map_err(fail)?;
@@ -133,7 +153,14 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
     let train = data.select(&rows.train);
     let dev = data.select(&rows.dev);
     let test = data.select(&rows.test);
-    let mut members = members(spec.strategy, &train, &spec.hidden, spec.training.learning_rate as f32, spec.training.batch_size, run);
+    let mut members = members(
+        spec.strategy,
+        &train,
+        &spec.hidden,
+        spec.training.learning_rate as f32,
+        spec.training.batch_size,
+        run,
+    );
     for m in &members {
         if m.x.nrows() == 0 {
             warnings.push(format!(
@@ -146,6 +173,7 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
     let loss = match spec.strategy {
         Strategy::SeedMasked => Loss::SeedMasked,
         Strategy::Plain => Loss::Plain,
+        Strategy::PlainLogits => Loss::PlainLogits,
         _ => Loss::masked(),
     };
 
@@ -160,11 +188,20 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
         }
         let mut total = 0.0;
         for m in members.iter_mut() {
-            total += m.trainer.epoch(m.x.view(), m.y.view(), m.observed.view(), t.batch_size, &loss, &mut m.batch_rng) as f64;
+            total += m.trainer.epoch(
+                m.x.view(),
+                m.y.view(),
+                m.observed.view(),
+                t.batch_size,
+                &loss,
+                &mut m.batch_rng,
+            ) as f64;
         }
         let train_loss = total / members.len() as f64;
         if !train_loss.is_finite() {
-            return Err(fail(format!("diverged: training loss is {train_loss} at epoch {epoch}")));
+            return Err(fail(format!(
+                "diverged: training loss is {train_loss} at epoch {epoch}"
+            )));
         }
         epochs_run = epoch;
         let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
@@ -172,10 +209,17 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
             let logits = predict(&members, dev.features.view(), tasks);
             masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64
         });
-        history.push(Epoch { epoch, train_loss, dev_loss });
+        history.push(Epoch {
+            epoch,
+            train_loss,
+            dev_loss,
+        });
         if let (Some(patience), Some(dl)) = (t.patience, dev_loss) {
             if best.as_ref().is_none_or(|(b, _)| dl < *b) {
-                best = Some((dl, members.iter().map(|m| m.trainer.mlp().clone()).collect()));
+                best = Some((
+                    dl,
+                    members.iter().map(|m| m.trainer.mlp().clone()).collect(),
+                ));
                 since_best = 0;
             } else {
                 since_best += 1;
@@ -189,24 +233,53 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
         Some((_, mlps)) => mlps,
         None => members.iter().map(|m| m.trainer.mlp().clone()).collect(),
     };
-    let models: Vec<(Mlp, Vec<usize>)> = mlps.into_iter().zip(members.iter().map(|m| m.tasks.clone())).collect();
+    let models: Vec<(Mlp, Vec<usize>)> = mlps
+        .into_iter()
+        .zip(members.iter().map(|m| m.tasks.clone()))
+        .collect();
     let logits = predict_models(&models, test.features.view(), tasks);
-    let observed = MetricSet::from(&evaluate(logits.view(), test.labels.view(), test.observed.view()), &data.task_names);
+    let observed = MetricSet::from(
+        &evaluate(logits.view(), test.labels.view(), test.observed.view()),
+        &data.task_names,
+    );
     let truth = test.truth.as_ref().map(|truth| {
         let all = Array2::from_elem(truth.dim(), true);
-        MetricSet::from(&evaluate(logits.view(), truth.view(), all.view()), &data.task_names)
+        MetricSet::from(
+            &evaluate(logits.view(), truth.view(), all.view()),
+            &data.task_names,
+        )
+    });
+    let boundary = matches!(spec.data, crate::plan::DataSpec::Toy { .. }).then(|| {
+        let r = BOUNDARY_RESOLUTION;
+        let grid = Array2::from_shape_fn((r * r, 2), |(k, c)| if c == 0 { (k % r) as f32 } else { (k / r) as f32 } / (r - 1) as f32);
+        let p = predict_models(&models, grid.view(), tasks).mapv(nn::mlp::sigmoid);
+        Boundary {
+            resolution: r,
+            tasks: data.task_names.clone(),
+            // Four decimals: plenty for a picture, a quarter of the bytes.
+            probabilities: (0..tasks).map(|t| p.column(t).iter().map(|v| (v * 1e4).round() / 1e4).collect()).collect(),
+        }
     });
     Ok(RunOutput {
+        boundary,
         metrics: RunMetrics {
             train_rows: rows.train.len(),
             dev_rows: rows.dev.len(),
             test_rows: rows.test.len(),
-            train_observed_rate: data.observed_rate(&rows.train).into_iter().map(finite).collect(),
+            train_observed_rate: data
+                .observed_rate(&rows.train)
+                .into_iter()
+                .map(finite)
+                .collect(),
             fitted_rows: members.iter().map(|m| m.x.nrows()).collect(),
             epochs_run,
             observed,
             truth,
-            keras_accuracy: finite(keras_accuracy(logits.view(), test.labels.view(), test.observed.view())),
+            keras_accuracy: finite(keras_accuracy(
+                logits.view(),
+                test.labels.view(),
+                test.observed.view(),
+            )),
             warnings,
         },
         history,
@@ -214,34 +287,70 @@ pub fn execute(run: &PlannedRun, cache: &DataCache, base_dir: &Path, stop: &Atom
 }
 
 /// The networks a strategy trains, with their training data.
-fn members(strategy: Strategy, train: &datagen::Dataset, hidden: &[usize], lr: f32, batch: usize, run: &PlannedRun) -> Vec<Member> {
+fn members(
+    strategy: Strategy,
+    train: &datagen::Dataset,
+    hidden: &[usize],
+    lr: f32,
+    batch: usize,
+    run: &PlannedRun,
+) -> Vec<Member> {
     let tasks = train.n_tasks();
     let sizes = |outputs: usize| [&[train.features.ncols()][..], hidden, &[outputs][..]].concat();
-    let member = |index: usize, task_list: Vec<usize>, x: Array2<f32>, y: Array2<f32>, observed: Array2<bool>| {
+    let member = |index: usize,
+                  task_list: Vec<usize>,
+                  x: Array2<f32>,
+                  y: Array2<f32>,
+                  observed: Array2<bool>| {
         let mut init = ChaCha8Rng::seed_from_u64(run.streams.init);
         init.set_stream(index as u64);
         let mut batch_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
         batch_rng.set_stream(index as u64);
         let mlp = Mlp::new(&sizes(task_list.len()), &mut init);
-        Member { trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1)), tasks: task_list, x, y, observed, batch_rng }
+        Member {
+            trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1)),
+            tasks: task_list,
+            x,
+            y,
+            observed,
+            batch_rng,
+        }
     };
     let all: Vec<usize> = (0..tasks).collect();
     match strategy {
-        Strategy::Masked | Strategy::SeedMasked | Strategy::Plain => {
-            vec![member(0, all, train.features.clone(), train.labels.clone(), train.observed.clone())]
+        Strategy::Masked | Strategy::SeedMasked | Strategy::Plain | Strategy::PlainLogits => {
+            vec![member(
+                0,
+                all,
+                train.features.clone(),
+                train.labels.clone(),
+                train.observed.clone(),
+            )]
         }
         Strategy::ImputeNegative => {
-            let y = ndarray::Zip::from(&train.labels).and(&train.observed).map_collect(|&l, &o| if o { l } else { 0.0 });
-            vec![member(0, all, train.features.clone(), y, Array2::from_elem(train.labels.dim(), true))]
+            let y = ndarray::Zip::from(&train.labels)
+                .and(&train.observed)
+                .map_collect(|&l, &o| if o { l } else { 0.0 });
+            vec![member(
+                0,
+                all,
+                train.features.clone(),
+                y,
+                Array2::from_elem(train.labels.dim(), true),
+            )]
         }
         Strategy::CompleteCase => {
-            let keep: Vec<usize> = (0..train.n_rows()).filter(|&r| train.observed.row(r).iter().all(|&o| o)).collect();
+            let keep: Vec<usize> = (0..train.n_rows())
+                .filter(|&r| train.observed.row(r).iter().all(|&o| o))
+                .collect();
             let d = train.select(&keep);
             vec![member(0, all, d.features, d.labels, d.observed)]
         }
         Strategy::SingleTask => (0..tasks)
             .map(|t| {
-                let keep: Vec<usize> = (0..train.n_rows()).filter(|&r| train.observed[[r, t]]).collect();
+                let keep: Vec<usize> = (0..train.n_rows())
+                    .filter(|&r| train.observed[[r, t]])
+                    .collect();
                 let d = train.select(&keep);
                 let y = d.labels.select(Axis(1), &[t]);
                 let o = d.observed.select(Axis(1), &[t]);
@@ -252,7 +361,10 @@ fn members(strategy: Strategy, train: &datagen::Dataset, hidden: &[usize], lr: f
 }
 
 fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
-    let models: Vec<(&Mlp, &[usize])> = members.iter().map(|m| (m.trainer.mlp(), m.tasks.as_slice())).collect();
+    let models: Vec<(&Mlp, &[usize])> = members
+        .iter()
+        .map(|m| (m.trainer.mlp(), m.tasks.as_slice()))
+        .collect();
     assemble(&models, x, tasks)
 }
 

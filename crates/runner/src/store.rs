@@ -7,7 +7,7 @@
 
 use crate::error::{io_error, SweepError};
 use crate::plan::{PlannedRun, RunSpec, Streams};
-use crate::run::{Epoch, RunMetrics};
+use crate::run::{Boundary, Epoch, RunMetrics};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -38,7 +38,10 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SweepError>
         w.write_all(b"\n")?;
         Ok(())
     })
-    .map_err(|e| SweepError::Io { path: path.into(), source: std::io::Error::other(e.to_string()) })
+    .map_err(|e| SweepError::Io {
+        path: path.into(),
+        source: std::io::Error::other(e.to_string()),
+    })
 }
 
 /// True when the run has a complete, successful record.
@@ -51,11 +54,36 @@ pub fn is_complete(out: &Path, id: &str) -> bool {
 }
 
 /// Writes a finished run's files, `metrics.json` last.
-pub fn write_run(out: &Path, run: &PlannedRun, history: &[Epoch], record: &MetricsRecord, wall_seconds: f64) -> Result<(), SweepError> {
+pub fn write_run(
+    out: &Path,
+    run: &PlannedRun,
+    history: &[Epoch],
+    boundary: Option<&Boundary>,
+    record: &MetricsRecord,
+    wall_seconds: f64,
+) -> Result<(), SweepError> {
     let dir = run_dir(out, &run.id);
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-    write_json(&dir.join("config.json"), &ConfigRecord { id: run.id.clone(), spec: run.spec.clone(), streams: run.streams })?;
+    if let Some(b) = boundary {
+        let bytes = serde_json::to_vec(b).expect("plain data serialises");
+        datagen::csvio::write_atomic(&dir.join("boundary.json"), |w| Ok(w.write_all(&bytes)?))
+            .map_err(|e| SweepError::Io {
+                path: dir.join("boundary.json"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+    }
+    write_json(
+        &dir.join("config.json"),
+        &ConfigRecord {
+            id: run.id.clone(),
+            spec: run.spec.clone(),
+            streams: run.streams,
+        },
+    )?;
     write_json(&dir.join("history.json"), &history)?;
-    write_json(&dir.join("timing.json"), &serde_json::json!({ "wall_seconds": wall_seconds }))?;
+    write_json(
+        &dir.join("timing.json"),
+        &serde_json::json!({ "wall_seconds": wall_seconds }),
+    )?;
     write_json(&dir.join("metrics.json"), record)
 }

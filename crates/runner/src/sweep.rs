@@ -38,7 +38,10 @@ pub struct SweepOptions {
 pub fn parse_shard(s: &str) -> Result<(usize, usize), SweepError> {
     let bad = || SweepError::BadShard(s.to_string());
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (usize, usize) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if n == 0 || k >= n {
         return Err(bad());
     }
@@ -76,36 +79,78 @@ struct Manifest<'a> {
 
 /// The runs of this shard, in grid order.
 pub fn shard_runs(plan: &Plan, shard: Option<(usize, usize)>) -> Vec<&PlannedRun> {
-    plan.runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|(k, n)| i % n == k)).map(|(_, r)| r).collect()
+    plan.runs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|(k, n)| i % n == k))
+        .map(|(_, r)| r)
+        .collect()
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Runs the plan's runs of this shard that have no complete record (all with `force`).
 /// Failures are recorded and reported, never fatal to the other runs; `stop` ends the sweep
 /// early (runs in progress are abandoned unwritten, finished ones are kept).
-pub fn sweep(plan: &Plan, opts: &SweepOptions, stop: &AtomicBool) -> Result<SweepSummary, SweepError> {
+pub fn sweep(
+    plan: &Plan,
+    opts: &SweepOptions,
+    stop: &AtomicBool,
+) -> Result<SweepSummary, SweepError> {
     let started = unix_now();
     std::fs::create_dir_all(opts.out.join("runs")).map_err(io_error(&opts.out))?;
     let source = std::fs::read_to_string(&plan.source_path).map_err(io_error(&plan.source_path))?;
     write_text(&opts.out.join("experiment.toml"), &source)?;
-    let grid: Vec<_> = plan.runs.iter().map(|r| serde_json::json!({ "id": r.id, "spec": r.spec })).collect();
-    write_json(&opts.out.join("grid.json"), &serde_json::json!({ "experiment": plan.name, "description": plan.description, "runs": grid }))?;
+    let grid: Vec<_> = plan
+        .runs
+        .iter()
+        .map(|r| serde_json::json!({ "id": r.id, "spec": r.spec }))
+        .collect();
+    write_json(
+        &opts.out.join("grid.json"),
+        &serde_json::json!({ "experiment": plan.name, "description": plan.description, "runs": grid }),
+    )?;
 
     let mine = shard_runs(plan, opts.shard);
-    let todo: Vec<&PlannedRun> = mine.iter().copied().filter(|r| opts.force || !is_complete(&opts.out, &r.id)).collect();
-    let mut summary = SweepSummary { planned: mine.len(), skipped: mine.len() - todo.len(), ..Default::default() };
+    let todo: Vec<&PlannedRun> = mine
+        .iter()
+        .copied()
+        .filter(|r| opts.force || !is_complete(&opts.out, &r.id))
+        .collect();
+    let mut summary = SweepSummary {
+        planned: mine.len(),
+        skipped: mine.len() - todo.len(),
+        ..Default::default()
+    };
 
-    let bar = if opts.progress { ProgressBar::new(todo.len() as u64) } else { ProgressBar::hidden() };
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta} {msg}").expect("valid template"));
-    let base_dir = plan.source_path.parent().map(PathBuf::from).unwrap_or_default();
+    let bar = if opts.progress {
+        ProgressBar::new(todo.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ETA {eta} {msg}",
+        )
+        .expect("valid template"),
+    );
+    let base_dir = plan
+        .source_path
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let cache = DataCache::default();
     let entries = Mutex::new(Vec::new());
     let failures = Mutex::new(Vec::new());
     let write_error = Mutex::new(None);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.max(1)).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .expect("thread pool");
     pool.install(|| {
         // One run per task: runs differ in cost by several times, and rayon's default halving
         // of the list leaves one thread idle while the other finishes the dear half.
@@ -116,22 +161,52 @@ pub fn sweep(plan: &Plan, opts: &SweepOptions, stop: &AtomicBool) -> Result<Swee
             let clock = Instant::now();
             let outcome = execute(run, &cache, &base_dir, stop);
             let wall = clock.elapsed().as_secs_f64();
-            let (history, record) = match outcome {
+            let (history, boundary, record) = match outcome {
                 Err(RunError::Interrupted) => return,
-                Ok(out) => (out.history, MetricsRecord::Ok { id: run.id.clone(), metrics: out.metrics }),
+                Ok(out) => (
+                    out.history,
+                    out.boundary,
+                    MetricsRecord::Ok {
+                        id: run.id.clone(),
+                        metrics: out.metrics,
+                    },
+                ),
                 Err(RunError::Failed(reason)) => {
-                    bar.println(format!("run {} failed ({}, seed {}): {reason}", run.id, run.spec.strategy.name(), run.spec.seed));
-                    failures.lock().expect("not poisoned").push((run.id.clone(), reason.clone()));
-                    (Vec::new(), MetricsRecord::Failed { id: run.id.clone(), reason })
+                    bar.println(format!(
+                        "run {} failed ({}, seed {}): {reason}",
+                        run.id,
+                        run.spec.strategy.name(),
+                        run.spec.seed
+                    ));
+                    failures
+                        .lock()
+                        .expect("not poisoned")
+                        .push((run.id.clone(), reason.clone()));
+                    (
+                        Vec::new(),
+                        None,
+                        MetricsRecord::Failed {
+                            id: run.id.clone(),
+                            reason,
+                        },
+                    )
                 }
             };
-            if let Err(e) = write_run(&opts.out, run, &history, &record, wall) {
+            if let Err(e) = write_run(&opts.out, run, &history, boundary.as_ref(), &record, wall) {
                 stop.store(true, Ordering::Relaxed);
                 write_error.lock().expect("not poisoned").get_or_insert(e);
                 return;
             }
-            let status = if matches!(record, MetricsRecord::Ok { .. }) { "ok" } else { "failed" };
-            entries.lock().expect("not poisoned").push(RunEntry { id: run.id.clone(), status, wall_seconds: wall });
+            let status = if matches!(record, MetricsRecord::Ok { .. }) {
+                "ok"
+            } else {
+                "failed"
+            };
+            entries.lock().expect("not poisoned").push(RunEntry {
+                id: run.id.clone(),
+                status,
+                wall_seconds: wall,
+            });
             bar.inc(1);
         })
     });
@@ -165,6 +240,10 @@ pub fn sweep(plan: &Plan, opts: &SweepOptions, stop: &AtomicBool) -> Result<Swee
 }
 
 fn write_text(path: &std::path::Path, text: &str) -> Result<(), SweepError> {
-    datagen::csvio::write_atomic(path, |w| Ok(w.write_all(text.as_bytes())?))
-        .map_err(|e| SweepError::Io { path: path.into(), source: std::io::Error::other(e.to_string()) })
+    datagen::csvio::write_atomic(path, |w| Ok(w.write_all(text.as_bytes())?)).map_err(|e| {
+        SweepError::Io {
+            path: path.into(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    })
 }

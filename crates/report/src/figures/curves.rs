@@ -1,0 +1,143 @@
+//! Training curves: each strategy's training loss and the dev masked loss, per epoch, mean
+//! over seeds.
+
+use super::{fonts, legend, ok, plot_error, strategy_color, titled};
+use crate::error::ReportError;
+use crate::records::Run;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// `runs` are those of one setting (one drop rate), any number of seeds per strategy.
+pub fn training_curves(runs: &[&Run], title: &str, path: &Path) -> Result<(), ReportError> {
+    draw(runs, title, path).map_err(plot_error(path))
+}
+
+/// Mean over runs of one value per epoch, for epochs every run reached.
+fn mean_curve(
+    runs: &[&Run],
+    value: impl Fn(&crate::records::Epoch) -> Option<f64>,
+) -> Vec<(f64, f64)> {
+    let epochs = runs.iter().map(|r| r.history.len()).min().unwrap_or(0);
+    (0..epochs)
+        .filter_map(|e| {
+            let vals: Vec<f64> = runs.iter().filter_map(|r| value(&r.history[e])).collect();
+            (vals.len() == runs.len() && !vals.is_empty()).then(|| {
+                (
+                    runs[0].history[e].epoch as f64,
+                    vals.iter().sum::<f64>() / vals.len() as f64,
+                )
+            })
+        })
+        .collect()
+}
+
+fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
+    fonts();
+    let mut strategies: Vec<&str> = Vec::new();
+    for r in runs {
+        if !strategies.contains(&r.axes.strategy.as_str()) {
+            strategies.push(&r.axes.strategy);
+        }
+    }
+    let curves: Vec<(&str, Vec<(f64, f64)>, Vec<(f64, f64)>)> = strategies
+        .iter()
+        .map(|s| {
+            let mine: Vec<&Run> = runs
+                .iter()
+                .copied()
+                .filter(|r| r.axes.strategy == *s)
+                .collect();
+            (
+                *s,
+                mean_curve(&mine, |e| e.train_loss),
+                mean_curve(&mine, |e| e.dev_loss),
+            )
+        })
+        .collect();
+    let root = BitMapBackend::new(path, (1500, 640)).into_drawing_area();
+    ok(root.fill(&WHITE))?;
+    let body = titled(&root, title, "mean over seeds; dev loss is the masked BCE on the dev split's observed labels, one yardstick for all")?;
+    let (grid, bottom) = body.split_vertically(body.dim_in_pixel().1 - 40);
+    let panels = grid.split_evenly((1, 2));
+    for (k, (name, pick)) in [
+        ("training loss (each strategy's own)", 0usize),
+        ("dev masked loss", 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pts: Vec<(f64, f64)> = curves
+            .iter()
+            .flat_map(|c| if pick == 0 { c.1.clone() } else { c.2.clone() })
+            .collect();
+        if pts.is_empty() {
+            ok(panels[k].draw(&Text::new(
+                format!("{name}: not recorded (eval-every = 0)"),
+                (40, 60),
+                ("sans-serif", 20),
+            )))?;
+            continue;
+        }
+        let x1 = pts.iter().map(|p| p.0).fold(1.0, f64::max);
+        let (mut y0, mut y1) = pts
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p.1), hi.max(p.1))
+            });
+        if y1 - y0 < 1e-9 {
+            (y0, y1) = (y0 - 0.5, y1 + 0.5);
+        }
+        // Losses that span decades (a collapsed baseline next to converged models) read
+        // best on a log axis; a loss that goes negative (the plain baseline's) cannot.
+        if y0 > 0.0 && y1 / y0 > 20.0 {
+            let mut chart = ok(ChartBuilder::on(&panels[k])
+                .caption(format!("{name} (log scale)"), ("sans-serif", 22))
+                .margin(14)
+                .x_label_area_size(44)
+                .y_label_area_size(64)
+                .build_cartesian_2d(1.0..x1, (y0 * 0.8..y1 * 1.25).log_scale()))?;
+            ok(chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc("loss")
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 18))
+                .draw())?;
+            for (s, train, dev) in curves.iter().rev() {
+                let line = if pick == 0 { train } else { dev };
+                ok(chart.draw_series(LineSeries::new(
+                    line.clone(),
+                    strategy_color(s).stroke_width(2),
+                )))?;
+            }
+            continue;
+        }
+        let pad = 0.04 * (y1 - y0);
+        let mut chart = ok(ChartBuilder::on(&panels[k])
+            .caption(name, ("sans-serif", 22))
+            .margin(14)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(1.0..x1, y0 - pad..y1 + pad))?;
+        ok(chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("loss")
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw())?;
+        for (s, train, dev) in curves.iter().rev() {
+            let line = if pick == 0 { train } else { dev };
+            ok(chart.draw_series(LineSeries::new(
+                line.clone(),
+                strategy_color(s).stroke_width(2),
+            )))?;
+        }
+    }
+    let items: Vec<(String, RGBColor)> = strategies
+        .iter()
+        .map(|s| (s.to_string(), strategy_color(s)))
+        .collect();
+    legend(&bottom, &items)?;
+    ok(root.present())
+}

@@ -1,0 +1,141 @@
+//! PNG figures drawn with plotters, text in the embedded DejaVu Sans (no system fonts: the
+//! same pixels on every machine).
+
+mod boundaries;
+mod curves;
+mod drop_rate;
+mod text_axes;
+
+pub use boundaries::boundaries;
+pub use curves::training_curves;
+pub use drop_rate::metric_vs_drop_rate;
+pub use text_axes::text_axes;
+
+use crate::error::ReportError;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::Once;
+
+/// Registers the embedded font once per process.
+pub(crate) fn fonts() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// A fixed colour per strategy, so every figure reads the same way.
+pub(crate) fn strategy_color(strategy: &str) -> RGBColor {
+    match strategy {
+        "masked" => RGBColor(31, 119, 180),
+        "seed-masked" => RGBColor(23, 190, 207),
+        "plain" => RGBColor(214, 39, 40),
+        "plain-logits" => RGBColor(140, 86, 75),
+        "impute-negative" => RGBColor(255, 127, 14),
+        "complete-case" => RGBColor(148, 103, 189),
+        "single-task" => RGBColor(44, 160, 44),
+        _ => RGBColor(127, 127, 127),
+    }
+}
+
+/// A colour per series where series are more than strategies.
+pub(crate) fn palette(i: usize) -> RGBColor {
+    const P: [RGBColor; 12] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+        RGBColor(0, 0, 0),
+        RGBColor(0, 90, 50),
+    ];
+    P[i % P.len()]
+}
+
+pub(crate) fn plot_error(path: &Path) -> impl Fn(String) -> ReportError + '_ {
+    move |message| ReportError::Plot {
+        path: path.into(),
+        message,
+    }
+}
+
+/// Shorthand for plotters' results.
+pub(crate) fn ok<T, E: std::fmt::Debug>(r: Result<T, E>) -> Result<T, String> {
+    r.map_err(|e| format!("{e:?}"))
+}
+
+/// Draws a title line at the top of `area` and returns the rest.
+pub(crate) fn titled<'a>(
+    area: &DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>,
+    title: &str,
+    subtitle: &str,
+) -> Result<DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>, String> {
+    let (top, rest) = area.split_vertically(if subtitle.is_empty() { 50 } else { 76 });
+    ok(top.draw(&Text::new(
+        title.to_string(),
+        (20, 12),
+        ("sans-serif", 28).into_font().style(FontStyle::Bold),
+    )))?;
+    if !subtitle.is_empty() {
+        ok(top.draw(&Text::new(
+            subtitle.to_string(),
+            (20, 46),
+            ("sans-serif", 20),
+        )))?;
+    }
+    Ok(rest)
+}
+
+/// Width in pixels of a legend entry.
+fn entry_width(label: &str) -> i32 {
+    60 + 11 * label.chars().count() as i32
+}
+
+/// Height a legend of `items` needs in an area `width` pixels wide (entries wrap).
+pub(crate) fn legend_height(items: &[(String, RGBColor)], width: u32) -> u32 {
+    let (mut rows, mut x) = (1, 20);
+    for (label, _) in items {
+        if x + entry_width(label) > width as i32 && x > 20 {
+            rows += 1;
+            x = 20;
+        }
+        x += entry_width(label);
+    }
+    34 * rows + 6
+}
+
+/// A legend of coloured swatches along `area`, wrapping onto further rows.
+pub(crate) fn legend(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    items: &[(String, RGBColor)],
+) -> Result<(), String> {
+    let width = area.dim_in_pixel().0 as i32;
+    let (mut x, mut y) = (20i32, 0i32);
+    for (label, color) in items {
+        if x + entry_width(label) > width && x > 20 {
+            x = 20;
+            y += 34;
+        }
+        ok(area.draw(&Rectangle::new(
+            [(x, y + 14), (x + 34, y + 22)],
+            color.filled(),
+        )))?;
+        ok(area.draw(&Text::new(
+            label.clone(),
+            (x + 42, y + 8),
+            ("sans-serif", 20),
+        )))?;
+        x += entry_width(label);
+    }
+    Ok(())
+}

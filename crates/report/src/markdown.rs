@@ -1,0 +1,329 @@
+//! `REPORT.md`: what ran, the findings stated with their numbers, the summary tables and the
+//! figures.
+
+use crate::records::Results;
+use crate::tables::Summary;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// A drop rate in at most four decimals: 0.0127, not 0.012666666666666666.
+pub fn fmt_rate(rate: f64) -> String {
+    let s = format!("{rate:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+fn fmt_ci(r: &Summary) -> String {
+    match (r.mean, r.ci95_low, r.ci95_high) {
+        (Some(m), Some(lo), Some(hi)) => format!("{m:.3} [{lo:.3}, {hi:.3}]"),
+        (Some(m), _, _) => format!("{m:.3}"),
+        _ => "undefined".into(),
+    }
+}
+
+fn find<'a>(
+    rows: &'a [Summary],
+    variant: &str,
+    mechanism: &str,
+    rate: f64,
+    strategy: &str,
+    target: &str,
+    task: &str,
+    metric: &str,
+) -> Option<&'a Summary> {
+    rows.iter().find(|r| {
+        r.variant == variant
+            && r.mechanism == mechanism
+            && r.rate == rate
+            && r.strategy == strategy
+            && r.target == target
+            && r.task == task
+            && r.metric == metric
+    })
+}
+
+/// Settings (variant, mechanism) in the summary, and their rates.
+fn settings(rows: &[Summary]) -> Vec<(String, String, Vec<f64>)> {
+    let keys: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.variant.clone(), r.mechanism.clone()))
+        .collect();
+    keys.into_iter()
+        .map(|(v, m)| {
+            let mut rates: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.variant == v && r.mechanism == m)
+                .map(|r| r.rate)
+                .collect();
+            rates.sort_by(f64::total_cmp);
+            rates.dedup();
+            (v, m, rates)
+        })
+        .collect()
+}
+
+fn strategies(rows: &[Summary]) -> Vec<String> {
+    const ORDER: [&str; 7] = [
+        "masked",
+        "seed-masked",
+        "plain",
+        "plain-logits",
+        "impute-negative",
+        "complete-case",
+        "single-task",
+    ];
+    let present: BTreeSet<&str> = rows.iter().map(|r| r.strategy.as_str()).collect();
+    ORDER
+        .iter()
+        .filter(|s| present.contains(*s))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The findings paragraph, generated from the numbers.
+pub fn findings(rows: &[Summary], target: &str) -> String {
+    let mut out = String::new();
+    let strategies = strategies(rows);
+    let against = if target == "truth" {
+        "against the true labels"
+    } else {
+        "against the observed labels"
+    };
+    for (variant, mechanism, rates) in settings(rows) {
+        let setting = match (variant.is_empty(), mechanism.as_str()) {
+            (true, m) => format!("Under {m} missingness"),
+            (false, m) => format!("In the `{variant}` variant ({m})"),
+        };
+        let (Some(&lo), Some(&hi)) = (rates.first(), rates.last()) else {
+            continue;
+        };
+        let at = |rate: f64| -> Vec<(String, &Summary)> {
+            let mut v: Vec<(String, &Summary)> = strategies
+                .iter()
+                .filter_map(|s| {
+                    find(
+                        rows, &variant, &mechanism, rate, s, target, "macro", "accuracy",
+                    )
+                    .map(|r| (s.clone(), r))
+                })
+                .filter(|(_, r)| r.mean.is_some())
+                .collect();
+            v.sort_by(|a, b| {
+                b.1.mean
+                    .partial_cmp(&a.1.mean)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
+            v
+        };
+        let top = at(hi);
+        if top.is_empty() {
+            continue;
+        }
+        let listing: Vec<String> = top
+            .iter()
+            .map(|(s, r)| format!("{s} {}", fmt_ci(r)))
+            .collect();
+        let _ = write!(
+            out,
+            "{setting}, at a drop rate of {} the macro test accuracy {against} (mean over {} seeds, 95% CI) ranks: {}. ",
+            fmt_rate(hi),
+            top[0].1.n + top[0].1.n_undefined,
+            listing.join("; ")
+        );
+        let mean_of = |s: &str| top.iter().find(|(n, _)| n == s).and_then(|(_, r)| r.mean);
+        if let (Some(m), Some(i)) = (mean_of("masked"), mean_of("impute-negative")) {
+            let _ = write!(
+                out,
+                "The gap between masked and impute-negative there is {:+.3}. ",
+                m - i
+            );
+        }
+        if let (Some(m), Some(p)) = (mean_of("masked"), mean_of("plain")) {
+            let _ = write!(out, "Masked minus plain: {:+.3}. ", m - p);
+        }
+        if rates.len() > 1 {
+            let low = at(lo);
+            if let (Some(best), Some(worst)) = (low.first(), low.last()) {
+                let _ = write!(
+                    out,
+                    "At a drop rate of {} the strategies are within {:.3} of each other ({} best at {:.3}, {} lowest at {:.3}). ",
+                    fmt_rate(lo),
+                    best.1.mean.unwrap_or(0.0) - worst.1.mean.unwrap_or(0.0),
+                    best.0,
+                    best.1.mean.unwrap_or(0.0),
+                    worst.0,
+                    worst.1.mean.unwrap_or(0.0)
+                );
+            }
+            for s in &strategies {
+                let start = find(
+                    rows, &variant, &mechanism, lo, s, target, "macro", "accuracy",
+                )
+                .and_then(|x| x.mean);
+                if start.is_none_or(|m| m < 0.9) {
+                    continue; // only a fall from above 0.9 is news
+                }
+                let below = rates.iter().find(|&&r| {
+                    find(
+                        rows, &variant, &mechanism, r, s, target, "macro", "accuracy",
+                    )
+                    .and_then(|x| x.mean)
+                    .is_some_and(|m| m < 0.9)
+                });
+                if let Some(r) = below {
+                    let _ = write!(
+                        out,
+                        "{s} first falls below 0.9 at a drop rate of {}. ",
+                        fmt_rate(*r)
+                    );
+                }
+            }
+        }
+        let undefined: u64 = rows
+            .iter()
+            .filter(|r| r.variant == variant && r.mechanism == mechanism && r.metric == "auc")
+            .map(|r| r.n_undefined)
+            .sum();
+        if undefined > 0 {
+            let _ = write!(out, "ROC-AUC was undefined (a single class, or no label) in {undefined} task-runs; those are left out of the means, not counted as any value. ");
+        }
+        out.push_str("\n\n");
+    }
+    out
+}
+
+/// A Markdown table: a row per (variant, mechanism, rate), a column per strategy.
+pub fn table(rows: &[Summary], target: &str, task: &str, metric: &str) -> String {
+    let strategies = strategies(rows);
+    let mut out = String::new();
+    let _ = writeln!(out, "| setting | drop rate | {} |", strategies.join(" | "));
+    let _ = writeln!(out, "|---|---|{}", "---|".repeat(strategies.len()));
+    for (variant, mechanism, rates) in settings(rows) {
+        for rate in rates {
+            let setting = if variant.is_empty() {
+                mechanism.clone()
+            } else {
+                format!("{variant} ({mechanism})")
+            };
+            let cells: Vec<String> = strategies
+                .iter()
+                .map(|s| {
+                    find(rows, &variant, &mechanism, rate, s, target, task, metric)
+                        .map(fmt_ci)
+                        .unwrap_or_else(|| "–".into())
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {setting} | {} | {} |",
+                fmt_rate(rate),
+                cells.join(" | ")
+            );
+        }
+    }
+    out
+}
+
+/// The whole report.
+pub fn report(
+    results: &Results,
+    rows: &[Summary],
+    figures: &[(String, String)],
+    target: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", results.experiment);
+    if !results.description.is_empty() {
+        let _ = writeln!(out, "{}\n", results.description);
+    }
+    let seeds: BTreeSet<u64> = results.runs.iter().map(|r| r.axes.seed).collect();
+    let _ = writeln!(out, "## What ran\n");
+    let _ = writeln!(
+        out,
+        "- {} runs reported ({} failed, {} not yet run), strategies {}, {} seeds ({:?}).",
+        results.runs.len(),
+        results.failed.len(),
+        results.missing,
+        strategies(rows).join(", "),
+        seeds.len(),
+        seeds
+    );
+    for m in &results.manifests {
+        let get = |k: &str| {
+            m.get(k)
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        };
+        let walls: f64 = m
+            .get("runs")
+            .and_then(|r| r.as_array())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|e| e.get("wall_seconds").and_then(|w| w.as_f64()))
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        let elapsed = m
+            .get("ended_unix")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+            .saturating_sub(m.get("started_unix").and_then(|v| v.as_u64()).unwrap_or(0));
+        let _ = writeln!(
+            out,
+            "- Sweep{}: masklab {} (git {}), {} jobs on {} cores, {} runs executed in {elapsed} s wall ({walls:.1} s summed over runs). BLAS: `{}`.",
+            if get("shard") == "null" { String::new() } else { format!(" shard {}", get("shard")) },
+            get("masklab_version"),
+            get("git_revision"),
+            get("jobs"),
+            get("host_cores"),
+            m.get("runs").and_then(|r| r.as_array()).map_or(0, |r| r.len()),
+            get("blas"),
+        );
+    }
+    if let Some(toml) = &results.experiment_toml {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>The experiment file</summary>\n\n```toml\n{}\n```\n</details>\n",
+            toml.trim_end()
+        );
+    }
+    let _ = writeln!(out, "## Findings\n\n{}", findings(rows, target));
+    let what = if target == "truth" {
+        "the true test labels"
+    } else {
+        "the observed test labels"
+    };
+    let _ = writeln!(out, "## Summary\n\nMean over seeds with its 95% confidence interval (Student t). Full table: `summary.csv`; every run's metrics: `runs.parquet`.\n");
+    let _ = writeln!(
+        out,
+        "### Macro accuracy against {what}\n\n{}",
+        table(rows, target, "macro", "accuracy")
+    );
+    let _ = writeln!(
+        out,
+        "### Macro ROC-AUC against {what}\n\n{}",
+        table(rows, target, "macro", "auc")
+    );
+    let _ = writeln!(
+        out,
+        "### Keras-style pooled accuracy (missing test labels count as wrong)\n\n{}",
+        table(rows, "observed", "all", "keras_accuracy")
+    );
+    if !figures.is_empty() {
+        let _ = writeln!(out, "## Figures\n");
+        for (file, caption) in figures {
+            let _ = writeln!(out, "**{caption}**\n\n![{caption}]({file})\n");
+        }
+    }
+    if !results.failed.is_empty() {
+        let _ = writeln!(out, "## Failed runs\n");
+        for (id, reason) in &results.failed {
+            let _ = writeln!(out, "- `{id}`: {reason}");
+        }
+    }
+    out
+}

@@ -1,0 +1,311 @@
+//! The tidy table of every run's metrics, and its aggregation over seeds, with polars.
+
+use crate::error::ReportError;
+use crate::records::Run;
+use crate::stats::ci95_half_width;
+use polars::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// Metrics taken from each task's record.
+pub const METRICS: [&str; 4] = ["accuracy", "balanced_accuracy", "auc", "bce"];
+
+/// Columns a summary is grouped by: every axis but the seed.
+pub const GROUP_KEYS: [&str; 11] = [
+    "variant",
+    "strategy",
+    "mechanism",
+    "rate",
+    "hidden",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "target",
+    "task",
+    "metric",
+];
+
+/// One row per run × target × task × metric: `target` is `truth` (the labels before any were
+/// dropped) or `observed` (what the labeller provided); `task` is a task name or `macro`; the
+/// Keras-style pooled accuracy is `observed`/`all`/`keras_accuracy`. An undefined metric is null.
+pub fn tidy(runs: &[Run]) -> Result<DataFrame, ReportError> {
+    let mut cols: [Vec<String>; 8] = Default::default(); // run_id variant strategy mechanism hidden target task metric
+    let (mut seed, mut epochs, mut batch) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rate, mut lr, mut value) = (Vec::new(), Vec::new(), Vec::<Option<f64>>::new());
+    let mut push = |run: &Run, target: &str, task: &str, metric: &str, v: Option<f64>| {
+        let a = &run.axes;
+        for (c, s) in
+            cols.iter_mut()
+                .zip([&run.id, &a.variant, &a.strategy, &a.mechanism, &a.hidden])
+        {
+            c.push(s.clone());
+        }
+        cols[5].push(target.into());
+        cols[6].push(task.into());
+        cols[7].push(metric.into());
+        seed.push(a.seed);
+        epochs.push(a.epochs);
+        batch.push(a.batch_size);
+        rate.push(a.rate);
+        lr.push(a.learning_rate);
+        value.push(v.filter(|v| v.is_finite()));
+    };
+    for run in runs {
+        for target in ["truth", "observed"] {
+            let Some(set) = run.metrics.get(target).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            for task in set
+                .get("tasks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = task.get("task").and_then(Value::as_str).unwrap_or("?");
+                for m in METRICS {
+                    push(run, target, name, m, task.get(m).and_then(Value::as_f64));
+                }
+            }
+            for m in METRICS {
+                push(run, target, "macro", m, set.get(m).and_then(Value::as_f64));
+            }
+        }
+        push(
+            run,
+            "observed",
+            "all",
+            "keras_accuracy",
+            run.metrics.get("keras_accuracy").and_then(Value::as_f64),
+        );
+    }
+    let [run_id, variant, strategy, mechanism, hidden, target, task, metric] = cols;
+    Ok(df!(
+        "run_id" => run_id,
+        "variant" => variant,
+        "strategy" => strategy,
+        "seed" => seed,
+        "mechanism" => mechanism,
+        "rate" => rate,
+        "hidden" => hidden,
+        "epochs" => epochs,
+        "batch_size" => batch,
+        "learning_rate" => lr,
+        "target" => target,
+        "task" => task,
+        "metric" => metric,
+        "value" => value,
+    )?)
+}
+
+/// Mean, sample standard deviation, count and 95% Student-t interval over seeds, grouped by
+/// every other axis. Undefined (null) values are skipped and counted in `n_undefined`, never
+/// averaged in.
+pub fn summarise(tidy: &DataFrame) -> Result<DataFrame, ReportError> {
+    let keys: Vec<Expr> = GROUP_KEYS.iter().map(|k| col(*k)).collect();
+    let mut summary = tidy
+        .clone()
+        .lazy()
+        .group_by(keys)
+        .agg([
+            col("value").mean().alias("mean"),
+            col("value").std(1).alias("std"),
+            col("value").count().cast(DataType::UInt64).alias("n"),
+            col("value")
+                .null_count()
+                .cast(DataType::UInt64)
+                .alias("n_undefined"),
+        ])
+        .sort(GROUP_KEYS, SortMultipleOptions::default())
+        .collect()?;
+    let mean = summary.column("mean")?.f64()?.clone();
+    let std = summary.column("std")?.f64()?.clone();
+    let n = summary.column("n")?.u64()?.clone();
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for ((m, s), n) in mean.iter().zip(std.iter()).zip(n.iter()) {
+        let half = ci95_half_width(s.unwrap_or(f64::NAN), n.unwrap_or(0) as usize);
+        let (lo, hi) = match m {
+            Some(m) if half.is_finite() => (Some(m - half), Some(m + half)),
+            _ => (None, None),
+        };
+        low.push(lo);
+        high.push(hi);
+    }
+    summary.with_column(Column::new("ci95_low".into(), low))?;
+    summary.with_column(Column::new("ci95_high".into(), high))?;
+    Ok(summary)
+}
+
+/// A summary row, for figures and prose.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub variant: String,
+    pub strategy: String,
+    pub mechanism: String,
+    pub rate: f64,
+    pub target: String,
+    pub task: String,
+    pub metric: String,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+    pub n: u64,
+    pub n_undefined: u64,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
+}
+
+/// The summary frame as rows.
+pub fn summary_rows(summary: &DataFrame) -> Result<Vec<Summary>, ReportError> {
+    let s = |name: &str| -> Result<Vec<String>, ReportError> {
+        Ok(summary
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
+    };
+    let f = |name: &str| -> Result<Vec<Option<f64>>, ReportError> {
+        Ok(summary.column(name)?.f64()?.iter().collect())
+    };
+    let u = |name: &str| -> Result<Vec<u64>, ReportError> {
+        Ok(summary
+            .column(name)?
+            .u64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    let (variant, strategy, mechanism, target, task, metric) = (
+        s("variant")?,
+        s("strategy")?,
+        s("mechanism")?,
+        s("target")?,
+        s("task")?,
+        s("metric")?,
+    );
+    let (rate, mean, std, low, high) = (
+        f("rate")?,
+        f("mean")?,
+        f("std")?,
+        f("ci95_low")?,
+        f("ci95_high")?,
+    );
+    let (n, undefined) = (u("n")?, u("n_undefined")?);
+    Ok((0..summary.height())
+        .map(|i| Summary {
+            variant: variant[i].clone(),
+            strategy: strategy[i].clone(),
+            mechanism: mechanism[i].clone(),
+            rate: rate[i].unwrap_or(f64::NAN),
+            target: target[i].clone(),
+            task: task[i].clone(),
+            metric: metric[i].clone(),
+            mean: mean[i],
+            std: std[i],
+            n: n[i],
+            n_undefined: undefined[i],
+            ci95_low: low[i],
+            ci95_high: high[i],
+        })
+        .collect())
+}
+
+/// Writes a frame as CSV or Parquet (by extension), atomically.
+pub fn write_frame(df: &DataFrame, path: &Path) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.into(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut frame = df.clone();
+    if path.extension().is_some_and(|e| e == "parquet") {
+        ParquetWriter::new(tmp.as_file_mut()).finish(&mut frame)?;
+    } else {
+        CsvWriter::new(tmp.as_file_mut()).finish(&mut frame)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{Axes, Run};
+    use serde_json::json;
+
+    fn run(id: &str, seed: u64, acc0: Option<f64>) -> Run {
+        let task = |name: &str, acc: Option<f64>| json!({"task": name, "n": 10, "n_positive": 5, "accuracy": acc, "balanced_accuracy": acc, "auc": null, "bce": 0.5});
+        let set = json!({"tasks": [task("a", acc0), task("b", Some(1.0))], "accuracy": acc0.map(|a| (a + 1.0) / 2.0).unwrap_or(1.0), "balanced_accuracy": null, "auc": null, "bce": 0.5});
+        Run {
+            id: id.into(),
+            axes: Axes {
+                variant: String::new(),
+                strategy: "masked".into(),
+                seed,
+                mechanism: "mcar".into(),
+                rate: 0.5,
+                hidden: "[4]".into(),
+                epochs: 1,
+                batch_size: 8,
+                learning_rate: 0.01,
+            },
+            metrics: json!({"truth": set, "observed": set, "keras_accuracy": 0.25}),
+            history: vec![],
+            boundary: None,
+            data_source: "toy".into(),
+        }
+    }
+
+    #[test]
+    fn aggregation_by_hand_with_an_undefined_value_skipped_and_counted() {
+        // Task a's accuracy over four seeds: 0.6, 0.7, 0.8 and one undefined.
+        let runs = vec![
+            run("r0", 0, Some(0.6)),
+            run("r1", 1, Some(0.7)),
+            run("r2", 2, Some(0.8)),
+            run("r3", 3, None),
+        ];
+        let t = tidy(&runs).unwrap();
+        assert_eq!(t.height(), 4 * (2 * (2 * 4 + 4) + 1));
+        let rows = summary_rows(&summarise(&t).unwrap()).unwrap();
+        let a = rows
+            .iter()
+            .find(|r| r.target == "truth" && r.task == "a" && r.metric == "accuracy")
+            .unwrap();
+        assert_eq!((a.n, a.n_undefined), (3, 1));
+        assert!((a.mean.unwrap() - 0.7).abs() < 1e-12);
+        assert!((a.std.unwrap() - 0.1).abs() < 1e-12);
+        // Half-width t(0.975, 2) · 0.1 / sqrt 3 = 4.303 · 0.1 / 1.7320508 = 0.248434...
+        let half = 4.303 * 0.1 / 3f64.sqrt();
+        assert!((a.ci95_low.unwrap() - (0.7 - half)).abs() < 1e-12);
+        assert!((a.ci95_high.unwrap() - (0.7 + half)).abs() < 1e-12);
+        // A metric undefined in every run has no mean and no interval.
+        let auc = rows
+            .iter()
+            .find(|r| r.task == "b" && r.metric == "auc")
+            .unwrap();
+        assert_eq!(
+            (auc.mean, auc.n, auc.n_undefined, auc.ci95_low),
+            (None, 0, 4, None)
+        );
+        let keras = rows.iter().find(|r| r.metric == "keras_accuracy").unwrap();
+        assert_eq!((keras.mean, keras.std, keras.n), (Some(0.25), Some(0.0), 4));
+    }
+
+    #[test]
+    fn frames_are_written_as_csv_and_parquet() {
+        let t = tidy(&[run("r0", 0, Some(0.5)), run("r1", 1, Some(0.7))]).unwrap();
+        let s = summarise(&t).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_frame(&s, &dir.path().join("summary.csv")).unwrap();
+        write_frame(&t, &dir.path().join("runs.parquet")).unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
+        assert!(csv.starts_with("variant,strategy,mechanism,rate,hidden,epochs,batch_size,learning_rate,target,task,metric,mean,std,n,n_undefined,ci95_low,ci95_high"));
+        assert_eq!(csv.lines().count(), s.height() + 1);
+        let back =
+            ParquetReader::new(std::fs::File::open(dir.path().join("runs.parquet")).unwrap())
+                .finish()
+                .unwrap();
+        assert_eq!(back.shape(), t.shape());
+    }
+}
