@@ -9,8 +9,9 @@ use rand::Rng;
 pub enum Mechanism {
     /// Missing completely at random: each label dropped independently with its task's rate.
     Mcar(Rates),
-    /// The first `rate × rows` rows of the dataset (in file order) lose that task's label:
-    /// how the original post dropped labels, in contiguous slices at the start.
+    /// The first `rate ×` (eligible rows) of the eligible rows, in the order given (file
+    /// order, usually), lose that task's label: how the original post dropped labels, in
+    /// contiguous slices at the start. The realised rate among the eligible rows is the rate.
     Prefix(Rates),
     /// Missing not at random: the drop probability depends on the true label, modelling a
     /// labeller who skips when the object is absent (`negative` above `positive`).
@@ -92,12 +93,10 @@ impl Mechanism {
                 }
             }
             Mechanism::Prefix(rates) => {
-                let n = data.n_rows() as f64;
-                for &r in rows {
-                    for t in 0..tasks {
-                        if (r as f64) < (rates.of(t) * n).round() {
-                            data.drop_label(r, t);
-                        }
+                for t in 0..tasks {
+                    let k = (rates.of(t) * rows.len() as f64).round() as usize;
+                    for &r in &rows[..k] {
+                        data.drop_label(r, t);
                     }
                 }
             }
@@ -195,15 +194,11 @@ mod tests {
             assert_eq!(d.observed[[r, 0]], r >= 2000, "row {r}");
             assert!(d.observed[[r, 1]] && d.observed[[r, 2]]);
         }
-        // Only eligible rows are touched: the prefix is measured in file rows.
+        // Only eligible rows are touched, and the prefix is a share of them: round(0.5 · 3) = 2.
         let mut d = toy(100, &mut ChaCha8Rng::seed_from_u64(1));
-        Mechanism::Prefix(Rates::All(0.5)).apply(
-            &mut d,
-            &[10, 60, 70],
-            &mut ChaCha8Rng::seed_from_u64(0),
-        );
-        assert_eq!(d.observed.iter().filter(|&&o| !o).count(), 3);
-        assert!(!d.observed[[10, 0]] && d.observed[[60, 0]]);
+        Mechanism::Prefix(Rates::All(0.5)).apply(&mut d, &[10, 60, 70], &mut ChaCha8Rng::seed_from_u64(0));
+        assert_eq!(d.observed.iter().filter(|&&o| !o).count(), 2 * 3);
+        assert!(!d.observed[[10, 0]] && !d.observed[[60, 2]] && d.observed[[70, 0]]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever a run's meaning changes, so old records are not mistaken for new ones.
-pub const RECORD_FORMAT: u32 = 1;
+pub const RECORD_FORMAT: u32 = 2;
 
 /// A fully resolved data source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
