@@ -59,14 +59,7 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
     }
 
     let (mut features, mut label_values, mut observed) = (Vec::new(), Vec::new(), Vec::new());
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(DataError::from_csv(path, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    for_each_record(&mut reader, path, |record, line| {
         for &i in &feature_idx {
             let raw = record[i].trim();
             match raw.parse::<f32>() {
@@ -98,7 +91,8 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
             label_values.push(value);
             observed.push(seen);
         }
-    }
+        Ok(())
+    })?;
     let rows = observed.len() / label_idx.len();
     let features = Array2::from_shape_vec((rows, feature_idx.len()), features)
         .expect("row-major by construction");
@@ -115,6 +109,22 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
         feature_names: feature_idx.iter().map(|&i| header[i].clone()).collect(),
         task_names: label_idx.iter().map(|&i| header[i].clone()).collect(),
     })
+}
+
+/// Calls `f` with each record and its 1-based line, stopping at the first error.
+pub(crate) fn for_each_record(
+    reader: &mut csv::Reader<std::fs::File>,
+    path: &Path,
+    mut f: impl FnMut(&csv::StringRecord, u64) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => f(&record, record.position().map_or(0, |p| p.line()))?,
+            Err(e) => return Err(DataError::from_csv(path, e)),
+        }
+    }
 }
 
 /// Opens a CSV with a header, refusing an empty file up front.

@@ -196,7 +196,11 @@ mod tests {
         }
         // Only eligible rows are touched, and the prefix is a share of them: round(0.5 · 3) = 2.
         let mut d = toy(100, &mut ChaCha8Rng::seed_from_u64(1));
-        Mechanism::Prefix(Rates::All(0.5)).apply(&mut d, &[10, 60, 70], &mut ChaCha8Rng::seed_from_u64(0));
+        Mechanism::Prefix(Rates::All(0.5)).apply(
+            &mut d,
+            &[10, 60, 70],
+            &mut ChaCha8Rng::seed_from_u64(0),
+        );
         assert_eq!(d.observed.iter().filter(|&&o| !o).count(), 2 * 3);
         assert!(!d.observed[[10, 0]] && !d.observed[[60, 2]] && d.observed[[70, 0]]);
     }

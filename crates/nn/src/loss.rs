@@ -51,6 +51,16 @@ impl Loss {
     }
 }
 
+/// Runs an `_into` loss with a fresh gradient buffer: the allocating forms.
+fn with_new_grad(
+    dim: (usize, usize),
+    loss_into: impl FnOnce(ArrayViewMut2<f32>) -> f32,
+) -> (f32, Array2<f32>) {
+    let mut grad = Array2::zeros(dim);
+    let loss = loss_into(grad.view_mut());
+    (loss, grad)
+}
+
 fn check_shapes(
     logits: &ArrayView2<f32>,
     targets: &ArrayView2<f32>,
@@ -193,9 +203,9 @@ pub fn masked_bce(
     observed: ArrayView2<bool>,
     pos_weight: Option<&[f32]>,
 ) -> (f32, Array2<f32>) {
-    let mut grad = Array2::zeros(logits.dim());
-    let loss = masked_bce_into(logits, targets, observed, pos_weight, grad.view_mut());
-    (loss, grad)
+    with_new_grad(logits.dim(), |grad| {
+        masked_bce_into(logits, targets, observed, pos_weight, grad)
+    })
 }
 
 /// [`masked_bce`] writing the gradient into `grad`.
@@ -253,9 +263,9 @@ pub fn seed_masked_bce(
     targets: ArrayView2<f32>,
     observed: ArrayView2<bool>,
 ) -> (f32, Array2<f32>) {
-    let mut grad = Array2::zeros(logits.dim());
-    let loss = seed_masked_bce_into(logits, targets, observed, grad.view_mut());
-    (loss, grad)
+    with_new_grad(logits.dim(), |grad| {
+        seed_masked_bce_into(logits, targets, observed, grad)
+    })
 }
 
 /// [`seed_masked_bce`] writing the gradient into `grad`.
@@ -276,9 +286,9 @@ pub fn plain_bce(
     targets: ArrayView2<f32>,
     observed: ArrayView2<bool>,
 ) -> (f32, Array2<f32>) {
-    let mut grad = Array2::zeros(logits.dim());
-    let loss = plain_bce_into(logits, targets, observed, grad.view_mut());
-    (loss, grad)
+    with_new_grad(logits.dim(), |grad| {
+        plain_bce_into(logits, targets, observed, grad)
+    })
 }
 
 /// [`plain_bce`] writing the gradient into `grad`.
@@ -302,9 +312,9 @@ pub fn plain_logit_bce(
     targets: ArrayView2<f32>,
     observed: ArrayView2<bool>,
 ) -> (f32, Array2<f32>) {
-    let mut grad = Array2::zeros(logits.dim());
-    let loss = plain_logit_bce_into(logits, targets, observed, grad.view_mut());
-    (loss, grad)
+    with_new_grad(logits.dim(), |grad| {
+        plain_logit_bce_into(logits, targets, observed, grad)
+    })
 }
 
 /// [`plain_logit_bce`] writing the gradient into `grad`.

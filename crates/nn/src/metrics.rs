@@ -54,12 +54,8 @@ pub struct Metrics {
     pub n_auc_defined: usize,
 }
 
-/// Scores `logits` `(n, tasks)` against 0/1 `labels` where `observed`.
-pub fn evaluate(
-    logits: ArrayView2<f32>,
-    labels: ArrayView2<f32>,
-    observed: ArrayView2<bool>,
-) -> Metrics {
+/// Panics unless the three arrays share one shape: a caller's bug, not bad data.
+fn check_shapes(logits: &ArrayView2<f32>, labels: &ArrayView2<f32>, observed: &ArrayView2<bool>) {
     assert_eq!(
         logits.dim(),
         labels.dim(),
@@ -70,6 +66,15 @@ pub fn evaluate(
         observed.dim(),
         "logits and observed mask differ in shape"
     );
+}
+
+/// Scores `logits` `(n, tasks)` against 0/1 `labels` where `observed`.
+pub fn evaluate(
+    logits: ArrayView2<f32>,
+    labels: ArrayView2<f32>,
+    observed: ArrayView2<bool>,
+) -> Metrics {
+    check_shapes(&logits, &labels, &observed);
     let tasks: Vec<TaskMetrics> = (0..logits.ncols())
         .map(|j| {
             task_metrics(
@@ -183,16 +188,7 @@ pub fn keras_accuracy(
     labels: ArrayView2<f32>,
     observed: ArrayView2<bool>,
 ) -> f64 {
-    assert_eq!(
-        logits.dim(),
-        labels.dim(),
-        "logits and labels differ in shape"
-    );
-    assert_eq!(
-        logits.dim(),
-        observed.dim(),
-        "logits and observed mask differ in shape"
-    );
+    check_shapes(&logits, &labels, &observed);
     if logits.is_empty() {
         return f64::NAN;
     }
