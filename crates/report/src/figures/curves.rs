@@ -4,6 +4,8 @@
 use super::{fonts, legend, ok, plot_error, strategy_color, titled};
 use crate::error::ReportError;
 use crate::records::Run;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -39,7 +41,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
             strategies.push(&r.axes.strategy);
         }
     }
-    let curves: Vec<(&str, Vec<(f64, f64)>, Vec<(f64, f64)>)> = strategies
+    let curves: Vec<Curve> = strategies
         .iter()
         .map(|s| {
             let mine: Vec<&Run> = runs
@@ -90,48 +92,22 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
         // Losses that span decades (a collapsed baseline next to converged models) read
         // best on a log axis; a loss that goes negative (the plain baseline's) cannot.
         if y0 > 0.0 && y1 / y0 > 20.0 {
-            let mut chart = ok(ChartBuilder::on(&panels[k])
+            let chart = ok(ChartBuilder::on(&panels[k])
                 .caption(format!("{name} (log scale)"), ("sans-serif", 22))
                 .margin(14)
                 .x_label_area_size(44)
                 .y_label_area_size(64)
                 .build_cartesian_2d(1.0..x1, (y0 * 0.8..y1 * 1.25).log_scale()))?;
-            ok(chart
-                .configure_mesh()
-                .x_desc("epoch")
-                .y_desc("loss")
-                .label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 18))
-                .draw())?;
-            for (s, train, dev) in curves.iter().rev() {
-                let line = if pick == 0 { train } else { dev };
-                ok(chart.draw_series(LineSeries::new(
-                    line.clone(),
-                    strategy_color(s).stroke_width(2),
-                )))?;
-            }
-            continue;
-        }
-        let pad = 0.04 * (y1 - y0);
-        let mut chart = ok(ChartBuilder::on(&panels[k])
-            .caption(name, ("sans-serif", 22))
-            .margin(14)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(1.0..x1, y0 - pad..y1 + pad))?;
-        ok(chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc("loss")
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 18))
-            .draw())?;
-        for (s, train, dev) in curves.iter().rev() {
-            let line = if pick == 0 { train } else { dev };
-            ok(chart.draw_series(LineSeries::new(
-                line.clone(),
-                strategy_color(s).stroke_width(2),
-            )))?;
+            draw_lines(chart, &curves, pick)?;
+        } else {
+            let pad = 0.04 * (y1 - y0);
+            let chart = ok(ChartBuilder::on(&panels[k])
+                .caption(name, ("sans-serif", 22))
+                .margin(14)
+                .x_label_area_size(44)
+                .y_label_area_size(64)
+                .build_cartesian_2d(1.0..x1, y0 - pad..y1 + pad))?;
+            draw_lines(chart, &curves, pick)?;
         }
     }
     let items: Vec<(String, RGBColor)> = strategies
@@ -140,4 +116,33 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
         .collect();
     legend(&bottom, &items)?;
     ok(root.present())
+}
+
+type Curve<'a> = (&'a str, Vec<(f64, f64)>, Vec<(f64, f64)>);
+
+/// The mesh and one line per strategy (`pick` 0: training loss, 1: dev loss), on a linear or
+/// a log loss axis alike.
+fn draw_lines<'b, Y>(
+    mut chart: ChartContext<'_, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>,
+    curves: &[Curve<'_>],
+    pick: usize,
+) -> Result<(), String>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    ok(chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .draw())?;
+    for (s, train, dev) in curves.iter().rev() {
+        let line = if pick == 0 { train } else { dev };
+        ok(chart.draw_series(LineSeries::new(
+            line.clone(),
+            strategy_color(s).stroke_width(2),
+        )))?;
+    }
+    Ok(())
 }
