@@ -149,10 +149,12 @@ fn a_diverging_run_is_recorded_as_failed_and_the_rest_complete() {
                 .as_str()
                 .unwrap()
                 .starts_with("diverged: training loss is NaN at epoch"));
+            // In the summary, and the moment it failed (stderr is no terminal here).
             assert!(
                 stderr.contains(&format!("failed: {id}: diverged")),
                 "{stderr}"
             );
+            assert!(stderr.contains(&format!("run {id} failed (")), "{stderr}");
         } else if lr == 0.01 {
             assert!(record["metrics"]["truth"]["accuracy"].as_f64().unwrap() > 0.5);
         }
@@ -309,4 +311,24 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
     );
     let done = metric_records(&out).len();
     assert!((1..12).contains(&done), "{done} runs done");
+}
+
+#[test]
+fn a_task_without_training_labels_is_a_printed_and_recorded_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL
+        .replace("seeds = 3", "seeds = 1")
+        .replace("rate = [0.0, 0.5]", "task-rates = [0.0, 0.0, 1.0]")
+        .replace(r#"["masked", "single-task"]"#, r#"["masked"]"#);
+    let file = experiment(dir.path(), "unlabelled", &text);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &[]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let warning = "task `y2` has no observed label in the train split";
+    assert!(stderr.contains(warning), "{stderr}");
+    let records = metric_records(&out);
+    assert_eq!(records.len(), 1);
+    let record = String::from_utf8_lossy(records.values().next().unwrap());
+    assert!(record.contains(warning), "{record}");
 }

@@ -88,9 +88,10 @@ impl Dataset {
         }
     }
 
-    /// Errors if some task has no observed label among `rows` (a split named `split`):
-    /// masklab refuses to train a task it has nothing to learn from, rather than report
-    /// metrics of an untrained output.
+    /// Errors if some task has no observed label among `rows` (a split named `split`). The
+    /// runner turns this into a warning, printed and kept in the run's record, and still
+    /// trains the other tasks: one label nobody provided should not sink a whole sweep, but
+    /// that task's metrics describe an untrained output.
     pub fn require_observed(&self, rows: &[usize], split: &str) -> Result<(), crate::DataError> {
         for (t, name) in self.task_names.iter().enumerate() {
             if !rows.iter().any(|&r| self.observed[[r, t]]) {

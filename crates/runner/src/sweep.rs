@@ -163,21 +163,37 @@ pub fn sweep(
             let wall = clock.elapsed().as_secs_f64();
             let (history, boundary, record) = match outcome {
                 Err(RunError::Interrupted) => return,
-                Ok(out) => (
-                    out.history,
-                    out.boundary,
-                    MetricsRecord::Ok {
-                        id: run.id.clone(),
-                        metrics: out.metrics,
-                    },
-                ),
+                Ok(out) => {
+                    for warning in &out.metrics.warnings {
+                        say(
+                            &bar,
+                            format!(
+                                "run {} ({}, seed {}): warning: {warning}",
+                                run.id,
+                                run.spec.strategy.name(),
+                                run.spec.seed
+                            ),
+                        );
+                    }
+                    (
+                        out.history,
+                        out.boundary,
+                        MetricsRecord::Ok {
+                            id: run.id.clone(),
+                            metrics: out.metrics,
+                        },
+                    )
+                }
                 Err(RunError::Failed(reason)) => {
-                    bar.println(format!(
-                        "run {} failed ({}, seed {}): {reason}",
-                        run.id,
-                        run.spec.strategy.name(),
-                        run.spec.seed
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "run {} failed ({}, seed {}): {reason}",
+                            run.id,
+                            run.spec.strategy.name(),
+                            run.spec.seed
+                        ),
+                    );
                     failures
                         .lock()
                         .expect("not poisoned")
@@ -246,4 +262,10 @@ fn write_text(path: &std::path::Path, text: &str) -> Result<(), SweepError> {
             source: std::io::Error::other(e.to_string()),
         }
     })
+}
+
+/// Prints a line above the progress bar, or plainly when there is no bar (output not a
+/// terminal: indicatif's own `println` would then print nothing).
+fn say(bar: &ProgressBar, line: String) {
+    bar.suspend(|| eprintln!("{line}"));
 }
