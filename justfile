@@ -21,6 +21,21 @@ test: deps
     cargo test --release --workspace --all-targets
     cargo test --release --workspace --doc
 
+# Check losses, gradients and an Adam step against Keras 3 itself (makes a Python venv outside the repo)
+test-keras: deps
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv="${XDG_CACHE_HOME:-$HOME/.cache}/masklab/keras-venv"
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "making $venv with Keras 3 and JAX from PyPI..."
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --upgrade pip
+        "$venv/bin/pip" install --quiet "keras>=3" "jax[cpu]"
+    fi
+    reference="$(mktemp -d)/keras_reference.json"
+    "$venv/bin/python" scripts/keras_reference.py "$reference"
+    MASKLAB_KERAS_REFERENCE="$reference" cargo test --release --test tests keras:: -- --ignored --nocapture
+
 # Run an experiment file's sweep (resumes where it stopped), e.g. `just sweep experiments/drop_rates.toml`
 sweep FILE *ARGS: deps
     cargo run --release --quiet -- sweep {{FILE}} {{ARGS}}

@@ -22,9 +22,9 @@ enum Command {
     Sweep {
         /// The experiment file (TOML)
         file: PathBuf,
-        /// Runs at once [default: the number of cores]
-        #[arg(long)]
-        jobs: Option<usize>,
+        /// Runs at once, at least 1 [default: the number of cores]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
         /// Run only the K-th of N shares of the grid (0 <= K < N), e.g. for a Slurm job array
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
@@ -53,18 +53,29 @@ enum Command {
 /// Exit codes: 0 success, 1 a run failed or an I/O error, 2 a bad experiment file or
 /// argument, 130 interrupted.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // One line, like every other error: clap's first line names the argument and
+            // the rule; its usage block follows on `--help`.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{first}");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print(); // --help, --version
+            return ExitCode::SUCCESS;
+        }
+    };
     masklab::blas::use_single_thread();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let config = e.downcast_ref::<runner::SweepError>().is_some_and(|e| {
-                matches!(
-                    e,
-                    runner::SweepError::Config(_) | runner::SweepError::BadShard(_)
-                )
-            });
+            let config = e
+                .downcast_ref::<runner::SweepError>()
+                .is_some_and(runner::SweepError::is_usage);
             ExitCode::from(if config { 2 } else { 1 })
         }
     }
@@ -106,14 +117,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .context("installing the Ctrl-C handler")?;
             let opts = SweepOptions {
                 out: out.clone(),
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    |j| j as usize,
+                ),
                 shard,
                 force,
                 progress: std::io::stderr().is_terminal(),
                 provenance: Provenance {
                     masklab_version: env!("CARGO_PKG_VERSION").into(),
-                    git_revision: git_revision(),
+                    git_revision: git(&["rev-parse", "HEAD"]),
+                    git_dirty: git_dirty(),
                     blas: masklab::blas::config(),
                 },
             };
@@ -179,11 +193,11 @@ fn print_grid(plan: &runner::plan::Plan, shard: Option<(usize, usize)>) {
         let s = &r.spec;
         let line = writeln!(
             out,
-            "{}  strategy={} seed={} mechanism={:?} rate={} hidden={:?} epochs={} batch={} lr={}",
+            "{}  strategy={} seed={} mechanism={} rate={} hidden={:?} epochs={} batch={} lr={}",
             r.id,
             s.strategy.name(),
             s.seed,
-            s.missing.mechanism,
+            s.missing.mechanism.name(),
             s.missing.nominal_rate(),
             s.hidden,
             s.training.epochs,
@@ -196,12 +210,24 @@ fn print_grid(plan: &runner::plan::Plan, shard: Option<(usize, usize)>) {
     }
 }
 
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
+/// What a git command prints in the current folder, if it succeeds.
+fn git(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git").args(args).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Whether tracked files outside `results/` differ from the revision: results folders are
+/// what a sweep writes, not what determines it.
+fn git_dirty() -> Option<bool> {
+    git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!results",
+    ])
+    .map(|s| !s.is_empty())
 }

@@ -1,6 +1,6 @@
 //! Reports: tables and figures from a sweep's records.
 
-use crate::common::{experiment, masklab, sweep, SMALL};
+use crate::common::{experiment, masklab, metric_records, sweep, SMALL};
 
 /// Width and height from a PNG's IHDR chunk, after checking the signature.
 fn png_size(path: &std::path::Path) -> (u32, u32) {
@@ -55,6 +55,58 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
     assert!(md.contains("at a drop rate of 0.5 the macro test accuracy against the true labels"));
     assert!(md.contains("![") && md.contains("(boundaries.png)"));
 
+    // The summary's numbers are the records' numbers: for each strategy and rate, the mean
+    // of the three seeds' macro accuracy against the truth, recomputed from metrics.json.
+    let mut table = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = table.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let lines: Vec<Vec<String>> = table
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let mut by_setting: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    for (id, bytes) in metric_records(&out) {
+        let m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let c: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("runs").join(&id).join("config.json")).unwrap(),
+        )
+        .unwrap();
+        let key = (
+            c["spec"]["strategy"].as_str().unwrap().to_string(),
+            c["spec"]["missing"]["rate"].as_f64().unwrap().to_string(),
+        );
+        by_setting.entry(key).or_default().push(
+            m["outcome"]["ok"]["metrics"]["truth"]["accuracy"]
+                .as_f64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(by_setting.len(), 4);
+    for ((strategy, rate), values) in &by_setting {
+        let f = lines
+            .iter()
+            .find(|f| {
+                f[col("strategy")] == *strategy
+                    && f[col("rate")].parse::<f64>().unwrap().to_string() == *rate
+                    && f[col("target")] == "truth"
+                    && f[col("task")] == "macro"
+                    && f[col("metric")] == "accuracy"
+            })
+            .unwrap_or_else(|| panic!("no summary row for {strategy} at {rate}"));
+        let line = f.join(",");
+        let mean = values.iter().sum::<f64>() / 3.0;
+        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        let number = |name: &str| f[col(name)].parse::<f64>().unwrap();
+        assert!((number("mean") - mean).abs() < 1e-12, "{line}");
+        assert!((number("std") - sd).abs() < 1e-12, "{line}");
+        // t(0.975, 2) = 4.303
+        assert!(
+            (number("ci95_high") - (mean + 4.303 * sd / 3f64.sqrt())).abs() < 1e-9,
+            "{line}"
+        );
+        assert!(mean > 0.5 && mean <= 1.0, "{strategy} at {rate}: {mean}");
+    }
+
     // `masklab report` regenerates the same tables from the records alone.
     let before = std::fs::read(out.join("summary.csv")).unwrap();
     std::fs::remove_file(out.join("summary.csv")).unwrap();
@@ -108,6 +160,53 @@ fn reporting_a_folder_without_runs_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
         stderr.contains("grid.json") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_damaged_history_beside_good_metrics_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    assert!(sweep(&file, &out, &[]).status.success());
+    let before = std::fs::read(out.join("summary.csv")).unwrap();
+    let id = metric_records(&out).into_keys().next().unwrap();
+    std::fs::write(
+        out.join("runs").join(&id).join("history.json"),
+        "{\"format\": 3, \"id\": ",
+    )
+    .unwrap();
+    let again = masklab().arg("report").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: {}",
+            out.join("runs").join(&id).join("history.json").display()
+        )),
+        "{stderr}"
+    );
+    // Its metrics still count; the report says which record it could not read.
+    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), before);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("## Damaged records") && md.contains(&id),
+        "{md}"
+    );
+    // A damaged metrics record is an error naming the file and the field.
+    let metrics = out.join("runs").join(&id).join("metrics.json");
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    std::fs::write(
+        &metrics,
+        text.replacen("\"train_rows\": ", "\"train_rows\": -", 1),
+    )
+    .unwrap();
+    let bad = masklab().arg("report").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr.contains("metrics.json") && stderr.contains("metrics.train_rows"),
         "{stderr}"
     );
 }

@@ -1,6 +1,9 @@
 //! Integration tests of the `masklab` binary and library, one module per area.
 
+mod bad_input;
 mod blas;
 mod common;
+mod keras;
 mod report;
+mod soak;
 mod sweep;

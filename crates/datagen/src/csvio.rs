@@ -94,6 +94,9 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
         Ok(())
     })?;
     let rows = observed.len() / label_idx.len();
+    if rows == 0 {
+        return Err(DataError::NoRows { path: path.into() });
+    }
     let features = Array2::from_shape_vec((rows, feature_idx.len()), features)
         .expect("row-major by construction");
     let labels = Array2::from_shape_vec((rows, label_idx.len()), label_values)
@@ -354,5 +357,18 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_header_only_file_is_an_error_naming_line_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "h.csv", b"x0,y0\n");
+        let e = load_csv(&path, &LabelColumns::Prefix("y".into())).unwrap_err();
+        assert!(matches!(e, DataError::NoRows { .. }));
+        assert!(
+            e.to_string()
+                .ends_with("h.csv: line 2: the file has a header but no data rows"),
+            "{e}"
+        );
     }
 }

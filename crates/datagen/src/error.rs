@@ -12,6 +12,8 @@ pub enum DataError {
     },
     #[error("{path}: the file is empty (a header line is required)")]
     Empty { path: PathBuf },
+    #[error("{path}: line 2: the file has a header but no data rows")]
+    NoRows { path: PathBuf },
     #[error("{path}: line {line}: not valid UTF-8")]
     InvalidUtf8 { path: PathBuf, line: u64 },
     #[error("{path}: line 1: required column `{column}` is missing from the header")]

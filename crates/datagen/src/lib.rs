@@ -42,6 +42,6 @@ extern crate openblas_src;
 
 pub use dataset::Dataset;
 pub use error::DataError;
-pub use missing::{Mechanism, Rates};
-pub use split::{split, Split, TestRows};
+pub use missing::{mnar_calibrated, mnar_reachable_rate, Mechanism, Rates};
+pub use split::{split, split_sizes, Split, TestRows};
 pub use toy::{toy, TOY_TASKS};

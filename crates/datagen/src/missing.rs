@@ -54,6 +54,42 @@ impl Rates {
     }
 }
 
+/// The highest overall MNAR drop rate reachable at `skew` for tasks of these prevalences
+/// (shares of positives): the larger of `r+` and `r- = skew · r+` must stay at most 1, so a
+/// task reaches at most `(p + (1 - p) · skew) / max(1, skew)`, and the overall rate is
+/// bounded by the lowest task's.
+pub fn mnar_reachable_rate(prevalence: &[f64], skew: f64) -> f64 {
+    prevalence
+        .iter()
+        .map(|&p| (p + (1.0 - p) * skew) / skew.max(1.0))
+        .fold(1.0, f64::min)
+}
+
+/// MNAR at an overall `rate` per task, matched to each task's prevalence `p`:
+/// `r+ = rate / (p + (1 - p) · skew)` for positives and `r- = skew · r+` for negatives, so
+/// that `p · r+ + (1 - p) · r- = rate`. A rate that would need a probability above 1 is an
+/// error that says which rate is reachable.
+pub fn mnar_calibrated(prevalence: &[f64], rate: f64, skew: f64) -> Result<Mechanism, String> {
+    let (mut positive, mut negative) = (Vec::new(), Vec::new());
+    for &p in prevalence {
+        let r_pos = rate / (p + (1.0 - p) * skew);
+        let r_neg = skew * r_pos;
+        if r_pos > 1.0 + 1e-12 || r_neg > 1.0 + 1e-12 {
+            return Err(format!(
+                "an overall mnar drop rate of {rate} cannot be reached at skew {skew}: with these \
+                 labels' prevalences the highest reachable rate is {:.4}",
+                mnar_reachable_rate(prevalence, skew)
+            ));
+        }
+        positive.push(r_pos.min(1.0));
+        negative.push(r_neg.min(1.0));
+    }
+    Ok(Mechanism::Mnar {
+        positive: Rates::PerTask(positive),
+        negative: Rates::PerTask(negative),
+    })
+}
+
 impl Mechanism {
     /// Checks the rates: each in `[0, 1]`, and per-task lists as long as the tasks.
     pub fn check(&self, tasks: usize) -> Result<(), String> {
@@ -251,5 +287,31 @@ mod tests {
         );
         assert!(Mechanism::Block(-0.1).check(3).is_err());
         assert!(Mechanism::Mcar(Rates::All(f64::NAN)).check(3).is_err());
+    }
+
+    #[test]
+    fn mnar_calibration_matches_the_rate_and_refuses_what_it_cannot_reach() {
+        // Balanced labels, skew 3: r+ = 0.5 / (0.5 + 1.5) = 0.25, r- = 0.75, and
+        // 0.5 * 0.25 + 0.5 * 0.75 = 0.5. The most reachable: (0.5 + 1.5) / 3 = 2/3.
+        let m = mnar_calibrated(&[0.5, 0.5], 0.5, 3.0).unwrap();
+        assert_eq!(
+            m,
+            Mechanism::Mnar {
+                positive: Rates::PerTask(vec![0.25, 0.25]),
+                negative: Rates::PerTask(vec![0.75, 0.75]),
+            }
+        );
+        assert!((mnar_reachable_rate(&[0.5, 0.2], 3.0) - 2.0 / 3.0).abs() < 1e-12);
+        let e = mnar_calibrated(&[0.5, 0.5, 0.5], 0.9, 3.0).unwrap_err();
+        assert!(e.contains("0.9") && e.contains("0.6667"), "{e}");
+        // The realised rate on the toy data is the one asked for.
+        let m = mnar_calibrated(&[0.5, 0.5, 0.5], 0.6, 3.0).unwrap();
+        let d = dropped(&m, 5);
+        let missing = 1.0
+            - d.observed_rate(&(0..N).collect::<Vec<_>>())
+                .iter()
+                .sum::<f64>()
+                / 3.0;
+        assert!((missing - 0.6).abs() < 0.01, "realised {missing}");
     }
 }

@@ -20,6 +20,23 @@ pub struct Split {
     pub test: Vec<usize>,
 }
 
+/// The sizes `(train, dev, test)` that [`split`] gives `n` rows, without drawing them; for
+/// checking a configuration before anything runs. `None` when more test rows are asked for
+/// than exist or a fraction is outside `[0, 1]`.
+pub fn split_sizes(n: usize, test: &TestRows, dev_fraction: f64) -> Option<(usize, usize, usize)> {
+    if !(0.0..=1.0).contains(&dev_fraction) {
+        return None;
+    }
+    let k = match *test {
+        TestRows::Last(k) if k <= n => k,
+        TestRows::Fraction(f) if (0.0..=1.0).contains(&f) => (f * n as f64).round() as usize,
+        _ => return None,
+    };
+    let rest = n - k;
+    let n_dev = (dev_fraction * rest as f64).round() as usize;
+    Some((rest - n_dev, n_dev, k))
+}
+
 /// Splits `n` rows: first the test rows, then `dev_fraction` of the rest (rounded) for dev,
 /// and the remainder for training, all shuffled by `rng`.
 ///
@@ -33,25 +50,19 @@ pub fn split(n: usize, test: &TestRows, dev_fraction: f64, rng: &mut impl Rng) -
         (0.0..=1.0).contains(&dev_fraction),
         "dev fraction {dev_fraction} is outside [0, 1]"
     );
+    let Some((_, n_dev, k)) = split_sizes(n, test, dev_fraction) else {
+        panic!("cannot split {n} rows with {test:?} test rows and dev fraction {dev_fraction}");
+    };
     let (mut rest, test): (Vec<usize>, Vec<usize>) = match *test {
-        TestRows::Last(k) => {
-            assert!(k <= n, "{k} test rows asked of {n}");
-            ((0..n - k).collect(), (n - k..n).collect())
-        }
-        TestRows::Fraction(f) => {
-            assert!(
-                (0.0..=1.0).contains(&f),
-                "test fraction {f} is outside [0, 1]"
-            );
+        TestRows::Last(_) => ((0..n - k).collect(), (n - k..n).collect()),
+        TestRows::Fraction(_) => {
             let mut all: Vec<usize> = (0..n).collect();
             all.shuffle(rng);
-            let k = (f * n as f64).round() as usize;
             let test = all.split_off(n - k);
             (all, test)
         }
     };
     rest.shuffle(rng);
-    let n_dev = (dev_fraction * rest.len() as f64).round() as usize;
     let train = rest.split_off(n_dev);
     Split {
         train,
@@ -134,5 +145,24 @@ mod tests {
             &mut ChaCha8Rng::seed_from_u64(0),
         );
         assert!(s.train.is_empty() && s.dev.is_empty() && s.test.is_empty());
+    }
+
+    #[test]
+    fn split_sizes_are_the_sizes_split_gives() {
+        for (n, test, dev) in [
+            (100_000, TestRows::Last(3000), 0.9),
+            (1001, TestRows::Fraction(0.2), 0.1),
+            (10, TestRows::Fraction(1.0), 0.1),
+            (10, TestRows::Last(10), 0.0),
+            (7, TestRows::Fraction(0.0), 1.0),
+        ] {
+            let s = split(n, &test, dev, &mut ChaCha8Rng::seed_from_u64(3));
+            assert_eq!(
+                split_sizes(n, &test, dev),
+                Some((s.train.len(), s.dev.len(), s.test.len()))
+            );
+        }
+        assert_eq!(split_sizes(5, &TestRows::Last(6), 0.1), None);
+        assert_eq!(split_sizes(5, &TestRows::Fraction(1.5), 0.1), None);
     }
 }

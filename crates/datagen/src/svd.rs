@@ -110,11 +110,19 @@ mod tests {
             TruncatedSvd::fit(x.view(), 10, &mut rng).components.dim(),
             (4, 6)
         );
-        assert_eq!(
-            TruncatedSvd::fit(Array2::<f32>::zeros((0, 6)).view(), 3, &mut rng)
-                .components
-                .dim(),
-            (0, 6)
+        // With k >= rank the projection keeps every row's energy (the rows lie in the span).
+        let full = TruncatedSvd::fit(x.view(), 10, &mut rng);
+        let (before, after): (f32, f32) = (
+            x.iter().map(|v| v * v).sum(),
+            full.transform(x.view()).iter().map(|v| v * v).sum(),
         );
+        assert!(
+            (before - after).abs() < 1e-3 * before,
+            "{before} vs {after}"
+        );
+        let empty = TruncatedSvd::fit(Array2::<f32>::zeros((0, 6)).view(), 3, &mut rng);
+        assert_eq!(empty.components.dim(), (0, 6));
+        // Transforming rows with no components gives rows of no features, not garbage.
+        assert_eq!(empty.transform(x.view()).dim(), (4, 0));
     }
 }

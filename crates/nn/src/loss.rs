@@ -595,29 +595,56 @@ mod tests {
     }
 
     #[test]
-    fn loss_enum_dispatches_to_the_free_functions() {
+    fn loss_enum_computes_each_loss_as_computed_by_hand() {
+        // One row, z = [0.2, -0.3], y0 = 1 observed, y1 unobserved. By hand (f64):
+        // σ(0.2) = 0.549834, σ(-0.3) = 0.425557;
+        // observed cell: -ln σ(0.2) = ln(1 + e^-0.2) = 0.598139, gradient σ(0.2) - 1.
+        // masked: the mean over the one observed cell.
+        // seed-masked: (0.598139 - ln(1 - 1e-7)) / 2.
+        // plain (target -1, clipped probabilities): ln p - 2 ln(1 - p) at p = σ(-0.3)
+        //   = -0.854355 + 2 · 0.554355 = 0.254355; mean (0.598139 + 0.254355) / 2;
+        //   its gradient in z is (p - y)/2 = (0.425557 + 1) / 2.
+        // plain-logits: max(z,0) - z·y + ln(1 + e^-|z|) = -0.3 + 0.854355 = 0.554355.
         let z = array![[0.2f32, -0.3]];
-        let y = array![[1.0f32, 0.0]];
+        let y = array![[1.0f32, f32::NAN]];
         let obs = array![[true, false]];
-        let mut g = Array2::zeros((1, 2));
-        for (loss, f) in [
-            (
-                Loss::masked(),
-                masked_bce(z.view(), y.view(), obs.view(), None),
-            ),
+        let (s0, s1) = (1.0 / (1.0 + (-0.2f64).exp()), 1.0 / (1.0 + 0.3f64.exp()));
+        let cell0 = (1.0 + (-0.2f64).exp()).ln();
+        let plain1 = s1.ln() - 2.0 * (1.0 - s1).ln();
+        let logit1 = -0.3 + (1.0 + (-0.3f64).exp()).ln();
+        let cases: [(Loss, f64, [f64; 2]); 4] = [
+            (Loss::masked(), cell0, [s0 - 1.0, 0.0]),
             (
                 Loss::SeedMasked,
-                seed_masked_bce(z.view(), y.view(), obs.view()),
+                (cell0 - (1.0 - 1e-7f32 as f64).ln()) / 2.0,
+                [(s0 - 1.0) / 2.0, 0.0],
             ),
-            (Loss::Plain, plain_bce(z.view(), y.view(), obs.view())),
+            (
+                Loss::Plain,
+                (cell0 + plain1) / 2.0,
+                [(s0 - 1.0) / 2.0, (s1 + 1.0) / 2.0],
+            ),
             (
                 Loss::PlainLogits,
-                plain_logit_bce(z.view(), y.view(), obs.view()),
+                (cell0 + logit1) / 2.0,
+                [(s0 - 1.0) / 2.0, (s1 + 1.0) / 2.0],
             ),
-        ] {
-            let value = loss.loss_and_grad_into(z.view(), y.view(), obs.view(), g.view_mut());
-            assert_eq!(value, f.0);
-            assert_eq!(g, f.1);
+        ];
+        assert!((cell0 - 0.598139).abs() < 1e-6 && (plain1 - 0.254355).abs() < 1e-6);
+        for (loss, value, grad) in cases {
+            let mut g = Array2::zeros((1, 2));
+            let got = loss.loss_and_grad_into(z.view(), y.view(), obs.view(), g.view_mut());
+            assert!(
+                (got as f64 - value).abs() < 1e-6,
+                "{loss:?}: {got} vs {value}"
+            );
+            for (k, want) in grad.iter().enumerate() {
+                assert!(
+                    (g[[0, k]] as f64 - want).abs() < 1e-6,
+                    "{loss:?} grad {k}: {} vs {want}",
+                    g[[0, k]]
+                );
+            }
         }
     }
 }

@@ -14,6 +14,8 @@ pub enum Undefined {
     NoObservedLabel,
     /// Every observed label is of one class: ROC-AUC and balanced accuracy need both.
     OneClass,
+    /// A score (logit) of an observed label is NaN: no ranking or threshold is defined.
+    NanScore,
 }
 
 impl std::fmt::Display for Undefined {
@@ -21,6 +23,7 @@ impl std::fmt::Display for Undefined {
         f.write_str(match self {
             Undefined::NoObservedLabel => "no observed label",
             Undefined::OneClass => "only one class observed",
+            Undefined::NanScore => "a predicted score is NaN",
         })
     }
 }
@@ -117,6 +120,17 @@ pub fn task_metrics(
         .collect();
     let n = pairs.len();
     let n_pos = pairs.iter().filter(|p| p.1).count();
+    if pairs.iter().any(|p| p.0.is_nan()) {
+        return TaskMetrics {
+            n_observed: n,
+            n_positive: n_pos,
+            accuracy: f64::NAN,
+            balanced_accuracy: f64::NAN,
+            auc: f64::NAN,
+            bce: f64::NAN,
+            undefined: Some(Undefined::NanScore),
+        };
+    }
     if n == 0 {
         return TaskMetrics {
             n_observed: 0,
@@ -264,6 +278,22 @@ mod tests {
         assert!(m.accuracy.is_nan() && m.auc.is_nan() && m.bce.is_nan());
         assert_eq!(m.undefined, Some(Undefined::NoObservedLabel));
         assert_eq!(m.undefined.unwrap().to_string(), "no observed label");
+    }
+
+    #[test]
+    fn a_nan_score_makes_the_task_undefined_not_arbitrary() {
+        // Before: the NaN sorted last under total_cmp and the AUC came out 1.0 here.
+        let logits = array![[0.1f32], [f32::NAN], [0.3], [-2.0]];
+        let labels = array![[0.0f32], [1.0], [1.0], [0.0]];
+        let observed = ndarray::Array2::from_elem((4, 1), true);
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        assert!(m.auc.is_nan() && m.accuracy.is_nan() && m.balanced_accuracy.is_nan());
+        assert_eq!(m.undefined, Some(Undefined::NanScore));
+        assert_eq!((m.n_observed, m.n_positive), (4, 2));
+        // An unobserved cell's NaN score is not looked at.
+        let observed = array![[true], [false], [true], [true]];
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        assert_eq!((m.auc, m.undefined), (1.0, None));
     }
 
     #[test]

@@ -201,6 +201,14 @@ mod tests {
     fn forward_accepts_empty_batch() {
         let mlp = Mlp::new(&[2, 4, 3], &mut ChaCha8Rng::seed_from_u64(3));
         assert_eq!(mlp.forward(Array2::zeros((0, 2)).view()).dim(), (0, 3));
+        // Rows are independent: an empty batch beside one row changes nothing of that row's
+        // output, and a batch of one row twice gives it twice.
+        let x = Array2::from_shape_vec((1, 2), vec![0.3f32, -0.7]).unwrap();
+        let one = mlp.forward(x.view());
+        let twice = mlp.forward(ndarray::concatenate![ndarray::Axis(0), x, x].view());
+        assert_eq!(twice.row(0), one.row(0));
+        assert_eq!(twice.row(1), one.row(0));
+        assert!(one.iter().all(|v| v.is_finite()));
     }
 
     #[test]

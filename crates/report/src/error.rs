@@ -13,6 +13,8 @@ pub enum ReportError {
     BadRecord { path: PathBuf, message: String },
     #[error("{dir}: no finished runs to report (run `masklab sweep` first)")]
     NoRuns { dir: PathBuf },
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
     #[error("tables: {0}")]
     Polars(#[from] polars::error::PolarsError),
     #[error("{path}: drawing failed: {message}")]

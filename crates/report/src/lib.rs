@@ -61,14 +61,11 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
     };
     let tasks: Vec<String> = results.runs[0]
         .metrics
-        .pointer(&format!("/{target}/tasks"))
-        .and_then(|t| t.as_array())
-        .map(|t| {
-            t.iter()
-                .filter_map(|x| x.get("task").and_then(|n| n.as_str()).map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+        .headline()
+        .tasks
+        .iter()
+        .map(|t| t.task.clone())
+        .collect();
 
     let mut figures: Vec<(String, String)> = Vec::new();
     let mut variants: Vec<String> = results
@@ -106,22 +103,25 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
         rates.dedup();
         if rates.len() > 1 {
             let file = format!("metric_vs_drop_rate{suffix}.png");
-            figures::metric_vs_drop_rate(
-                &vrows,
-                &tasks,
-                &format!("{label} ({} seeds)", seeds.len()),
-                &dir.join(&file),
-            )?;
+            figures::atomic(&dir.join(&file), |p| {
+                figures::metric_vs_drop_rate(
+                    &vrows,
+                    &tasks,
+                    &format!("{label} ({} seeds)", seeds.len()),
+                    p,
+                )
+            })?;
             figures.push((
                 file,
                 format!("{label}: accuracy and ROC-AUC against the drop rate"),
             ));
         }
         let rate = representative_rate(&rates);
-        let mechanism = runs
-            .iter()
-            .find(|r| r.axes.rate == rate)
-            .map(|r| r.axes.mechanism.clone())
+        let shown = runs.iter().find(|r| r.axes.rate == rate);
+        let mechanism = shown.map(|r| r.axes.mechanism.clone()).unwrap_or_default();
+        // The setting as a reader names it: `mcar drops of 50%`, `prefix drops of y0 2.06%`.
+        let setting = shown
+            .map(|r| r.spec.missing.describe(&tasks))
             .unwrap_or_default();
         let at_rate: Vec<&Run> = runs
             .iter()
@@ -136,72 +136,63 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
             .collect();
         if one_seed.iter().any(|r| r.boundary.is_some()) {
             let file = format!("boundaries{suffix}.png");
-            let subtitle = format!("predicted P(y=1) over the unit square, true rule in black; {mechanism} drop rate {}, seed {first_seed}", markdown::fmt_rate(rate));
-            figures::boundaries(
-                &one_seed,
-                &format!("{label}: decision boundaries"),
-                &subtitle,
-                &dir.join(&file),
-            )?;
+            let subtitle = format!(
+                "predicted P(y=1) over the unit square, true rule in black; {setting}, seed {first_seed}"
+            );
+            figures::atomic(&dir.join(&file), |p| {
+                figures::boundaries(
+                    &one_seed,
+                    &format!("{label}: decision boundaries"),
+                    &subtitle,
+                    p,
+                )
+            })?;
             figures.push((
                 file,
-                format!(
-                    "{label}: decision boundaries at drop rate {} (seed {first_seed})",
-                    markdown::fmt_rate(rate)
-                ),
+                format!("{label}: decision boundaries with {setting} (seed {first_seed})"),
             ));
         }
         if at_rate.iter().any(|r| !r.history.is_empty()) {
             let file = format!("training_curves{suffix}.png");
-            figures::training_curves(
-                &at_rate,
-                &format!(
-                    "{label}: training curves at {mechanism} drop rate {} ({} seeds)",
-                    markdown::fmt_rate(rate),
-                    seeds.len()
-                ),
-                &dir.join(&file),
-            )?;
+            let title = format!(
+                "{label}: training curves, {setting} ({} seeds)",
+                seeds.len()
+            );
+            figures::atomic(&dir.join(&file), |p| {
+                figures::training_curves(&at_rate, &title, p)
+            })?;
             figures.push((
                 file,
-                format!(
-                    "{label}: training and dev loss per epoch at drop rate {}",
-                    markdown::fmt_rate(rate)
-                ),
+                format!("{label}: training and dev loss per epoch with {setting}"),
             ));
         }
-        if runs.iter().any(|r| r.data_source.starts_with("mbti")) {
+        if runs.iter().any(|r| r.spec.data.is_text()) {
             let file = format!("text_axes{suffix}.png");
             let majority: Vec<f64> = (0..tasks.len())
                 .map(|t| {
                     let shares: Vec<f64> = at_rate
                         .iter()
                         .filter_map(|r| {
-                            let task = r.metrics.pointer(&format!("/{target}/tasks/{t}"))?;
-                            let (n, p) =
-                                (task.get("n")?.as_f64()?, task.get("n_positive")?.as_f64()?);
+                            let task = r.metrics.headline().tasks.get(t)?;
+                            let (n, p) = (task.n as f64, task.n_positive as f64);
                             (n > 0.0).then(|| (p / n).max(1.0 - p / n))
                         })
                         .collect();
                     shares.iter().sum::<f64>() / shares.len().max(1) as f64
                 })
                 .collect();
-            let setting: Vec<Summary> = vrows
+            let title = format!(
+                "{label}: personality axes, {setting} ({} seeds)",
+                seeds.len()
+            );
+            let at_setting: Vec<Summary> = vrows
                 .iter()
                 .filter(|r| r.rate == rate && r.mechanism == mechanism)
                 .cloned()
                 .collect();
-            figures::text_axes(
-                &setting,
-                &tasks,
-                &majority,
-                &format!(
-                    "{label}: personality axes at {mechanism} drop rate {} ({} seeds)",
-                    markdown::fmt_rate(rate),
-                    seeds.len()
-                ),
-                &dir.join(&file),
-            )?;
+            figures::atomic(&dir.join(&file), |p| {
+                figures::text_axes(&at_setting, &tasks, &majority, &title, p)
+            })?;
             figures.push((
                 file,
                 format!("{label}: per-axis metrics beside the majority-class baseline"),
@@ -210,13 +201,10 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
     }
     let text = markdown::report(&results, &rows, &figures, target);
     let report_path = dir.join("REPORT.md");
-    let io = |source| ReportError::Io {
-        path: report_path.clone(),
-        source,
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io)?;
-    tmp.persist(&report_path).map_err(|e| io(e.error))?;
+    record::io::write_atomic(&report_path, |w| w.write_all(text.as_bytes()))?;
+    for damaged in &results.damaged {
+        eprintln!("warning: {damaged} (its metrics are reported; rerun the sweep to rewrite it)");
+    }
     Ok(Written {
         figures: figures.into_iter().map(|(f, _)| dir.join(f)).collect(),
         report: report_path,

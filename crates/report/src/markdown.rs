@@ -66,21 +66,14 @@ fn settings(rows: &[Summary]) -> Vec<(String, String, Vec<f64>)> {
         .collect()
 }
 
+/// The strategies present, in the registry's order.
 fn strategies(rows: &[Summary]) -> Vec<String> {
-    const ORDER: [&str; 7] = [
-        "masked",
-        "seed-masked",
-        "plain",
-        "plain-logits",
-        "impute-negative",
-        "complete-case",
-        "single-task",
-    ];
     let present: BTreeSet<&str> = rows.iter().map(|r| r.strategy.as_str()).collect();
-    ORDER
+    record::Strategy::ALL
         .iter()
-        .filter(|s| present.contains(*s))
-        .map(|s| s.to_string())
+        .map(|s| s.name())
+        .filter(|s| present.contains(s))
+        .map(String::from)
         .collect()
 }
 
@@ -253,35 +246,24 @@ pub fn report(
         seeds
     );
     for m in &results.manifests {
-        let get = |k: &str| {
-            m.get(k)
-                .map(|v| v.to_string().trim_matches('"').to_string())
-                .unwrap_or_default()
+        let walls: f64 = m.runs.iter().map(|r| r.wall_seconds).sum();
+        let elapsed = m.ended_unix.saturating_sub(m.started_unix);
+        let p = &m.provenance;
+        let revision = match (&p.git_revision, p.git_dirty) {
+            (Some(rev), Some(true)) => format!("git {rev} with uncommitted changes"),
+            (Some(rev), Some(false)) => format!("git {rev}"),
+            (Some(rev), None) => format!("git {rev}, not known whether clean"),
+            (None, _) => "no git revision".to_string(),
         };
-        let walls: f64 = m
-            .get("runs")
-            .and_then(|r| r.as_array())
-            .map(|r| {
-                r.iter()
-                    .filter_map(|e| e.get("wall_seconds").and_then(|w| w.as_f64()))
-                    .sum()
-            })
-            .unwrap_or(0.0);
-        let elapsed = m
-            .get("ended_unix")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0)
-            .saturating_sub(m.get("started_unix").and_then(|v| v.as_u64()).unwrap_or(0));
         let _ = writeln!(
             out,
-            "- Sweep{}: masklab {} (git {}), {} jobs on {} cores, {} runs executed in {elapsed} s wall ({walls:.1} s summed over runs). BLAS: `{}`.",
-            if get("shard") == "null" { String::new() } else { format!(" shard {}", get("shard")) },
-            get("masklab_version"),
-            get("git_revision"),
-            get("jobs"),
-            get("host_cores"),
-            m.get("runs").and_then(|r| r.as_array()).map_or(0, |r| r.len()),
-            get("blas"),
+            "- Sweep{}: masklab {} ({revision}), {} jobs on {} cores, {} runs executed in {elapsed} s wall ({walls:.1} s summed over runs). BLAS: `{}`.",
+            m.shard.as_ref().map(|s| format!(" shard {s}")).unwrap_or_default(),
+            p.masklab_version,
+            m.jobs,
+            m.host_cores,
+            m.runs.len(),
+            p.blas,
         );
     }
     if let Some(toml) = &results.experiment_toml {
@@ -318,6 +300,13 @@ pub fn report(
         for (file, caption) in figures {
             let _ = writeln!(out, "**{caption}**\n\n![{caption}]({file})\n");
         }
+    }
+    if !results.damaged.is_empty() {
+        let _ = writeln!(out, "## Damaged records\n\nThese files could not be read; the runs' metrics are reported, their curves or maps are not. The next sweep reruns them.\n");
+        for d in &results.damaged {
+            let _ = writeln!(out, "- {d}");
+        }
+        out.push('\n');
     }
     if !results.failed.is_empty() {
         let _ = writeln!(out, "## Failed runs\n");

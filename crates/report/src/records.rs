@@ -1,23 +1,29 @@
-//! Reading what the runner wrote: `grid.json` names the experiment's current runs, and each
-//! `runs/<id>/` holds `config.json`, `metrics.json`, `history.json` and, for 2-D data,
-//! `boundary.json`. These are read as JSON with structs of the report's own, so the report
-//! depends on the files, not on the runner's or nn's types.
+//! Reading what the runner wrote, through the record types both share ([`record`]):
+//! `grid.json` names the experiment's current runs, and each `runs/<id>/` holds its
+//! records. A record of another format or one that does not parse is never read as a
+//! default: a damaged `metrics.json` or `grid.json` is an error naming the file and the
+//! field; a damaged `history.json` or `boundary.json` beside good metrics keeps the run's
+//! metrics, leaves its curve or map out, and is listed in the report.
 
 use crate::error::ReportError;
-use serde::Deserialize;
-use serde_json::Value;
+use record::io::read_json;
+use record::outcome::{files, BoundaryRecord, HistoryRecord, MetricsRecord, Outcome, RunMetrics};
+use record::spec::RunSpec;
+use record::sweep::{GridRecord, Manifest};
 use std::path::{Path, PathBuf};
+
+pub use record::outcome::Epoch;
 
 /// One finished run, as far as the report cares.
 #[derive(Clone, Debug)]
 pub struct Run {
     pub id: String,
+    pub spec: RunSpec,
     pub axes: Axes,
-    /// `metrics.json`'s `metrics` object.
-    pub metrics: Value,
+    pub metrics: RunMetrics,
+    /// Empty when the history record is damaged.
     pub history: Vec<Epoch>,
-    pub boundary: Option<Boundary>,
-    pub data_source: String,
+    pub boundary: Option<BoundaryRecord>,
 }
 
 /// The settings runs differ in; grouping over everything but `seed` aggregates over seeds.
@@ -26,7 +32,9 @@ pub struct Axes {
     pub variant: String,
     pub strategy: String,
     pub seed: u64,
+    /// The mechanism as a reader names it (`mnar (skew 3)`).
     pub mechanism: String,
+    /// The nominal drop rate: the one rate, or the mean of the per-task rates.
     pub rate: f64,
     pub hidden: String,
     pub epochs: u64,
@@ -34,18 +42,20 @@ pub struct Axes {
     pub learning_rate: f64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct Epoch {
-    pub epoch: usize,
-    pub train_loss: Option<f64>,
-    pub dev_loss: Option<f64>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Boundary {
-    pub resolution: usize,
-    pub tasks: Vec<String>,
-    pub probabilities: Vec<Vec<f32>>,
+impl Axes {
+    pub fn of(spec: &RunSpec) -> Axes {
+        Axes {
+            variant: spec.variant.clone().unwrap_or_default(),
+            strategy: spec.strategy.name().to_string(),
+            seed: spec.seed,
+            mechanism: spec.missing.mechanism_label(),
+            rate: spec.missing.nominal_rate(),
+            hidden: format!("{:?}", spec.hidden).replace(' ', ""),
+            epochs: spec.training.epochs as u64,
+            batch_size: spec.training.batch_size as u64,
+            learning_rate: spec.training.learning_rate,
+        }
+    }
 }
 
 /// Everything in a results folder.
@@ -59,145 +69,71 @@ pub struct Results {
     pub failed: Vec<(String, String)>,
     /// Runs of the grid with no record yet.
     pub missing: usize,
-    pub manifests: Vec<Value>,
+    /// Records that exist but could not be read, with the error (the run is rerun by the
+    /// next sweep).
+    pub damaged: Vec<String>,
+    pub manifests: Vec<Manifest>,
     pub experiment_toml: Option<String>,
-}
-
-fn read_json(path: &Path) -> Result<Value, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
-        path: path.into(),
-        source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| ReportError::BadRecord {
-        path: path.into(),
-        message: e.to_string(),
-    })
-}
-
-fn field<'a>(v: &'a Value, pointer: &str, path: &Path) -> Result<&'a Value, ReportError> {
-    v.pointer(pointer).ok_or_else(|| ReportError::BadRecord {
-        path: path.into(),
-        message: format!("no {pointer}"),
-    })
-}
-
-/// The nominal drop rate: the one rate, or the mean of the per-task rates.
-fn nominal_rate(missing: &Value) -> f64 {
-    if let Some(r) = missing.get("rate").and_then(Value::as_f64) {
-        return r;
-    }
-    match missing.get("task-rates").and_then(Value::as_array) {
-        Some(rates) if !rates.is_empty() => {
-            rates.iter().filter_map(Value::as_f64).sum::<f64>() / rates.len() as f64
-        }
-        _ => 0.0,
-    }
-}
-
-fn axes(spec: &Value, path: &Path) -> Result<Axes, ReportError> {
-    let s = |p: &str| field(spec, p, path).map(|v| v.as_str().unwrap_or_default().to_string());
-    let u = |p: &str| field(spec, p, path).map(|v| v.as_u64().unwrap_or_default());
-    let f = |p: &str| field(spec, p, path).map(|v| v.as_f64().unwrap_or(f64::NAN));
-    let missing = field(spec, "/missing", path)?;
-    let mut mechanism = s("/missing/mechanism")?;
-    if let Some(skew) = missing.get("mnar-skew").and_then(Value::as_f64) {
-        mechanism = format!("{mechanism} (skew {skew})");
-    }
-    Ok(Axes {
-        variant: spec
-            .get("variant")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        strategy: s("/strategy")?,
-        seed: u("/seed")?,
-        mechanism,
-        rate: nominal_rate(missing),
-        hidden: field(spec, "/hidden", path)?.to_string(),
-        epochs: u("/training/epochs")?,
-        batch_size: u("/training/batch-size")?,
-        learning_rate: f("/training/learning-rate")?,
-    })
 }
 
 /// Reads a results folder.
 pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
-    let grid_path = dir.join("grid.json");
-    let grid = read_json(&grid_path)?;
-    let entries = field(&grid, "/runs", &grid_path)?
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let grid: GridRecord = read_json(&dir.join("grid.json"))?;
     let mut results = Results {
         dir: dir.into(),
-        experiment: grid
-            .get("experiment")
-            .and_then(Value::as_str)
-            .unwrap_or("experiment")
-            .to_string(),
-        description: grid
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        experiment: grid.experiment,
+        description: grid.description,
         runs: Vec::new(),
         failed: Vec::new(),
         missing: 0,
+        damaged: Vec::new(),
         manifests: Vec::new(),
         experiment_toml: std::fs::read_to_string(dir.join("experiment.toml")).ok(),
     };
-    for entry in &entries {
-        let id = entry
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let run_dir = dir.join("runs").join(&id);
-        let metrics_path = run_dir.join("metrics.json");
+    for entry in grid.runs {
+        let run_dir = dir.join("runs").join(&entry.id);
+        let metrics_path = run_dir.join(files::METRICS);
         if !metrics_path.is_file() {
             results.missing += 1;
             continue;
         }
-        let record = read_json(&metrics_path)?;
-        if record.get("status").and_then(Value::as_str) != Some("ok") {
-            let reason = record
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_string();
-            results.failed.push((id, reason));
-            continue;
+        let record: MetricsRecord = read_json(&metrics_path)?;
+        if record.id != entry.id {
+            return Err(ReportError::BadRecord {
+                path: metrics_path,
+                message: format!("id: `{}` in the folder of run `{}`", record.id, entry.id),
+            });
         }
-        let spec = field(entry, "/spec", &grid_path)?;
-        let history_path = run_dir.join("history.json");
-        let history: Vec<Epoch> =
-            serde_json::from_value(read_json(&history_path)?).map_err(|e| {
-                ReportError::BadRecord {
-                    path: history_path.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-        let boundary_path = run_dir.join("boundary.json");
+        let metrics = match record.outcome {
+            Outcome::Failed { reason } => {
+                results.failed.push((entry.id, reason));
+                continue;
+            }
+            Outcome::Ok { metrics } => *metrics,
+        };
+        let history = match read_json::<HistoryRecord>(&run_dir.join(files::HISTORY)) {
+            Ok(h) => h.epochs,
+            Err(e) => {
+                results.damaged.push(e.to_string());
+                Vec::new()
+            }
+        };
+        let boundary_path = run_dir.join(files::BOUNDARY);
         let boundary = match boundary_path.is_file() {
-            true => Some(
-                serde_json::from_value(read_json(&boundary_path)?).map_err(|e| {
-                    ReportError::BadRecord {
-                        path: boundary_path.clone(),
-                        message: e.to_string(),
-                    }
-                })?,
-            ),
             false => None,
+            true => match read_json::<BoundaryRecord>(&boundary_path) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    results.damaged.push(e.to_string());
+                    None
+                }
+            },
         };
         results.runs.push(Run {
-            axes: axes(spec, &grid_path)?,
-            metrics: field(&record, "/metrics", &metrics_path)?.clone(),
-            data_source: spec
-                .pointer("/data/source")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            id,
+            axes: Axes::of(&entry.spec),
+            id: entry.id,
+            spec: entry.spec,
+            metrics,
             history,
             boundary,
         });

@@ -4,11 +4,8 @@ use crate::error::ReportError;
 use crate::records::Run;
 use crate::stats::ci95_half_width;
 use polars::prelude::*;
-use serde_json::Value;
+use record::outcome::Metric;
 use std::path::Path;
-
-/// Metrics taken from each task's record.
-pub const METRICS: [&str; 4] = ["accuracy", "balanced_accuracy", "auc", "bce"];
 
 /// Columns a summary is grouped by: every axis but the seed.
 pub const GROUP_KEYS: [&str; 11] = [
@@ -51,23 +48,19 @@ pub fn tidy(runs: &[Run]) -> Result<DataFrame, ReportError> {
         value.push(v.filter(|v| v.is_finite()));
     };
     for run in runs {
-        for target in ["truth", "observed"] {
-            let Some(set) = run.metrics.get(target).filter(|v| !v.is_null()) else {
-                continue;
-            };
-            for task in set
-                .get("tasks")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let name = task.get("task").and_then(Value::as_str).unwrap_or("?");
-                for m in METRICS {
-                    push(run, target, name, m, task.get(m).and_then(Value::as_f64));
+        let sets = [
+            ("truth", run.metrics.truth.as_ref()),
+            ("observed", Some(&run.metrics.observed)),
+        ];
+        for (target, set) in sets {
+            let Some(set) = set else { continue };
+            for task in &set.tasks {
+                for m in Metric::ALL {
+                    push(run, target, &task.task, m.name(), task.get(m));
                 }
             }
-            for m in METRICS {
-                push(run, target, "macro", m, set.get(m).and_then(Value::as_f64));
+            for m in Metric::ALL {
+                push(run, target, "macro", m.name(), set.get(m));
             }
         }
         push(
@@ -75,7 +68,7 @@ pub fn tidy(runs: &[Run]) -> Result<DataFrame, ReportError> {
             "observed",
             "all",
             "keras_accuracy",
-            run.metrics.get("keras_accuracy").and_then(Value::as_f64),
+            run.metrics.keras_accuracy,
         );
     }
     let [run_id, variant, strategy, mechanism, hidden, target, task, metric] = cols;
@@ -211,19 +204,14 @@ pub fn summary_rows(summary: &DataFrame) -> Result<Vec<Summary>, ReportError> {
 
 /// Writes a frame as CSV or Parquet (by extension), atomically.
 pub fn write_frame(df: &DataFrame, path: &Path) -> Result<(), ReportError> {
-    let io = |source| ReportError::Io {
-        path: path.into(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     let mut frame = df.clone();
+    let mut bytes = Vec::new();
     if path.extension().is_some_and(|e| e == "parquet") {
-        ParquetWriter::new(tmp.as_file_mut()).finish(&mut frame)?;
+        ParquetWriter::new(&mut bytes).finish(&mut frame)?;
     } else {
-        CsvWriter::new(tmp.as_file_mut()).finish(&mut frame)?;
+        CsvWriter::new(&mut bytes).finish(&mut frame)?;
     }
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    record::io::write_atomic(path, |w| std::io::Write::write_all(w, &bytes))?;
     Ok(())
 }
 
@@ -231,28 +219,56 @@ pub fn write_frame(df: &DataFrame, path: &Path) -> Result<(), ReportError> {
 mod tests {
     use super::*;
     use crate::records::{Axes, Run};
-    use serde_json::json;
 
     fn run(id: &str, seed: u64, acc0: Option<f64>) -> Run {
-        let task = |name: &str, acc: Option<f64>| json!({"task": name, "n": 10, "n_positive": 5, "accuracy": acc, "balanced_accuracy": acc, "auc": null, "bce": 0.5});
-        let set = json!({"tasks": [task("a", acc0), task("b", Some(1.0))], "accuracy": acc0.map(|a| (a + 1.0) / 2.0).unwrap_or(1.0), "balanced_accuracy": null, "auc": null, "bce": 0.5});
+        use record::outcome::{MetricSet, RunMetrics, TaskRecord};
+        let task = |name: &str, acc: Option<f64>| TaskRecord {
+            task: name.into(),
+            n: 10,
+            n_positive: 5,
+            accuracy: acc,
+            balanced_accuracy: acc,
+            auc: None,
+            bce: Some(0.5),
+            undefined: None,
+        };
+        let set = MetricSet {
+            tasks: vec![task("a", acc0), task("b", Some(1.0))],
+            accuracy: Some(acc0.map(|a| (a + 1.0) / 2.0).unwrap_or(1.0)),
+            balanced_accuracy: None,
+            auc: None,
+            bce: Some(0.5),
+        };
+        let spec: record::RunSpec = serde_json::from_value(serde_json::json!({
+            "format": record::FORMAT, "experiment": "t", "variant": null, "experiment-seed": 0,
+            "seed": seed, "data": {"source": "toy", "rows": 100},
+            "split": {"test-rows": 10, "test-fraction": null, "dev-fraction": 0.1, "drop-test": false},
+            "missing": {"mechanism": "mcar", "rate": 0.5, "task-rates": null, "mnar-skew": null},
+            "hidden": [4],
+            "training": {"epochs": 1, "batch-size": 8, "learning-rate": 0.01, "eval-every": 1, "patience": null},
+            "strategy": "masked"
+        }))
+        .unwrap();
         Run {
             id: id.into(),
-            axes: Axes {
-                variant: String::new(),
-                strategy: "masked".into(),
-                seed,
-                mechanism: "mcar".into(),
-                rate: 0.5,
-                hidden: "[4]".into(),
-                epochs: 1,
-                batch_size: 8,
-                learning_rate: 0.01,
+            axes: Axes::of(&spec),
+            spec,
+            metrics: RunMetrics {
+                train_rows: 10,
+                dev_rows: 0,
+                test_rows: 10,
+                train_observed_rate: vec![],
+                realised_drop_rate: vec![],
+                realised_drop_rate_overall: None,
+                fitted_rows: vec![10],
+                epochs_run: 1,
+                observed: set.clone(),
+                truth: Some(set),
+                keras_accuracy: Some(0.25),
+                warnings: vec![],
             },
-            metrics: json!({"truth": set, "observed": set, "keras_accuracy": 0.25}),
             history: vec![],
             boundary: None,
-            data_source: "toy".into(),
         }
     }
 

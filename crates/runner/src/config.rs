@@ -5,6 +5,8 @@
 //! is the axis. Defaults follow the original post: MLP 2-10-40-30-3, Adam at 1e-3, batch
 //! 5000, 2000 epochs.
 
+use record::spec::MechanismKind;
+use record::Strategy;
 use serde::{Deserialize, Deserializer};
 
 /// One value, or a list of values to sweep over.
@@ -14,18 +16,21 @@ pub struct Axis<T>(pub Vec<T>);
 impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Axis<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let value = serde_json::Value::deserialize(d)?;
-        let one = T::deserialize(&value);
+        // Through TOML's own value type, which (unlike JSON's) holds `nan` and `inf`, so
+        // that validation can name them instead of a misleading type error.
+        let value = toml::Value::deserialize(d)?;
+        let one = T::deserialize(value.clone());
         match (one, &value) {
             (Ok(v), _) => Ok(Axis(vec![v])),
-            (Err(_), serde_json::Value::Array(items)) if !items.is_empty() => items
+            (Err(_), toml::Value::Array(items)) if !items.is_empty() => items
                 .iter()
                 .map(|item| {
-                    T::deserialize(item).map_err(|e| D::Error::custom(format!("in the list: {e}")))
+                    T::deserialize(item.clone())
+                        .map_err(|e| D::Error::custom(format!("in the list: {e}")))
                 })
                 .collect::<Result<Vec<T>, _>>()
                 .map(Axis),
-            (Err(_), serde_json::Value::Array(_)) => {
+            (Err(_), toml::Value::Array(_)) => {
                 Err(D::Error::custom("an empty list sweeps over nothing"))
             }
             (Err(e), _) => Err(D::Error::custom(e)),
@@ -68,7 +73,7 @@ pub struct RawExperiment {
     pub model: RawModel,
     #[serde(default)]
     pub training: RawTraining,
-    /// Default: all six.
+    /// Default: the six of [`Strategy::DEFAULT`].
     #[serde(default = "default_strategies")]
     pub strategies: Axis<Strategy>,
     /// Named variants, each replacing whole sections of the settings above; the grid is
@@ -94,7 +99,7 @@ fn default_seeds() -> Seeds {
 }
 
 fn default_strategies() -> Axis<Strategy> {
-    Axis(Strategy::ALL.to_vec())
+    Axis(Strategy::DEFAULT.to_vec())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -145,15 +150,6 @@ pub struct RawSplit {
     /// Drop labels from test rows too (default false: test keeps every label).
     #[serde(default)]
     pub drop_test: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MechanismKind {
-    Mcar,
-    Prefix,
-    Mnar,
-    Block,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -247,52 +243,6 @@ impl Default for RawTraining {
             learning_rate: default_lr(),
             eval_every: default_eval_every(),
             patience: None,
-        }
-    }
-}
-
-/// How a run treats missing labels.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// `masked_bce`: unobserved labels are ignored.
-    Masked,
-    /// The original post's masked loss, exactly.
-    SeedMasked,
-    /// The post's baseline: `-1` used as a target, Keras's clipped probabilities.
-    Plain,
-    /// The same baseline as TensorFlow computes it from a sigmoid layer's logits (unclipped,
-    /// unbounded below). Not in the default set.
-    PlainLogits,
-    /// Missing labels taken as negative.
-    ImputeNegative,
-    /// Rows with any missing label dropped.
-    CompleteCase,
-    /// One network per task, each trained on the rows where its task is observed.
-    SingleTask,
-}
-
-impl Strategy {
-    pub const ALL: [Strategy; 6] = [
-        Strategy::Masked,
-        Strategy::SeedMasked,
-        Strategy::Plain,
-        Strategy::ImputeNegative,
-        Strategy::CompleteCase,
-        Strategy::SingleTask,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Masked => "masked",
-            Strategy::SeedMasked => "seed-masked",
-            Strategy::Plain => "plain",
-            Strategy::PlainLogits => "plain-logits",
-            Strategy::ImputeNegative => "impute-negative",
-            Strategy::CompleteCase => "complete-case",
-            Strategy::SingleTask => "single-task",
         }
     }
 }

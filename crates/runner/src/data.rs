@@ -1,16 +1,19 @@
 //! A run's data: the source loaded or generated once per sweep, then split, featurised and
 //! dropped for each run.
 
-use crate::plan::{DataSpec, PlannedRun};
+use crate::run::RunError;
 use datagen::mbti::{corpus_from_rows, generate_mbti, load_mbti, MbtiParams, TextCorpus};
-use datagen::text::{hashed_counts, TfIdf};
-use datagen::{csvio, split, toy, Dataset, Mechanism, Rates, Split, TestRows};
+use datagen::text::{featurize_counts, hashed_counts};
+use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, TestRows};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use record::spec::{DataSpec, MechanismKind, MissingSpec};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::plan::PlannedRun;
 
 /// A data source as loaded, before any split.
 pub enum Base {
@@ -22,7 +25,37 @@ pub enum Base {
     },
 }
 
-type Slot = Arc<OnceLock<Result<Arc<Base>, String>>>;
+impl Base {
+    pub fn n_rows(&self) -> usize {
+        match self {
+            Base::Table(d) => d.n_rows(),
+            Base::Text { corpus, .. } => corpus.texts.len(),
+        }
+    }
+
+    /// The share of positives per task in the true labels, where every label is known.
+    pub fn prevalence(&self) -> Option<Vec<f64>> {
+        let truth = match self {
+            Base::Table(d) => d.truth.as_ref()?,
+            Base::Text { corpus, .. } => {
+                if !corpus.observed.iter().all(|&o| o) {
+                    return None;
+                }
+                &corpus.labels
+            }
+        };
+        let n = truth.nrows().max(1) as f64;
+        Some(
+            truth
+                .columns()
+                .into_iter()
+                .map(|c| c.iter().filter(|&&v| v == 1.0).count() as f64 / n)
+                .collect(),
+        )
+    }
+}
+
+type Slot = Arc<OnceLock<Result<Arc<Base>, Arc<DataError>>>>;
 
 /// Sources shared by the runs of a sweep, each built once, by whichever run asks first.
 #[derive(Default)]
@@ -31,7 +64,7 @@ pub struct DataCache {
 }
 
 impl DataCache {
-    pub fn get(&self, run: &PlannedRun, base_dir: &Path) -> Result<Arc<Base>, String> {
+    pub fn get(&self, run: &PlannedRun, base_dir: &Path) -> Result<Arc<Base>, RunError> {
         let key = serde_json::to_string(&(&run.spec.data, run.streams.data)).expect("serialises");
         let slot = self
             .slots
@@ -40,12 +73,19 @@ impl DataCache {
             .entry(key)
             .or_default()
             .clone();
-        slot.get_or_init(|| build(&run.spec.data, run.streams.data, base_dir).map(Arc::new))
-            .clone()
+        slot.get_or_init(|| {
+            build(&run.spec.data, run.streams.data, base_dir)
+                .map(Arc::new)
+                .map_err(Arc::new)
+        })
+        .clone()
+        .map_err(RunError::Data)
     }
 }
 
-fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, String> {
+/// Loads or generates a source from its stream seed. File sources are read relative to
+/// `base_dir` (the experiment file's folder).
+pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Ok(match spec {
         DataSpec::Toy { rows } => Base::Table(toy(*rows, &mut rng)),
@@ -53,13 +93,14 @@ fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, String> {
             path,
             label_columns,
             label_prefix,
+            ..
         } => {
             let labels = match (label_columns, label_prefix) {
                 (Some(c), _) => csvio::LabelColumns::Named(c.clone()),
                 (None, Some(p)) => csvio::LabelColumns::Prefix(p.clone()),
-                (None, None) => return Err("csv source without label columns".into()),
+                (None, None) => csvio::LabelColumns::Named(Vec::new()),
             };
-            Base::Table(csvio::load_csv(&base_dir.join(path), &labels).map_err(|e| e.to_string())?)
+            Base::Table(csvio::load_csv(&base_dir.join(path), &labels)?)
         }
         DataSpec::MbtiGenerated {
             users,
@@ -88,8 +129,9 @@ fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, String> {
             path,
             dims,
             svd_dims,
+            ..
         } => {
-            let corpus = load_mbti(&base_dir.join(path)).map_err(|e| e.to_string())?;
+            let corpus = load_mbti(&base_dir.join(path))?;
             let counts = hashed_counts(&corpus.texts, *dims);
             Base::Text {
                 corpus,
@@ -104,21 +146,26 @@ fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, String> {
 pub struct Prepared {
     pub data: Dataset,
     pub split: Split,
+    /// Per task, the share of labels observed before the drops that the drops removed,
+    /// among the rows they could touch; and the same over all tasks.
+    pub realised_drop_rate: Vec<Option<f64>>,
+    pub realised_drop_rate_overall: Option<f64>,
 }
 
 /// Splits, featurises (fitted on the training rows) and drops labels, each from its stream.
-pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, String> {
+pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
     let spec = &run.spec;
-    let n = match base {
-        Base::Table(d) => d.n_rows(),
-        Base::Text { corpus, .. } => corpus.texts.len(),
-    };
+    let n = base.n_rows();
     let test = match (spec.split.test_rows, spec.split.test_fraction) {
-        (Some(k), _) if k > n => return Err(format!("{k} test rows asked of a data set of {n}")),
         (Some(k), _) => TestRows::Last(k),
         (None, Some(f)) => TestRows::Fraction(f),
         (None, None) => TestRows::Last(0),
     };
+    match datagen::split_sizes(n, &test, spec.split.dev_fraction) {
+        None => return Err(RunError::Split { rows: n, test }),
+        Some((0, ..)) => return Err(RunError::NoTrainingRows { rows: n }),
+        Some(_) => {}
+    }
     let rows = split(
         n,
         &test,
@@ -134,17 +181,7 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, String> {
         } => {
             let mut rng = ChaCha8Rng::seed_from_u64(run.streams.split);
             rng.set_stream(1);
-            let tfidf = TfIdf::fit(counts.view(), &rows.train, *svd_dims, &mut rng);
-            let features = tfidf.transform(counts.view());
-            let complete = corpus.observed.iter().all(|&o| o);
-            Dataset {
-                feature_names: (0..features.ncols()).map(|j| format!("f{j}")).collect(),
-                features,
-                truth: complete.then(|| corpus.labels.clone()),
-                labels: corpus.labels.clone(),
-                observed: corpus.observed.clone(),
-                task_names: corpus.task_names.clone(),
-            }
+            featurize_counts(corpus, counts.view(), &rows.train, *svd_dims, &mut rng)
         }
     };
     let mut eligible = [rows.train.clone(), rows.dev.clone()].concat();
@@ -153,54 +190,59 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, String> {
     }
     eligible.sort_unstable(); // file order: the prefix mechanism and the drop stream see rows in one order
     let mechanism = mechanism(&data, &eligible, &run.spec.missing)?;
+    let before = observed_counts(&data, &eligible);
     mechanism.apply(
         &mut data,
         &eligible,
         &mut ChaCha8Rng::seed_from_u64(run.streams.drops),
     );
-    Ok(Prepared { data, split: rows })
+    let after = observed_counts(&data, &eligible);
+    let share = |b: usize, a: usize| (b > 0).then(|| (b - a) as f64 / b as f64);
+    Ok(Prepared {
+        realised_drop_rate: before
+            .iter()
+            .zip(&after)
+            .map(|(&b, &a)| share(b, a))
+            .collect(),
+        realised_drop_rate_overall: share(before.iter().sum(), after.iter().sum()),
+        data,
+        split: rows,
+    })
 }
 
-/// The datagen mechanism of a run's missingness settings. MNAR's overall `rate` is matched by
-/// choosing per-task rates for positives and negatives from each task's prevalence among the
-/// eligible rows: `r+ = rate / (p + (1-p)·skew)`, `r- = skew · r+` (both capped at 1).
-fn mechanism(
-    data: &Dataset,
-    eligible: &[usize],
-    m: &crate::plan::MissingSpec,
-) -> Result<Mechanism, String> {
-    use crate::config::MechanismKind as K;
+/// Observed labels per task among `rows`.
+fn observed_counts(data: &Dataset, rows: &[usize]) -> Vec<usize> {
+    (0..data.n_tasks())
+        .map(|t| rows.iter().filter(|&&r| data.observed[[r, t]]).count())
+        .collect()
+}
+
+/// The datagen mechanism of a run's missingness settings. MNAR's overall rate is matched
+/// to each task's prevalence among the eligible rows ([`datagen::mnar_calibrated`]).
+fn mechanism(data: &Dataset, eligible: &[usize], m: &MissingSpec) -> Result<Mechanism, RunError> {
     let rates = match (&m.rate, &m.task_rates) {
         (_, Some(r)) => Rates::PerTask(r.clone()),
         (Some(r), None) => Rates::All(*r),
         (None, None) => Rates::All(0.0),
     };
     Ok(match m.mechanism {
-        K::Mcar => Mechanism::Mcar(rates),
-        K::Prefix => Mechanism::Prefix(rates),
-        K::Block => Mechanism::Block(m.rate.unwrap_or(0.0)),
-        K::Mnar => {
-            let truth = data
-                .truth
-                .as_ref()
-                .ok_or("mnar needs the true labels, which this data set lacks")?;
-            let (rate, skew) = (m.rate.unwrap_or(0.0), m.mnar_skew.unwrap_or(3.0));
-            let (mut pos, mut neg) = (Vec::new(), Vec::new());
-            for t in 0..data.n_tasks() {
-                let p = if eligible.is_empty() {
-                    0.5
-                } else {
-                    eligible.iter().filter(|&&r| truth[[r, t]] == 1.0).count() as f64
-                        / eligible.len() as f64
-                };
-                let r_pos = rate / (p + (1.0 - p) * skew);
-                pos.push(r_pos.min(1.0));
-                neg.push((skew * r_pos).min(1.0));
-            }
-            Mechanism::Mnar {
-                positive: Rates::PerTask(pos),
-                negative: Rates::PerTask(neg),
-            }
+        MechanismKind::Mcar => Mechanism::Mcar(rates),
+        MechanismKind::Prefix => Mechanism::Prefix(rates),
+        MechanismKind::Block => Mechanism::Block(m.rate.unwrap_or(0.0)),
+        MechanismKind::Mnar => {
+            let truth = data.truth.as_ref().ok_or(RunError::NoTruthForMnar)?;
+            let prevalence: Vec<f64> = (0..data.n_tasks())
+                .map(|t| {
+                    let positives = eligible.iter().filter(|&&r| truth[[r, t]] == 1.0).count();
+                    positives as f64 / eligible.len().max(1) as f64
+                })
+                .collect();
+            datagen::mnar_calibrated(
+                &prevalence,
+                m.rate.unwrap_or(0.0),
+                m.mnar_skew.unwrap_or(3.0),
+            )
+            .map_err(RunError::MnarUnreachable)?
         }
     })
 }

@@ -27,6 +27,26 @@ pub enum SweepError {
     Data(#[from] datagen::DataError),
     #[error("--shard {0}: expected K/N with 0 <= K < N")]
     BadShard(String),
+    #[error("--jobs 0: at least one job is needed")]
+    NoJobs,
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    #[error("{path}: another sweep is writing this results folder: {holder}")]
+    Locked { path: PathBuf, holder: String },
+}
+
+impl SweepError {
+    /// Errors of what the user asked for (a bad file or argument, a folder in use), as
+    /// opposed to what happened while running: the command line exits 2 for these.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            SweepError::Config(_)
+            | SweepError::BadShard(_)
+            | SweepError::NoJobs
+            | SweepError::Locked { .. } => true,
+            SweepError::Io { .. } | SweepError::Data(_) | SweepError::Record(_) => false,
+        }
+    }
 }
 
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {

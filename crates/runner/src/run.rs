@@ -1,108 +1,44 @@
 //! One run: data -> split -> drop -> train -> evaluate on test -> record.
 
-use crate::config::Strategy;
 use crate::data::{prepare, DataCache};
 use crate::plan::PlannedRun;
 use ndarray::{Array2, ArrayView2, Axis};
 use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
+use record::outcome::{BoundaryRecord, Epoch, MetricSet, RunMetrics, TaskRecord};
+use record::strategy::{DataTreatment, LossKind};
+use record::Strategy;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Metrics of one task. NaN values are written as JSON `null`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    pub task: String,
-    pub n: usize,
-    pub n_positive: usize,
-    pub accuracy: Option<f64>,
-    pub balanced_accuracy: Option<f64>,
-    pub auc: Option<f64>,
-    pub bce: Option<f64>,
-    /// Why some metrics are null.
-    pub undefined: Option<String>,
-}
-
-/// Per-task metrics and their macro means against one set of test labels.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MetricSet {
-    pub tasks: Vec<TaskRecord>,
-    pub accuracy: Option<f64>,
-    pub balanced_accuracy: Option<f64>,
-    pub auc: Option<f64>,
-    pub bce: Option<f64>,
-}
+use std::sync::Arc;
 
 fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-impl MetricSet {
-    fn from(m: &Metrics, names: &[String]) -> Self {
-        MetricSet {
-            tasks: m
-                .tasks
-                .iter()
-                .zip(names)
-                .map(|(t, name)| TaskRecord {
-                    task: name.clone(),
-                    n: t.n_observed,
-                    n_positive: t.n_positive,
-                    accuracy: finite(t.accuracy),
-                    balanced_accuracy: finite(t.balanced_accuracy),
-                    auc: finite(t.auc),
-                    bce: finite(t.bce),
-                    undefined: t.undefined.map(|u| u.to_string()),
-                })
-                .collect(),
-            accuracy: finite(m.accuracy),
-            balanced_accuracy: finite(m.balanced_accuracy),
-            auc: finite(m.auc),
-            bce: finite(m.bce),
-        }
+fn metric_set(m: &Metrics, names: &[String]) -> MetricSet {
+    MetricSet {
+        tasks: m
+            .tasks
+            .iter()
+            .zip(names)
+            .map(|(t, name)| TaskRecord {
+                task: name.clone(),
+                n: t.n_observed,
+                n_positive: t.n_positive,
+                accuracy: finite(t.accuracy),
+                balanced_accuracy: finite(t.balanced_accuracy),
+                auc: finite(t.auc),
+                bce: finite(t.bce),
+                undefined: t.undefined.map(|u| u.to_string()),
+            })
+            .collect(),
+        accuracy: finite(m.accuracy),
+        balanced_accuracy: finite(m.balanced_accuracy),
+        auc: finite(m.auc),
+        bce: finite(m.bce),
     }
-}
-
-/// What a finished run measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunMetrics {
-    pub train_rows: usize,
-    pub dev_rows: usize,
-    pub test_rows: usize,
-    /// Realised share of observed labels per task among the training rows.
-    pub train_observed_rate: Vec<Option<f64>>,
-    /// Rows the networks were trained on (fewer than `train_rows` for complete-case and
-    /// single-task), per network.
-    pub fitted_rows: Vec<usize>,
-    pub epochs_run: usize,
-    /// Against the test labels a labeller provided.
-    pub observed: MetricSet,
-    /// Against the true test labels, where known.
-    pub truth: Option<MetricSet>,
-    /// What Keras's binary accuracy would print on the test set with `-1` for missing labels.
-    pub keras_accuracy: Option<f64>,
-    pub warnings: Vec<String>,
-}
-
-/// One epoch of the training history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Epoch {
-    pub epoch: usize,
-    /// The strategy's own training loss (mean over networks for single-task).
-    pub train_loss: f64,
-    /// Masked BCE on the dev split: one yardstick for every strategy.
-    pub dev_loss: Option<f64>,
-}
-
-/// Predicted probabilities over a grid of the unit square, for 2-D data in `[0,1]²`:
-/// `probabilities[task][j * resolution + i]` at `(x0, x1) = (i, j) / (resolution - 1)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Boundary {
-    pub resolution: usize,
-    pub tasks: Vec<String>,
-    pub probabilities: Vec<Vec<f32>>,
 }
 
 /// Grid points per side of a decision-boundary map.
@@ -111,15 +47,30 @@ pub const BOUNDARY_RESOLUTION: usize = 61;
 pub struct RunOutput {
     pub metrics: RunMetrics,
     pub history: Vec<Epoch>,
-    pub boundary: Option<Boundary>,
+    pub boundary: Option<BoundaryRecord>,
 }
 
+/// Why a run did not finish. Every variant but `Interrupted` is recorded as the run's
+/// failure reason.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("interrupted")]
     Interrupted,
     #[error("{0}")]
-    Failed(String),
+    Data(Arc<datagen::DataError>),
+    #[error("cannot split {rows} rows with test rows {test:?}")]
+    Split {
+        rows: usize,
+        test: datagen::TestRows,
+    },
+    #[error("no rows left to train on out of {rows}")]
+    NoTrainingRows { rows: usize },
+    #[error("mnar drops depend on the true labels, which this data set lacks")]
+    NoTruthForMnar,
+    #[error("{0}")]
+    MnarUnreachable(String),
+    #[error("diverged: training loss is {loss} at epoch {epoch}")]
+    Diverged { epoch: usize, loss: f64 },
 }
 
 /// One network, the tasks (columns) it predicts, and the rows it trains on.
@@ -139,9 +90,8 @@ pub fn execute(
     base_dir: &Path,
     stop: &AtomicBool,
 ) -> Result<RunOutput, RunError> {
-    let fail = RunError::Failed;
-    let base = cache.get(run, base_dir).map_err(fail)?;
-    let prepared = prepare(&base, run).map_err(fail)?;
+    let base = cache.get(run, base_dir)?;
+    let prepared = prepare(&base, run)?;
     let (data, rows) = (&prepared.data, &prepared.split);
     let spec = &run.spec;
     let tasks = data.n_tasks();
@@ -170,11 +120,11 @@ pub fn execute(
             ));
         }
     }
-    let loss = match spec.strategy {
-        Strategy::SeedMasked => Loss::SeedMasked,
-        Strategy::Plain => Loss::Plain,
-        Strategy::PlainLogits => Loss::PlainLogits,
-        _ => Loss::masked(),
+    let loss = match spec.strategy.loss() {
+        LossKind::Masked => Loss::masked(),
+        LossKind::SeedMasked => Loss::SeedMasked,
+        LossKind::Plain => Loss::Plain,
+        LossKind::PlainLogits => Loss::PlainLogits,
     };
 
     let t = &spec.training;
@@ -199,9 +149,10 @@ pub fn execute(
         }
         let train_loss = total / members.len() as f64;
         if !train_loss.is_finite() {
-            return Err(fail(format!(
-                "diverged: training loss is {train_loss} at epoch {epoch}"
-            )));
+            return Err(RunError::Diverged {
+                epoch,
+                loss: train_loss,
+            });
         }
         epochs_run = epoch;
         let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
@@ -238,22 +189,24 @@ pub fn execute(
         .zip(members.iter().map(|m| m.tasks.clone()))
         .collect();
     let logits = predict_models(&models, test.features.view(), tasks);
-    let observed = MetricSet::from(
+    let observed = metric_set(
         &evaluate(logits.view(), test.labels.view(), test.observed.view()),
         &data.task_names,
     );
     let truth = test.truth.as_ref().map(|truth| {
         let all = Array2::from_elem(truth.dim(), true);
-        MetricSet::from(
+        metric_set(
             &evaluate(logits.view(), truth.view(), all.view()),
             &data.task_names,
         )
     });
-    let boundary = matches!(spec.data, crate::plan::DataSpec::Toy { .. }).then(|| {
+    let boundary = matches!(spec.data, record::spec::DataSpec::Toy { .. }).then(|| {
         let r = BOUNDARY_RESOLUTION;
         let grid = Array2::from_shape_fn((r * r, 2), |(k, c)| if c == 0 { (k % r) as f32 } else { (k / r) as f32 } / (r - 1) as f32);
         let p = predict_models(&models, grid.view(), tasks).mapv(nn::mlp::sigmoid);
-        Boundary {
+        BoundaryRecord {
+            format: record::FORMAT,
+            id: run.id.clone(),
             resolution: r,
             tasks: data.task_names.clone(),
             // Four decimals: plenty for a picture, a quarter of the bytes.
@@ -271,6 +224,8 @@ pub fn execute(
                 .into_iter()
                 .map(finite)
                 .collect(),
+            realised_drop_rate: prepared.realised_drop_rate.clone(),
+            realised_drop_rate_overall: prepared.realised_drop_rate_overall,
             fitted_rows: members.iter().map(|m| m.x.nrows()).collect(),
             epochs_run,
             observed,
@@ -317,8 +272,8 @@ fn members(
         }
     };
     let all: Vec<usize> = (0..tasks).collect();
-    match strategy {
-        Strategy::Masked | Strategy::SeedMasked | Strategy::Plain | Strategy::PlainLogits => {
+    match strategy.data() {
+        DataTreatment::AsIs => {
             vec![member(
                 0,
                 all,
@@ -327,7 +282,7 @@ fn members(
                 train.observed.clone(),
             )]
         }
-        Strategy::ImputeNegative => {
+        DataTreatment::ImputeNegative => {
             let y = ndarray::Zip::from(&train.labels)
                 .and(&train.observed)
                 .map_collect(|&l, &o| if o { l } else { 0.0 });
@@ -339,14 +294,14 @@ fn members(
                 Array2::from_elem(train.labels.dim(), true),
             )]
         }
-        Strategy::CompleteCase => {
+        DataTreatment::CompleteRows => {
             let keep: Vec<usize> = (0..train.n_rows())
                 .filter(|&r| train.observed.row(r).iter().all(|&o| o))
                 .collect();
             let d = train.select(&keep);
             vec![member(0, all, d.features, d.labels, d.observed)]
         }
-        Strategy::SingleTask => (0..tasks)
+        DataTreatment::PerTask => (0..tasks)
             .map(|t| {
                 let keep: Vec<usize> = (0..train.n_rows())
                     .filter(|&r| train.observed[[r, t]])

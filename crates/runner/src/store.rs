@@ -1,89 +1,86 @@
-//! The results folder: `<out>/runs/<run-id>/` per run, written file by file, each atomically.
+//! The results folder: `<out>/runs/<run-id>/` per run, written file by file, each atomically
+//! through [`record::io`], `metrics.json` last.
 //!
-//! A run folder holds `config.json` (resolved settings and stream seeds), `history.json`
-//! (per-epoch losses), `timing.json` (wall time, kept apart so that metrics are byte-identical
-//! between sweeps) and, written last, `metrics.json`: a run is complete when its
-//! `metrics.json` exists with status `ok`.
+//! A run is complete only when every file it should have parses as its record type, in the
+//! current format, with the id of its folder: anything less (a file missing, truncated,
+//! from an older masklab, or moved from another folder) and the run is run again.
 
-use crate::error::{io_error, SweepError};
-use crate::plan::{PlannedRun, RunSpec, Streams};
-use crate::run::{Boundary, Epoch, RunMetrics};
-use serde::{Deserialize, Serialize};
+use crate::error::SweepError;
+use crate::plan::PlannedRun;
+use record::io::{read_json, remove_temps, write_json};
+use record::outcome::{
+    files, BoundaryRecord, ConfigRecord, Epoch, HistoryRecord, MetricsRecord, TimingRecord,
+};
 use std::path::{Path, PathBuf};
-
-#[derive(Serialize, Deserialize)]
-pub struct ConfigRecord {
-    pub id: String,
-    pub spec: RunSpec,
-    pub streams: Streams,
-}
-
-/// `metrics.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
-pub enum MetricsRecord {
-    Ok { id: String, metrics: RunMetrics },
-    Failed { id: String, reason: String },
-}
 
 pub fn run_dir(out: &Path, id: &str) -> PathBuf {
     out.join("runs").join(id)
 }
 
-/// Writes `value` as pretty JSON to `path`, atomically.
-pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SweepError> {
-    let bytes = serde_json::to_vec_pretty(value).expect("plain data serialises");
-    datagen::csvio::write_atomic(path, |w| {
-        w.write_all(&bytes)?;
-        w.write_all(b"\n")?;
-        Ok(())
-    })
-    .map_err(|e| SweepError::Io {
-        path: path.into(),
-        source: std::io::Error::other(e.to_string()),
-    })
+/// Whether the run writes a decision-boundary grid (2-D toy data).
+pub fn has_boundary(run: &PlannedRun) -> bool {
+    matches!(run.spec.data, record::spec::DataSpec::Toy { .. })
 }
 
-/// True when the run has a complete, successful record.
-pub fn is_complete(out: &Path, id: &str) -> bool {
-    let path = run_dir(out, id).join("metrics.json");
-    std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<MetricsRecord>(&b).ok())
-        .is_some_and(|r| matches!(r, MetricsRecord::Ok { .. }))
+/// True when the run has a complete, successful record (see the module docs).
+pub fn is_complete(out: &Path, run: &PlannedRun) -> bool {
+    let dir = run_dir(out, &run.id);
+    let id_is = |id: &str| id == run.id;
+    let metrics = read_json::<MetricsRecord>(&dir.join(files::METRICS));
+    let Ok(metrics) = metrics else { return false };
+    if !(metrics.is_ok() && id_is(&metrics.id)) {
+        return false;
+    }
+    let config_ok = read_json::<ConfigRecord>(&dir.join(files::CONFIG))
+        .is_ok_and(|c| id_is(&c.id) && c.spec == run.spec && c.streams == run.streams);
+    let history_ok =
+        read_json::<HistoryRecord>(&dir.join(files::HISTORY)).is_ok_and(|h| id_is(&h.id));
+    let timing_ok = read_json::<TimingRecord>(&dir.join(files::TIMING)).is_ok_and(|t| id_is(&t.id));
+    let boundary_ok = !has_boundary(run)
+        || read_json::<BoundaryRecord>(&dir.join(files::BOUNDARY)).is_ok_and(|b| id_is(&b.id));
+    config_ok && history_ok && timing_ok && boundary_ok
+}
+
+/// Clears what an interrupted attempt at this run left: temporary files of ended processes.
+pub fn clear_leftovers(out: &Path, id: &str) {
+    remove_temps(&run_dir(out, id), false);
 }
 
 /// Writes a finished run's files, `metrics.json` last.
 pub fn write_run(
     out: &Path,
     run: &PlannedRun,
-    history: &[Epoch],
-    boundary: Option<&Boundary>,
+    history: Vec<Epoch>,
+    boundary: Option<&BoundaryRecord>,
     record: &MetricsRecord,
     wall_seconds: f64,
 ) -> Result<(), SweepError> {
     let dir = run_dir(out, &run.id);
-    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    std::fs::create_dir_all(&dir).map_err(crate::error::io_error(&dir))?;
     if let Some(b) = boundary {
-        let bytes = serde_json::to_vec(b).expect("plain data serialises");
-        datagen::csvio::write_atomic(&dir.join("boundary.json"), |w| Ok(w.write_all(&bytes)?))
-            .map_err(|e| SweepError::Io {
-                path: dir.join("boundary.json"),
-                source: std::io::Error::other(e.to_string()),
-            })?;
+        write_json(&dir.join(files::BOUNDARY), b)?;
     }
     write_json(
-        &dir.join("config.json"),
+        &dir.join(files::CONFIG),
         &ConfigRecord {
+            format: record::FORMAT,
             id: run.id.clone(),
             spec: run.spec.clone(),
             streams: run.streams,
         },
     )?;
-    write_json(&dir.join("history.json"), &history)?;
     write_json(
-        &dir.join("timing.json"),
-        &serde_json::json!({ "wall_seconds": wall_seconds }),
+        &dir.join(files::HISTORY),
+        &HistoryRecord {
+            format: record::FORMAT,
+            id: run.id.clone(),
+            epochs: history,
+        },
     )?;
-    write_json(&dir.join("metrics.json"), record)
+    write_json(
+        &dir.join(files::TIMING),
+        &TimingRecord::new(run.id.clone(), wall_seconds),
+    )?;
+    write_json(&dir.join(files::METRICS), record)?;
+    Ok(())
 }

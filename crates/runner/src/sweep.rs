@@ -4,22 +4,18 @@ use crate::data::DataCache;
 use crate::error::{io_error, SweepError};
 use crate::plan::{Plan, PlannedRun};
 use crate::run::{execute, RunError};
-use crate::store::{is_complete, write_json, write_run, MetricsRecord};
+use crate::store::{clear_leftovers, is_complete, write_run};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use serde::Serialize;
+use record::io::{remove_temps, write_atomic, write_json};
+use record::outcome::MetricsRecord;
+use record::sweep::{GridEntry, GridRecord, Manifest, ManifestRun, RunStatus};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Facts about the program and machine that the runner cannot know itself.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Provenance {
-    pub masklab_version: String,
-    pub git_revision: Option<String>,
-    pub blas: String,
-}
+pub use record::sweep::Provenance;
 
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
@@ -57,26 +53,6 @@ pub struct SweepSummary {
     pub interrupted: usize,
 }
 
-#[derive(Serialize)]
-struct RunEntry {
-    id: String,
-    status: &'static str,
-    wall_seconds: f64,
-}
-
-#[derive(Serialize)]
-struct Manifest<'a> {
-    experiment: &'a str,
-    #[serde(flatten)]
-    provenance: &'a Provenance,
-    host_cores: usize,
-    jobs: usize,
-    shard: Option<String>,
-    started_unix: u64,
-    ended_unix: u64,
-    runs: Vec<RunEntry>,
-}
-
 /// The runs of this shard, in grid order.
 pub fn shard_runs(plan: &Plan, shard: Option<(usize, usize)>) -> Vec<&PlannedRun> {
     plan.runs
@@ -102,25 +78,40 @@ pub fn sweep(
     stop: &AtomicBool,
 ) -> Result<SweepSummary, SweepError> {
     let started = unix_now();
+    if opts.jobs == 0 {
+        return Err(SweepError::NoJobs);
+    }
     std::fs::create_dir_all(opts.out.join("runs")).map_err(io_error(&opts.out))?;
-    let source = std::fs::read_to_string(&plan.source_path).map_err(io_error(&plan.source_path))?;
-    write_text(&opts.out.join("experiment.toml"), &source)?;
-    let grid: Vec<_> = plan
-        .runs
-        .iter()
-        .map(|r| serde_json::json!({ "id": r.id, "spec": r.spec }))
-        .collect();
-    write_json(
-        &opts.out.join("grid.json"),
-        &serde_json::json!({ "experiment": plan.name, "description": plan.description, "runs": grid }),
-    )?;
+    let _lock = crate::lock::lock(&opts.out, opts.shard)?;
+    // A killed sweep's half-written files; with the lock held, no live sweep of this shard
+    // writes here (another shard's are kept: their process still runs).
+    remove_temps(&opts.out, false);
+    let source = std::fs::read(&plan.source_path).map_err(io_error(&plan.source_path))?;
+    write_atomic(&opts.out.join("experiment.toml"), |w| w.write_all(&source))?;
+    let grid = GridRecord {
+        format: record::FORMAT,
+        experiment: plan.name.clone(),
+        description: plan.description.clone(),
+        runs: plan
+            .runs
+            .iter()
+            .map(|r| GridEntry {
+                id: r.id.clone(),
+                spec: r.spec.clone(),
+            })
+            .collect(),
+    };
+    write_json(&opts.out.join("grid.json"), &grid)?;
 
     let mine = shard_runs(plan, opts.shard);
     let todo: Vec<&PlannedRun> = mine
         .iter()
         .copied()
-        .filter(|r| opts.force || !is_complete(&opts.out, &r.id))
+        .filter(|r| opts.force || !is_complete(&opts.out, r))
         .collect();
+    for r in &mine {
+        clear_leftovers(&opts.out, &r.id);
+    }
     let mut summary = SweepSummary {
         planned: mine.len(),
         skipped: mine.len() - todo.len(),
@@ -148,7 +139,7 @@ pub fn sweep(
     let failures = Mutex::new(Vec::new());
     let write_error = Mutex::new(None);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(opts.jobs)
         .build()
         .expect("thread pool");
     pool.install(|| {
@@ -178,13 +169,11 @@ pub fn sweep(
                     (
                         out.history,
                         out.boundary,
-                        MetricsRecord::Ok {
-                            id: run.id.clone(),
-                            metrics: out.metrics,
-                        },
+                        MetricsRecord::ok(run.id.clone(), out.metrics),
                     )
                 }
-                Err(RunError::Failed(reason)) => {
+                Err(e) => {
+                    let reason = e.to_string();
                     say(
                         &bar,
                         format!(
@@ -201,26 +190,19 @@ pub fn sweep(
                     (
                         Vec::new(),
                         None,
-                        MetricsRecord::Failed {
-                            id: run.id.clone(),
-                            reason,
-                        },
+                        MetricsRecord::failed(run.id.clone(), reason),
                     )
                 }
             };
-            if let Err(e) = write_run(&opts.out, run, &history, boundary.as_ref(), &record, wall) {
+            let ok = record.is_ok();
+            if let Err(e) = write_run(&opts.out, run, history, boundary.as_ref(), &record, wall) {
                 stop.store(true, Ordering::Relaxed);
                 write_error.lock().expect("not poisoned").get_or_insert(e);
                 return;
             }
-            let status = if matches!(record, MetricsRecord::Ok { .. }) {
-                "ok"
-            } else {
-                "failed"
-            };
-            entries.lock().expect("not poisoned").push(RunEntry {
+            entries.lock().expect("not poisoned").push(ManifestRun {
                 id: run.id.clone(),
-                status,
+                status: if ok { RunStatus::Ok } else { RunStatus::Failed },
                 wall_seconds: wall,
             });
             bar.inc(1);
@@ -237,13 +219,10 @@ pub fn sweep(
     summary.completed = entries.len() - summary.failed.len();
     summary.interrupted = todo.len() - entries.len();
 
-    let manifest_name = match opts.shard {
-        Some((k, n)) => format!("manifest-shard-{k}-of-{n}.json"),
-        None => "manifest.json".into(),
-    };
     let manifest = Manifest {
-        experiment: &plan.name,
-        provenance: &opts.provenance,
+        format: record::FORMAT,
+        experiment: plan.name.clone(),
+        provenance: opts.provenance.clone(),
         host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         jobs: opts.jobs,
         shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
@@ -251,17 +230,8 @@ pub fn sweep(
         ended_unix: unix_now(),
         runs: entries,
     };
-    write_json(&opts.out.join(manifest_name), &manifest)?;
+    write_json(&opts.out.join(Manifest::file_name(opts.shard)), &manifest)?;
     Ok(summary)
-}
-
-fn write_text(path: &std::path::Path, text: &str) -> Result<(), SweepError> {
-    datagen::csvio::write_atomic(path, |w| Ok(w.write_all(text.as_bytes())?)).map_err(|e| {
-        SweepError::Io {
-            path: path.into(),
-            source: std::io::Error::other(e.to_string()),
-        }
-    })
 }
 
 /// Prints a line above the progress bar, or plainly when there is no bar (output not a

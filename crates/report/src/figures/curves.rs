@@ -51,7 +51,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
                 .collect();
             (
                 *s,
-                mean_curve(&mine, |e| e.train_loss),
+                mean_curve(&mine, |e| Some(e.train_loss)),
                 mean_curve(&mine, |e| e.dev_loss),
             )
         })

@@ -1,7 +1,7 @@
 //! Metric against drop rate: a panel per task plus the macro mean, a line per series with
 //! its 95% CI band.
 
-use super::{fonts, legend, legend_height, ok, palette, plot_error, strategy_color, titled};
+use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
 use crate::error::ReportError;
 use crate::tables::Summary;
 use plotters::prelude::*;
@@ -26,34 +26,40 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
     } else {
         "observed"
     };
-    let mechanisms: BTreeSet<&str> = rows.iter().map(|r| r.mechanism.as_str()).collect();
-    let mut series: Vec<(String, String)> = Vec::new(); // (strategy, mechanism)
-    for r in rows {
-        let key = (r.strategy.clone(), r.mechanism.clone());
-        if !series.contains(&key) {
-            series.push(key);
-        }
-    }
-    let label = |s: &(String, String)| {
-        if mechanisms.len() > 1 {
-            format!("{} · {}", s.0, s.1)
-        } else {
-            s.0.clone()
-        }
-    };
-    let color = |i: usize, s: &(String, String)| {
-        if mechanisms.len() > 1 {
-            palette(i)
-        } else {
-            strategy_color(&s.0)
-        }
-    };
+    let mechanisms: Vec<String> = rows
+        .iter()
+        .map(|r| r.mechanism.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // One line per strategy, in the registry's order and colour, in every panel.
+    let mut series: Vec<String> = rows
+        .iter()
+        .map(|r| r.strategy.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    series.sort_by_key(|s| record::Strategy::from_name(s).map_or(usize::MAX, |s| s.order()));
     let rates: Vec<f64> = rows.iter().map(|r| r.rate).collect();
     let (x0, x1) = (
         rates.iter().cloned().fold(f64::INFINITY, f64::min),
         rates.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
     );
-    let panels: Vec<String> = tasks.iter().cloned().chain(["macro".to_string()]).collect();
+    // A panel per task and the macro mean; with a second axis (several mechanisms), a panel
+    // per mechanism of the macro mean instead, so no line hides another.
+    let panels: Vec<(String, Option<String>)> = if mechanisms.len() > 1 {
+        mechanisms
+            .iter()
+            .map(|m| ("macro".to_string(), Some(m.clone())))
+            .collect()
+    } else {
+        tasks
+            .iter()
+            .cloned()
+            .chain(["macro".to_string()])
+            .map(|t| (t, None))
+            .collect()
+    };
     let metrics = [("accuracy", "accuracy"), ("auc", "ROC-AUC")];
 
     let width = 420 * panels.len() as u32 + 40;
@@ -73,23 +79,27 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
     )?;
     let items: Vec<(String, RGBColor)> = series
         .iter()
-        .enumerate()
-        .map(|(i, s)| (label(s), color(i, s)))
+        .map(|s| (s.clone(), strategy_color(s)))
         .collect();
     let (grid, bottom) =
         body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, width));
     let cells = grid.split_evenly((metrics.len(), panels.len()));
     for (m, (metric, metric_name)) in metrics.iter().enumerate() {
-        for (p, task) in panels.iter().enumerate() {
+        for (p, (task, mechanism)) in panels.iter().enumerate() {
             let mine: Vec<&Summary> = rows
                 .iter()
                 .filter(|r| r.target == target && &r.task == task && r.metric == *metric)
+                .filter(|r| mechanism.as_ref().is_none_or(|m| &r.mechanism == m))
                 .collect();
+            let caption = match mechanism {
+                Some(m) => format!("{m}: macro {metric_name}"),
+                None => format!("{task}: {metric_name}"),
+            };
             let lows = mine.iter().filter_map(|r| r.ci95_low.or(r.mean));
             let y_min = lows.fold(1.0f64, f64::min).max(0.0);
             let y0 = (y_min - 0.02).max(0.0).min(0.9);
             let mut chart = ok(ChartBuilder::on(&cells[m * panels.len() + p])
-                .caption(format!("{task}: {metric_name}"), ("sans-serif", 22))
+                .caption(caption, ("sans-serif", 22))
                 .margin(12)
                 .x_label_area_size(42)
                 .y_label_area_size(56)
@@ -104,13 +114,10 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
                 .draw())?;
             // The first series (masked, in the usual order) last, on top, and a little wider.
             for (i, s) in series.iter().enumerate().rev() {
-                let mut pts: Vec<&Summary> = mine
-                    .iter()
-                    .copied()
-                    .filter(|r| r.strategy == s.0 && r.mechanism == s.1)
-                    .collect();
+                let mut pts: Vec<&Summary> =
+                    mine.iter().copied().filter(|r| &r.strategy == s).collect();
                 pts.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-                let c = color(i, s);
+                let c = strategy_color(s);
                 let band: Vec<(f64, f64)> = pts
                     .iter()
                     .filter_map(|r| r.ci95_high.map(|h| (r.rate, h.min(1.0))))

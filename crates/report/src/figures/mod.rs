@@ -29,37 +29,34 @@ pub(crate) fn fonts() {
     });
 }
 
-/// A fixed colour per strategy, so every figure reads the same way.
+/// The registry's colour of a strategy, so every figure reads the same way.
 pub(crate) fn strategy_color(strategy: &str) -> RGBColor {
-    match strategy {
-        "masked" => RGBColor(31, 119, 180),
-        "seed-masked" => RGBColor(23, 190, 207),
-        "plain" => RGBColor(214, 39, 40),
-        "plain-logits" => RGBColor(140, 86, 75),
-        "impute-negative" => RGBColor(255, 127, 14),
-        "complete-case" => RGBColor(148, 103, 189),
-        "single-task" => RGBColor(44, 160, 44),
-        _ => RGBColor(127, 127, 127),
+    match record::Strategy::from_name(strategy) {
+        Some(s) => {
+            let (r, g, b) = s.color();
+            RGBColor(r, g, b)
+        }
+        None => RGBColor(127, 127, 127),
     }
 }
 
-/// A colour per series where series are more than strategies.
-pub(crate) fn palette(i: usize) -> RGBColor {
-    const P: [RGBColor; 12] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-        RGBColor(0, 0, 0),
-        RGBColor(0, 90, 50),
-    ];
-    P[i % P.len()]
+/// Draws a figure into a temporary file beside `path` and renames it over `path`, so a
+/// reader never sees half a picture.
+pub fn atomic(
+    path: &Path,
+    draw: impl FnOnce(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let tmp = record::io::temp_path(path);
+    let drawn = draw(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path).map_err(|source| ReportError::Io {
+            path: path.into(),
+            source,
+        })
+    });
+    if drawn.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    drawn
 }
 
 pub(crate) fn plot_error(path: &Path) -> impl Fn(String) -> ReportError + '_ {

@@ -1,0 +1,247 @@
+//! A fully resolved run: everything that determines its results. The runner resolves an
+//! experiment file into these; its run id is a hash of the [`RunSpec`].
+
+use crate::strategy::Strategy;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A fully resolved data source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DataSpec {
+    Toy {
+        rows: usize,
+    },
+    #[serde(rename_all = "kebab-case")]
+    MbtiGenerated {
+        users: usize,
+        posts_per_user: usize,
+        words_per_post: usize,
+        signal: f64,
+        dims: usize,
+        svd_dims: Option<usize>,
+    },
+    #[serde(rename_all = "kebab-case")]
+    MbtiCsv {
+        path: PathBuf,
+        /// blake3 of the file's bytes: an edited file gives new run ids.
+        content_hash: String,
+        dims: usize,
+        svd_dims: Option<usize>,
+    },
+    #[serde(rename_all = "kebab-case")]
+    Csv {
+        path: PathBuf,
+        /// blake3 of the file's bytes: an edited file gives new run ids.
+        content_hash: String,
+        label_columns: Option<Vec<String>>,
+        label_prefix: Option<String>,
+    },
+}
+
+impl DataSpec {
+    /// The source's name as written in experiment files.
+    pub fn source_name(&self) -> &'static str {
+        match self {
+            DataSpec::Toy { .. } => "toy",
+            DataSpec::MbtiGenerated { .. } => "mbti-generated",
+            DataSpec::MbtiCsv { .. } => "mbti-csv",
+            DataSpec::Csv { .. } => "csv",
+        }
+    }
+
+    /// Text sources get the per-axis figure.
+    pub fn is_text(&self) -> bool {
+        match self {
+            DataSpec::MbtiGenerated { .. } | DataSpec::MbtiCsv { .. } => true,
+            DataSpec::Toy { .. } | DataSpec::Csv { .. } => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SplitSpec {
+    /// The last `test-rows` rows are the test set...
+    pub test_rows: Option<usize>,
+    /// ...or this fraction of rows, drawn at random.
+    pub test_fraction: Option<f64>,
+    /// Fraction of the non-test rows held out for dev.
+    pub dev_fraction: f64,
+    /// Drop labels from test rows too.
+    pub drop_test: bool,
+}
+
+/// How labels go missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MechanismKind {
+    /// Missing completely at random, per task.
+    Mcar,
+    /// A leading share of the eligible rows, per task.
+    Prefix,
+    /// Missing not at random: negatives dropped `mnar-skew` times as often as positives.
+    Mnar,
+    /// Whole rows.
+    Block,
+}
+
+impl MechanismKind {
+    pub const ALL: [MechanismKind; 4] = [
+        MechanismKind::Mcar,
+        MechanismKind::Prefix,
+        MechanismKind::Mnar,
+        MechanismKind::Block,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MechanismKind::Mcar => "mcar",
+            MechanismKind::Prefix => "prefix",
+            MechanismKind::Mnar => "mnar",
+            MechanismKind::Block => "block",
+        }
+    }
+
+    /// Whether per-task rates apply (mnar and block take one overall rate).
+    pub fn takes_task_rates(self) -> bool {
+        match self {
+            MechanismKind::Mcar | MechanismKind::Prefix => true,
+            MechanismKind::Mnar | MechanismKind::Block => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MissingSpec {
+    pub mechanism: MechanismKind,
+    /// One rate for all tasks (the overall rate, for mnar and block).
+    pub rate: Option<f64>,
+    /// One rate per task.
+    pub task_rates: Option<Vec<f64>>,
+    /// mnar only.
+    pub mnar_skew: Option<f64>,
+}
+
+impl MissingSpec {
+    /// The mean of the requested per-task drop rates: the x axis of drop-rate figures.
+    pub fn nominal_rate(&self) -> f64 {
+        match (&self.rate, &self.task_rates) {
+            (Some(r), _) => *r,
+            (None, Some(rates)) if !rates.is_empty() => {
+                rates.iter().sum::<f64>() / rates.len() as f64
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The mechanism as a reader names it: `mcar`, `mnar (skew 3)`.
+    pub fn mechanism_label(&self) -> String {
+        match self.mnar_skew {
+            Some(skew) => format!("{} (skew {skew})", self.mechanism.name()),
+            None => self.mechanism.name().to_string(),
+        }
+    }
+
+    /// The setting in words: `mcar drops of 50%`, or per task `prefix drops of y0 2%`.
+    pub fn describe(&self, tasks: &[String]) -> String {
+        let pct = |r: f64| {
+            let s = format!("{:.2}", 100.0 * r);
+            format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+        };
+        match &self.task_rates {
+            Some(rates) => {
+                let parts: Vec<String> = rates
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &r)| r > 0.0)
+                    .map(|(t, &r)| {
+                        let name = tasks.get(t).cloned().unwrap_or_else(|| format!("task {t}"));
+                        format!("{name} {}", pct(r))
+                    })
+                    .collect();
+                if parts.is_empty() {
+                    "no drops".into()
+                } else {
+                    format!("{} drops of {}", self.mechanism_label(), parts.join(", "))
+                }
+            }
+            None => format!(
+                "{} drops of {}",
+                self.mechanism_label(),
+                pct(self.rate.unwrap_or(0.0))
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrainingSpec {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub eval_every: usize,
+    pub patience: Option<usize>,
+}
+
+/// Everything that determines one run's results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunSpec {
+    pub format: u32,
+    pub experiment: String,
+    /// The variant's name, when the experiment has variants.
+    pub variant: Option<String>,
+    pub experiment_seed: u64,
+    pub seed: u64,
+    pub data: DataSpec,
+    pub split: SplitSpec,
+    pub missing: MissingSpec,
+    pub hidden: Vec<usize>,
+    pub training: TrainingSpec,
+    pub strategy: Strategy,
+}
+
+/// Seeds of a run's independent random streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Streams {
+    /// Generating the data (and the SVD's projection): depends on data settings and seed.
+    pub data: u64,
+    /// Train/dev/test rows: also on the split settings.
+    pub split: u64,
+    /// Which labels are dropped: also on the missingness settings.
+    pub drops: u64,
+    /// Initial weights: on the seed and the architecture.
+    pub init: u64,
+    /// Batch order: on the seed and the training settings.
+    pub batches: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_described_as_a_reader_would_name_them() {
+        let tasks: Vec<String> = ["y0", "y1", "y2"].map(String::from).to_vec();
+        let as_written = MissingSpec {
+            mechanism: MechanismKind::Prefix,
+            rate: None,
+            task_rates: Some(vec![0.0206, 0.0, 0.0]),
+            mnar_skew: None,
+        };
+        assert_eq!(as_written.describe(&tasks), "prefix drops of y0 2.06%");
+        let mnar = MissingSpec {
+            mechanism: MechanismKind::Mnar,
+            rate: Some(0.5),
+            task_rates: None,
+            mnar_skew: Some(3.0),
+        };
+        assert_eq!(mnar.describe(&tasks), "mnar (skew 3) drops of 50%");
+        assert_eq!(mnar.nominal_rate(), 0.5);
+        assert_eq!(as_written.nominal_rate(), 0.0206 / 3.0);
+    }
+}
