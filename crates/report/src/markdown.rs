@@ -6,6 +6,13 @@ use crate::tables::Summary;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
 /// A drop rate in at most four decimals: 0.0127, not 0.012666666666666666.
 pub fn fmt_rate(rate: f64) -> String {
     let s = format!("{rate:.4}");
@@ -14,6 +21,58 @@ pub fn fmt_rate(rate: f64) -> String {
         "0".into()
     } else {
         s.into()
+    }
+}
+
+/// How a drop setting reads in prose and tables: a plain rate where one rate applies to every
+/// task, otherwise the per-task drops (`prefix drops of y0 2.06%`), from the runs' specs.
+pub struct RateLabels(std::collections::HashMap<(String, String, u64), String>);
+
+impl RateLabels {
+    pub fn of(results: &Results) -> RateLabels {
+        let tasks: Vec<String> = results.runs[0]
+            .metrics
+            .headline()
+            .tasks
+            .iter()
+            .map(|t| t.task.clone())
+            .collect();
+        RateLabels(
+            results
+                .runs
+                .iter()
+                .filter(|r| r.spec.missing.task_rates.is_some())
+                .map(|r| {
+                    let a = &r.axes;
+                    (
+                        (a.variant.clone(), a.mechanism.clone(), a.rate.to_bits()),
+                        r.spec.missing.describe(&tasks),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// `at a drop rate of 0.5`, or `with prefix drops of y0 2.06%`.
+    fn phrase(&self, variant: &str, mechanism: &str, rate: f64) -> String {
+        match self
+            .0
+            .get(&(variant.into(), mechanism.into(), rate.to_bits()))
+        {
+            Some(d) => format!("with {d}"),
+            None => format!("at a drop rate of {}", fmt_rate(rate)),
+        }
+    }
+
+    /// A table cell: `0.5`, or `prefix drops of y0 2.06%`.
+    fn cell(&self, variant: &str, mechanism: &str, rate: f64) -> String {
+        match self
+            .0
+            .get(&(variant.into(), mechanism.into(), rate.to_bits()))
+        {
+            Some(d) => d.clone(),
+            None => fmt_rate(rate),
+        }
     }
 }
 
@@ -78,7 +137,7 @@ fn strategies(rows: &[Summary]) -> Vec<String> {
 }
 
 /// The findings paragraph, generated from the numbers.
-pub fn findings(rows: &[Summary], target: &str) -> String {
+pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
     let mut out = String::new();
     let strategies = strategies(rows);
     let against = if target == "truth" {
@@ -122,8 +181,8 @@ pub fn findings(rows: &[Summary], target: &str) -> String {
             .collect();
         let _ = write!(
             out,
-            "{setting}, at a drop rate of {} the macro test accuracy {against} (mean over {} seeds, 95% CI) ranks: {}. ",
-            fmt_rate(hi),
+            "{setting}, {} the macro test accuracy {against} (mean over {} seeds, 95% CI) ranks: {}. ",
+            labels.phrase(&variant, &mechanism, hi),
             top[0].1.n + top[0].1.n_undefined,
             listing.join("; ")
         );
@@ -143,8 +202,8 @@ pub fn findings(rows: &[Summary], target: &str) -> String {
             if let (Some(best), Some(worst)) = (low.first(), low.last()) {
                 let _ = write!(
                     out,
-                    "At a drop rate of {} the strategies are within {:.3} of each other ({} best at {:.3}, {} lowest at {:.3}). ",
-                    fmt_rate(lo),
+                    "{} the strategies are within {:.3} of each other ({} best at {:.3}, {} lowest at {:.3}). ",
+                    capitalised(&labels.phrase(&variant, &mechanism, lo)),
                     best.1.mean.unwrap_or(0.0) - worst.1.mean.unwrap_or(0.0),
                     best.0,
                     best.1.mean.unwrap_or(0.0),
@@ -170,8 +229,8 @@ pub fn findings(rows: &[Summary], target: &str) -> String {
                 if let Some(r) = below {
                     let _ = write!(
                         out,
-                        "{s} first falls below 0.9 at a drop rate of {}. ",
-                        fmt_rate(*r)
+                        "{s} first falls below 0.9 {}. ",
+                        labels.phrase(&variant, &mechanism, *r)
                     );
                 }
             }
@@ -190,7 +249,13 @@ pub fn findings(rows: &[Summary], target: &str) -> String {
 }
 
 /// A Markdown table: a row per (variant, mechanism, rate), a column per strategy.
-pub fn table(rows: &[Summary], target: &str, task: &str, metric: &str) -> String {
+pub fn table(
+    rows: &[Summary],
+    target: &str,
+    task: &str,
+    metric: &str,
+    labels: &RateLabels,
+) -> String {
     let strategies = strategies(rows);
     let mut out = String::new();
     let _ = writeln!(out, "| setting | drop rate | {} |", strategies.join(" | "));
@@ -213,7 +278,7 @@ pub fn table(rows: &[Summary], target: &str, task: &str, metric: &str) -> String
             let _ = writeln!(
                 out,
                 "| {setting} | {} | {} |",
-                fmt_rate(rate),
+                labels.cell(&variant, &mechanism, rate),
                 cells.join(" | ")
             );
         }
@@ -229,6 +294,7 @@ pub fn report(
     target: &str,
 ) -> String {
     let mut out = String::new();
+    let labels = RateLabels::of(results);
     let _ = writeln!(out, "# {}\n", results.experiment);
     if !results.description.is_empty() {
         let _ = writeln!(out, "{}\n", results.description);
@@ -273,7 +339,7 @@ pub fn report(
             toml.trim_end()
         );
     }
-    let _ = writeln!(out, "## Findings\n\n{}", findings(rows, target));
+    let _ = writeln!(out, "## Findings\n\n{}", findings(rows, target, &labels));
     let what = if target == "truth" {
         "the true test labels"
     } else {
@@ -283,17 +349,17 @@ pub fn report(
     let _ = writeln!(
         out,
         "### Macro accuracy against {what}\n\n{}",
-        table(rows, target, "macro", "accuracy")
+        table(rows, target, "macro", "accuracy", &labels)
     );
     let _ = writeln!(
         out,
         "### Macro ROC-AUC against {what}\n\n{}",
-        table(rows, target, "macro", "auc")
+        table(rows, target, "macro", "auc", &labels)
     );
     let _ = writeln!(
         out,
         "### Keras-style pooled accuracy (missing test labels count as wrong)\n\n{}",
-        table(rows, "observed", "all", "keras_accuracy")
+        table(rows, "observed", "all", "keras_accuracy", &labels)
     );
     if !figures.is_empty() {
         let _ = writeln!(out, "## Figures\n");

@@ -41,6 +41,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
             strategies.push(&r.axes.strategy);
         }
     }
+    strategies.sort_by_key(|s| record::Strategy::from_name(s).map_or(usize::MAX, |s| s.order()));
     let curves: Vec<Curve> = strategies
         .iter()
         .map(|s| {
@@ -95,6 +96,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
             let chart = ok(ChartBuilder::on(&panels[k])
                 .caption(format!("{name} (log scale)"), ("sans-serif", 22))
                 .margin(14)
+                .margin_right(36)
                 .x_label_area_size(44)
                 .y_label_area_size(64)
                 .build_cartesian_2d(1.0..x1, (y0 * 0.8..y1 * 1.25).log_scale()))?;
@@ -104,6 +106,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
             let chart = ok(ChartBuilder::on(&panels[k])
                 .caption(name, ("sans-serif", 22))
                 .margin(14)
+                .margin_right(36)
                 .x_label_area_size(44)
                 .y_label_area_size(64)
                 .build_cartesian_2d(1.0..x1, y0 - pad..y1 + pad))?;
@@ -134,6 +137,9 @@ where
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("loss")
+        // Epochs are whole numbers: `2000`, not `2000.0`.
+        .x_labels(6)
+        .x_label_formatter(&|x| format!("{}", x.round() as i64))
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw())?;
