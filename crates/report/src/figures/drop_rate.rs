@@ -95,7 +95,12 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
                 Some(m) => format!("{m}: macro {metric_name}"),
                 None => format!("{task}: {metric_name}"),
             };
-            let lows = mine.iter().filter_map(|r| r.ci95_low.or(r.mean));
+            // One y range per metric across its panels, so panels compare at a glance.
+            let lows = rows
+                .iter()
+                .filter(|r| r.target == target && r.metric == *metric)
+                .filter(|r| panels.iter().any(|(t, m)| &r.task == t && m.as_ref().is_none_or(|m| &r.mechanism == m)))
+                .filter_map(|r| r.ci95_low.or(r.mean));
             let y_min = lows.fold(1.0f64, f64::min).max(0.0);
             let y0 = (y_min - 0.02).max(0.0).min(0.9);
             let mut chart = ok(ChartBuilder::on(&cells[m * panels.len() + p])
