@@ -124,12 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shard,
                 force,
                 progress: std::io::stderr().is_terminal(),
-                provenance: Provenance {
-                    masklab_version: env!("CARGO_PKG_VERSION").into(),
-                    git_revision: git(&["rev-parse", "HEAD"]),
-                    git_dirty: git_dirty(),
-                    blas: masklab::blas::config(),
-                },
+                provenance: provenance(),
             };
             let summary = sweep(&plan, &opts, &stop)?;
             eprintln!(
@@ -166,8 +161,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// This program, as records and reports name it.
+fn provenance() -> Provenance {
+    Provenance {
+        masklab_version: env!("CARGO_PKG_VERSION").into(),
+        git_revision: git(&["rev-parse", "HEAD"]),
+        git_dirty: git_dirty(),
+        blas: masklab::blas::config(),
+    }
+}
+
 fn write_report(dir: &std::path::Path) -> anyhow::Result<()> {
-    let written = report::report(dir).with_context(|| format!("reporting {}", dir.display()))?;
+    let written = report::report(dir, &provenance())
+        .with_context(|| format!("reporting {}", dir.display()))?;
     eprintln!(
         "report: {} runs -> {} ({} figures)",
         written.runs,

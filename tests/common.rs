@@ -26,6 +26,24 @@ pub fn sweep(file: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Starts a sweep in the background with `jobs` jobs, its stderr going to `stderr`.
+pub fn spawn_sweep(
+    file: &Path,
+    out: &Path,
+    jobs: &str,
+    stderr: std::process::Stdio,
+) -> std::process::Child {
+    masklab()
+        .arg("sweep")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(["--jobs", jobs])
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 /// Every run's `metrics.json`, by run id.
 pub fn metric_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut records = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! A sweep killed with SIGKILL at 20 seeded random moments, resumed after each, ends with
 //! exactly the records of an uninterrupted sweep and no temporary file.
 
-use crate::common::{experiment, masklab, sweep, SMALL};
+use crate::common::{experiment, spawn_sweep, sweep, SMALL};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -70,15 +70,7 @@ fn a_sweep_killed_at_20_random_moments_resumes_to_the_uninterrupted_records() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20_261_129);
     let mut progress = Vec::new();
     for _ in 0..20 {
-        let mut child = masklab()
-            .arg("sweep")
-            .arg(&file)
-            .arg("--out")
-            .arg(&out)
-            .args(["--jobs", "2"])
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sweep(&file, &out, "2", std::process::Stdio::null());
         // A moment within the first 30% of an uninterrupted sweep's time.
         std::thread::sleep(whole.mul_f64(rng.random_range(0.0..0.3)));
         child.kill().unwrap(); // SIGKILL

@@ -1,6 +1,6 @@
 //! Sweeps: determinism, resume, shards, failure isolation, and bad experiment files.
 
-use crate::common::{experiment, masklab, metric_records, sweep, SMALL};
+use crate::common::{experiment, masklab, metric_records, spawn_sweep, sweep, SMALL};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -154,15 +154,7 @@ fn ctrl_c_stops_cleanly_and_says_how_to_resume() {
         &SMALL.replace("epochs = 4", "epochs = 400"),
     );
     let out = dir.path().join("out");
-    let child = masklab()
-        .arg("sweep")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .args(["--jobs", "2"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_sweep(&file, &out, "2", std::process::Stdio::piped());
     let deadline = Instant::now() + Duration::from_secs(60);
     while metric_records(&out).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -278,15 +270,7 @@ fn a_second_sweep_on_the_same_folder_is_refused_naming_the_holder() {
         &SMALL.replace("epochs = 4", "epochs = 400"),
     );
     let out = dir.path().join("out");
-    let mut first = masklab()
-        .arg("sweep")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .args(["--jobs", "1"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_sweep(&file, &out, "1", std::process::Stdio::null());
     let deadline = Instant::now() + Duration::from_secs(60);
     while !out.join(".lock").exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));

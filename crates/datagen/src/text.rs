@@ -355,7 +355,7 @@ mod tests {
             .collect();
         assert!(leaked.is_empty(), "{leaked:?}");
         let codes = CODES.join(" ") + " INTJs ENFP. (istp)";
-        assert!(hashed_counts(&[codes.clone()], 64)
+        assert!(hashed_counts(std::slice::from_ref(&codes), 64)
             .iter()
             .all(|&v| v == 0.0));
         let plain = hashed_counts(&["hello world".to_string()], 64);

@@ -146,6 +146,7 @@ fn masked_cells(
             let p = if z >= 0.0 { inv } else { e * inv };
             // `max` and `exp_nonpositive` swallow a NaN; `z - z` (0, or NaN for a NaN or
             // infinite logit) puts it back, so a diverged network cannot report a finite loss.
+            #[allow(clippy::eq_op)] // deliberately z - z: NaN for a NaN or infinite z
             let poison = z - z;
             // softplus(±z) = max(±z, 0) + ln(1 + e^-|z|).
             losses[i] = (y * ((-z).max(0.0) + log1p_e) + (1.0 - y) * (z.max(0.0) + log1p_e))
@@ -171,7 +172,8 @@ fn masked_cell(z: f32, y: f32, observed: bool, w: f32, scale: f32) -> (f32, f32)
     // An unobserved cell's target never enters the arithmetic: select 0 first.
     let y = if observed { y } else { 0.0 };
     let z = if observed { z } else { 0.0 };
-    let poison = z - z; // NaN for a NaN or infinite logit, which `max` would swallow
+    #[allow(clippy::eq_op)] // deliberately z - z: NaN for a NaN or infinite logit
+    let poison = z - z; // which `max` would swallow
                         // One exponential serves loss and gradient: softplus(±z) = max(±z, 0) + ln(1 + e^-|z|)
                         // and σ(z) from the same e^-|z|.
     let e = exp_nonpositive(-z.abs());

@@ -92,6 +92,19 @@ impl Strategy {
         Strategy::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// Names of strategies put in display order (each once); unknown names go last, in the
+    /// order given.
+    pub fn in_display_order<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        out.sort_by_key(|n| Strategy::from_name(n).map_or(usize::MAX, |s| s.order()));
+        out
+    }
+
     /// Position in tables and legends.
     pub fn order(self) -> usize {
         Strategy::ALL
@@ -157,6 +170,13 @@ mod tests {
         }
         assert_eq!(Strategy::from_name("mask"), None);
         assert!(serde_json::from_str::<Strategy>("\"mask\"").is_err());
+    }
+
+    #[test]
+    fn names_are_put_in_display_order_once() {
+        let got =
+            Strategy::in_display_order(["single-task", "x", "masked", "single-task", "plain"]);
+        assert_eq!(got, vec!["masked", "plain", "single-task", "x"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! * PNG figures ([`figures`]) and `REPORT.md`.
 //!
 //! ```no_run
-//! let written = report::report("results/drop_rates".as_ref())?;
+//! let written = report::report("results/drop_rates".as_ref(), &Default::default())?;
 //! println!("{} figures", written.figures.len());
 //! # Ok::<(), report::ReportError>(())
 //! ```
@@ -46,7 +46,10 @@ fn representative_rate(rates: &[f64]) -> f64 {
 }
 
 /// Writes the tables, figures and `REPORT.md` of the results folder `dir`.
-pub fn report(dir: &Path) -> Result<Written, ReportError> {
+///
+/// `writer` is the program writing the report, which `REPORT.md` names beside the sweeps'
+/// own provenance (a report can be rewritten by a later masklab from the same records).
+pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written, ReportError> {
     let results = read_results(dir)?;
     let frame = tidy(&results.runs)?;
     let summary = summarise(&frame)?;
@@ -59,13 +62,7 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
     } else {
         "observed"
     };
-    let tasks: Vec<String> = results.runs[0]
-        .metrics
-        .headline()
-        .tasks
-        .iter()
-        .map(|t| t.task.clone())
-        .collect();
+    let tasks = results.task_names();
 
     let mut figures: Vec<(String, String)> = Vec::new();
     let mut variants: Vec<String> = results
@@ -199,7 +196,7 @@ pub fn report(dir: &Path) -> Result<Written, ReportError> {
             ));
         }
     }
-    let text = markdown::report(&results, &rows, &figures, target);
+    let text = markdown::report(&results, &rows, &figures, target, writer);
     let report_path = dir.join("REPORT.md");
     record::io::write_atomic(&report_path, |w| w.write_all(text.as_bytes()))?;
     for damaged in &results.damaged {

@@ -30,13 +30,7 @@ pub struct RateLabels(std::collections::HashMap<(String, String, u64), String>);
 
 impl RateLabels {
     pub fn of(results: &Results) -> RateLabels {
-        let tasks: Vec<String> = results.runs[0]
-            .metrics
-            .headline()
-            .tasks
-            .iter()
-            .map(|t| t.task.clone())
-            .collect();
+        let tasks = results.task_names();
         RateLabels(
             results
                 .runs
@@ -127,11 +121,8 @@ fn settings(rows: &[Summary]) -> Vec<(String, String, Vec<f64>)> {
 
 /// The strategies present, in the registry's order.
 fn strategies(rows: &[Summary]) -> Vec<String> {
-    let present: BTreeSet<&str> = rows.iter().map(|r| r.strategy.as_str()).collect();
-    record::Strategy::ALL
-        .iter()
-        .map(|s| s.name())
-        .filter(|s| present.contains(s))
+    record::Strategy::in_display_order(rows.iter().map(|r| r.strategy.as_str()))
+        .into_iter()
         .map(String::from)
         .collect()
 }
@@ -286,12 +277,23 @@ pub fn table(
     out
 }
 
+/// `git <rev>`, and whether the tree had uncommitted changes.
+fn revision(p: &record::sweep::Provenance) -> String {
+    match (&p.git_revision, p.git_dirty) {
+        (Some(rev), Some(true)) => format!("git {rev} with uncommitted changes"),
+        (Some(rev), Some(false)) => format!("git {rev}"),
+        (Some(rev), None) => format!("git {rev}, not known whether clean"),
+        (None, _) => "no git revision".to_string(),
+    }
+}
+
 /// The whole report.
 pub fn report(
     results: &Results,
     rows: &[Summary],
     figures: &[(String, String)],
     target: &str,
+    writer: &record::sweep::Provenance,
 ) -> String {
     let mut out = String::new();
     let labels = RateLabels::of(results);
@@ -315,12 +317,7 @@ pub fn report(
         let walls: f64 = m.runs.iter().map(|r| r.wall_seconds).sum();
         let elapsed = m.ended_unix.saturating_sub(m.started_unix);
         let p = &m.provenance;
-        let revision = match (&p.git_revision, p.git_dirty) {
-            (Some(rev), Some(true)) => format!("git {rev} with uncommitted changes"),
-            (Some(rev), Some(false)) => format!("git {rev}"),
-            (Some(rev), None) => format!("git {rev}, not known whether clean"),
-            (None, _) => "no git revision".to_string(),
-        };
+        let revision = revision(p);
         let _ = writeln!(
             out,
             "- Sweep{}: masklab {} ({revision}), {} jobs on {} cores, {} runs executed in {elapsed} s wall ({walls:.1} s summed over runs). BLAS: `{}`.",
@@ -332,6 +329,12 @@ pub fn report(
             p.blas,
         );
     }
+    let _ = writeln!(
+        out,
+        "- Report written by masklab {} ({}).",
+        writer.masklab_version,
+        revision(writer)
+    );
     if let Some(toml) = &results.experiment_toml {
         let _ = writeln!(
             out,

@@ -76,6 +76,23 @@ pub struct Results {
     pub experiment_toml: Option<String>,
 }
 
+impl Results {
+    /// The tasks' names, as the first run's metrics list them (the truth where known).
+    pub fn task_names(&self) -> Vec<String> {
+        self.runs
+            .first()
+            .map(|r| {
+                r.metrics
+                    .headline()
+                    .tasks
+                    .iter()
+                    .map(|t| t.task.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// Reads a results folder.
 pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
     let grid: GridRecord = read_json(&dir.join("grid.json"))?;

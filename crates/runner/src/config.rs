@@ -133,7 +133,8 @@ pub struct RawData {
     /// csv: the label columns by name, or by a name prefix.
     pub label_columns: Option<Vec<String>>,
     pub label_prefix: Option<String>,
-    /// Text sources: hashing dimensions (default 1024) and optional SVD dimensions.
+    /// Text sources: hashing dimensions (default 4096, `datagen::text::TextParams`) and
+    /// optional SVD dimensions.
     pub dims: Option<usize>,
     pub svd_dims: Option<usize>,
 }

@@ -99,7 +99,7 @@ pub fn lock(out: &Path, shard: Option<(usize, usize)>) -> Result<SweepLock, Swee
             match folder_file.try_lock_shared() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => {
-                    return Err(busy(&folder, holder_text(&[folder.clone()])))
+                    return Err(busy(&folder, holder_text(std::slice::from_ref(&folder))))
                 }
                 Err(TryLockError::Error(e)) => return Err(crate::error::io_error(&folder)(e)),
             }
@@ -112,7 +112,9 @@ pub fn lock(out: &Path, shard: Option<(usize, usize)>) -> Result<SweepLock, Swee
                         _files: vec![folder_file, file],
                     })
                 }
-                Err(TryLockError::WouldBlock) => Err(busy(&path, holder_text(&[path.clone()]))),
+                Err(TryLockError::WouldBlock) => {
+                    Err(busy(&path, holder_text(std::slice::from_ref(&path))))
+                }
                 Err(TryLockError::Error(e)) => Err(crate::error::io_error(&path)(e)),
             }
         }

@@ -35,13 +35,8 @@ fn mean_curve(
 
 fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     fonts();
-    let mut strategies: Vec<&str> = Vec::new();
-    for r in runs {
-        if !strategies.contains(&r.axes.strategy.as_str()) {
-            strategies.push(&r.axes.strategy);
-        }
-    }
-    strategies.sort_by_key(|s| record::Strategy::from_name(s).map_or(usize::MAX, |s| s.order()));
+    let strategies =
+        record::Strategy::in_display_order(runs.iter().map(|r| r.axes.strategy.as_str()));
     let curves: Vec<Curve> = strategies
         .iter()
         .map(|s| {
@@ -98,7 +93,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
                 .margin(14)
                 .margin_right(36)
                 .x_label_area_size(44)
-                .y_label_area_size(64)
+                .y_label_area_size(86)
                 .build_cartesian_2d(1.0..x1, (y0 * 0.8..y1 * 1.25).log_scale()))?;
             draw_lines(chart, &curves, pick)?;
         } else {
@@ -108,7 +103,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
                 .margin(14)
                 .margin_right(36)
                 .x_label_area_size(44)
-                .y_label_area_size(64)
+                .y_label_area_size(86)
                 .build_cartesian_2d(1.0..x1, y0 - pad..y1 + pad))?;
             draw_lines(chart, &curves, pick)?;
         }

@@ -33,13 +33,11 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
         .into_iter()
         .collect();
     // One line per strategy, in the registry's order and colour, in every panel.
-    let mut series: Vec<String> = rows
-        .iter()
-        .map(|r| r.strategy.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    series.sort_by_key(|s| record::Strategy::from_name(s).map_or(usize::MAX, |s| s.order()));
+    let series: Vec<String> =
+        record::Strategy::in_display_order(rows.iter().map(|r| r.strategy.as_str()))
+            .into_iter()
+            .map(String::from)
+            .collect();
     let rates: Vec<f64> = rows.iter().map(|r| r.rate).collect();
     let (x0, x1) = (
         rates.iter().cloned().fold(f64::INFINITY, f64::min),
@@ -99,10 +97,14 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
             let lows = rows
                 .iter()
                 .filter(|r| r.target == target && r.metric == *metric)
-                .filter(|r| panels.iter().any(|(t, m)| &r.task == t && m.as_ref().is_none_or(|m| &r.mechanism == m)))
+                .filter(|r| {
+                    panels
+                        .iter()
+                        .any(|(t, m)| &r.task == t && m.as_ref().is_none_or(|m| &r.mechanism == m))
+                })
                 .filter_map(|r| r.ci95_low.or(r.mean));
             let y_min = lows.fold(1.0f64, f64::min).max(0.0);
-            let y0 = (y_min - 0.02).max(0.0).min(0.9);
+            let y0 = (y_min - 0.02).clamp(0.0, 0.9);
             let mut chart = ok(ChartBuilder::on(&cells[m * panels.len() + p])
                 .caption(caption, ("sans-serif", 22))
                 .margin(12)

@@ -33,12 +33,7 @@ fn draw(
     } else {
         "observed"
     };
-    let mut strategies: Vec<&str> = Vec::new();
-    for r in rows {
-        if !strategies.contains(&r.strategy.as_str()) {
-            strategies.push(&r.strategy);
-        }
-    }
+    let strategies = record::Strategy::in_display_order(rows.iter().map(|r| r.strategy.as_str()));
     let root = BitMapBackend::new(path, (1700, 620)).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, title, "per axis on the test split, mean over seeds with 95% CI; grey: the majority-class baseline")?;
