@@ -116,6 +116,21 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     ok(root.present())
 }
 
+/// A tick value in at most three significant digits, without trailing zeros: `0.06`,
+/// `0.8`, `-3500`, not `0.060000000001`.
+fn short(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 type Curve<'a> = (&'a str, Vec<(f64, f64)>, Vec<(f64, f64)>);
 
 /// The mesh and one line per strategy (`pick` 0: training loss, 1: dev loss), on a linear or
@@ -132,9 +147,10 @@ where
         .configure_mesh()
         .x_desc("epoch")
         .y_desc("loss")
-        // Epochs are whole numbers: `2000`, not `2000.0`.
+        // Epochs are whole numbers: `2000`, not `2000.0`; losses in three significant digits.
         .x_labels(6)
         .x_label_formatter(&|x| format!("{}", x.round() as i64))
+        .y_label_formatter(&|y| short(*y))
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw())?;
@@ -146,4 +162,23 @@ where
         )))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_short() {
+        let cases = [
+            (0.6000000000001, "0.6"),
+            (0.06, "0.06"),
+            (0.01, "0.01"),
+            (-3500.0, "-3500"),
+            (1.0, "1"),
+            (0.123456, "0.123"),
+            (0.0, "0"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(super::short(v), want, "{v}");
+        }
+    }
 }
