@@ -2,6 +2,8 @@
 
 use criterion::{Criterion, Throughput};
 use datagen::mbti::{corpus_from_rows, generate_mbti, MbtiParams};
+use datagen::molecule::ecfp::{fingerprint_matrix, EcfpParams};
+use datagen::molecule::Molecule;
 use datagen::text::{hashed_counts, TfIdf};
 use datagen::{toy, Mechanism, Rates};
 use rand::SeedableRng;
@@ -53,6 +55,26 @@ pub fn bench(c: &mut Criterion) {
     });
     group.bench_function("tokenize_hash", |b| {
         b.iter(|| black_box(hashed_counts(&corpus.texts, 4096)))
+    });
+
+    // Tox21's 7,831 SMILES (../shared/data/tox21.csv): parse, then ECFP4 into 2048 bits.
+    let tox21 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tox21.csv");
+    let smiles: Vec<String> = csv::Reader::from_path(&tox21)
+        .unwrap_or_else(|e| panic!("{}: {e} (clone masklab beside shared/)", tox21.display()))
+        .records()
+        .map(|r| r.expect("a CSV record")[0].to_string())
+        .collect();
+    group.throughput(Throughput::Elements(smiles.len() as u64));
+    group.sample_size(10);
+    let params = EcfpParams::default();
+    group.bench_function("ecfp", |b| {
+        b.iter(|| {
+            let molecules: Vec<Molecule> = smiles
+                .iter()
+                .filter_map(|s| Molecule::from_smiles(s).ok())
+                .collect();
+            black_box(fingerprint_matrix(&molecules, &params))
+        })
     });
     group.finish();
 }

@@ -14,6 +14,13 @@ pub enum DataError {
     Empty { path: PathBuf },
     #[error("{path}: line 2: the file has a header but no data rows")]
     NoRows { path: PathBuf },
+    #[error("{path}: {count} of {rows} SMILES do not parse (at most 1% may be skipped): {lines}")]
+    BadSmiles {
+        path: PathBuf,
+        count: usize,
+        rows: usize,
+        lines: String,
+    },
     #[error("{path}: line {line}: not valid UTF-8")]
     InvalidUtf8 { path: PathBuf, line: u64 },
     #[error("{path}: line 1: required column `{column}` is missing from the header")]

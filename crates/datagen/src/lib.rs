@@ -8,6 +8,8 @@
 //!   [`text::featurize`] (type codes removed; see [`text`]); any CSV ([`csvio::load_csv`]),
 //!   and the exporter [`csvio::write_csv`].
 //! * [`Mechanism`]: how labels go missing (MCAR, prefix, MNAR, block) with per-task rates.
+//! * [`molecule`]: SMILES parsed into graphs (`purr`), ECFP fingerprints, Bemis–Murcko
+//!   scaffolds and the scaffold split, and the Tox21-style SMILES CSV loader.
 //! * [`split()`]: train / dev / test rows.
 //!
 //! Every random function takes `rng: &mut impl Rng`; nothing here seeds itself.
@@ -32,6 +34,7 @@ mod dataset;
 mod error;
 pub mod mbti;
 mod missing;
+pub mod molecule;
 mod split;
 pub mod svd;
 pub mod text;

@@ -425,6 +425,20 @@ pub(crate) mod tests {
         path
     }
 
+    /// A file of `../shared/data/` beside the project (Tox21's, say), with directions when
+    /// it is absent.
+    pub(crate) fn shared_path(name: &str) -> std::path::PathBuf {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data")
+            .join(name);
+        assert!(
+            path.is_file(),
+            "{} is not there: clone masklab beside `shared/` (see the README)",
+            path.display()
+        );
+        path
+    }
+
     #[test]
     fn parses_types_with_blank_axes() {
         assert_eq!(
