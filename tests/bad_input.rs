@@ -81,6 +81,9 @@ fn cases() -> Vec<Case> {
         case("all rows test", &[("test-rows = 500", "test-fraction = 1.0")], "line 11: split.test-fraction: leaves no rows to train on: of 3000 rows, 3000 test and 0 dev"),
         case("all rest dev", &[("test-rows = 500", "test-rows = 500\ndev-fraction = 1.0")], "line 12: split.dev-fraction: leaves no rows to train on: of 3000 rows, 500 test and 2500 dev"),
         case("test rows are every row", &[("test-rows = 500", "test-rows = 3000")], "line 11: split.test-rows: leaves no rows to train on: of 3000 rows, 3000 test and 0 dev"),
+        case("scaffold split of toy data", &[("test-rows = 500", "test-fraction = 0.2\nmethod = \"scaffold\"")], "line 12: split.method: a scaffold split needs molecules: source = \"smiles-csv\""),
+        case("pos-weight with the post's loss", &[("\"single-task\"]", "\"plain\"]"), ("learning-rate = 0.01", "learning-rate = 0.01\npos-weight = \"balanced\"")], "line 20: training.pos-weight: pos-weight weighs the masked loss; `plain` uses the post's own loss"),
+        case("unknown pos-weight", &[("learning-rate = 0.01", "learning-rate = 0.01\npos-weight = \"equal\"")], "line 20: training.pos-weight: unknown variant `equal`"),
         // Names that become paths.
         Case { append: "\n[[variants]]\nname = \"../escape\"\n", ..case("variant name with a path", &[], "variants[1].name: `../escape` names files") },
         Case { append: "\n[[variants]]\nname = \"a\"\n\n[[variants]]\nname = \"a\"\n", ..case("variant name twice", &[], "variants[2].name: variant name `a` is used twice") },
@@ -92,6 +95,9 @@ fn cases() -> Vec<Case> {
         Case { csv: Some("x0,y0\n0.1,2\n"), ..case("bad label", &[CSV_SOURCE, ("test-rows = 500", "test-rows = 0")], "data.csv: line 2: column `y0`: label `2` is not 0, 1, -1 or empty") },
         Case { csv: Some("x0,z0\n0.1,1\n"), ..case("no label column", &[CSV_SOURCE, ("test-rows = 500", "test-rows = 0")], "data.csv: no label columns: none named `y*`") },
         case("missing csv", &[CSV_SOURCE], "line 8: data.path: cannot read "),
+        Case { csv: Some("SMILES,a\nCC,1\nC1CC,0\n"), ..case("unparseable smiles", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\""), ("test-rows = 500", "test-fraction = 0.5\nmethod = \"scaffold\"")], "data.csv: 1 of 2 SMILES do not parse (at most 1% may be skipped): line 3: `C1CC`") },
+        Case { csv: Some("smiles,a\nCC,1\n"), ..case("no smiles column", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\"")], "data.csv: line 1: required column `SMILES` is missing from the header") },
+        Case { csv: Some("SMILES,a\nCC,1\n"), ..case("scaffold split with test rows", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\""), ("test-rows = 500", "test-rows = 1\nmethod = \"scaffold\"")], "split.method: a scaffold split takes test-fraction") },
         // The command line.
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },
         Case { args: &["--shard", "3/3"], ..case("shard out of range", &[], "--shard 3/3: expected K/N with 0 <= K < N") },

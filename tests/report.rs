@@ -38,8 +38,8 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
     assert_eq!(png_size(&out.join("training_curves.png")), (1500, 640));
     assert!(!out.join("text_axes.png").exists());
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
-    // 2 strategies x 2 rates x (2 targets x 4 tasks x 4 metrics + keras) groups, 3 seeds each.
-    assert_eq!(csv.lines().count(), 1 + 2 * 2 * (2 * 4 * 4 + 1));
+    // 2 strategies x 2 rates x (2 targets x 4 tasks x 5 metrics + keras) groups, 3 seeds each.
+    assert_eq!(csv.lines().count(), 1 + 2 * 2 * (2 * 4 * 5 + 1));
     assert!(
         csv.lines()
             .skip(1)
@@ -174,7 +174,7 @@ fn a_damaged_history_beside_good_metrics_is_reported_not_fatal() {
     let id = metric_records(&out).into_keys().next().unwrap();
     std::fs::write(
         out.join("runs").join(&id).join("history.json"),
-        "{\"format\": 3, \"id\": ",
+        "{\"format\": 4, \"id\": ",
     )
     .unwrap();
     let again = masklab().arg("report").arg(&out).output().unwrap();

@@ -245,7 +245,7 @@ fn a_run_counts_as_done_only_when_every_record_parses_with_its_own_id() {
     let metrics = String::from_utf8(std::fs::read(run(2).join("metrics.json")).unwrap()).unwrap();
     std::fs::write(
         run(2).join("metrics.json"),
-        metrics.replace("\"format\": 3", "\"format\": 2"),
+        metrics.replace("\"format\": 4", "\"format\": 3"),
     )
     .unwrap();
     std::fs::remove_file(run(3).join("boundary.json")).unwrap();

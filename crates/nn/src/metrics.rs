@@ -39,6 +39,9 @@ pub struct TaskMetrics {
     pub balanced_accuracy: f64,
     /// ROC-AUC, ties by average rank (the Mann-Whitney statistic).
     pub auc: f64,
+    /// PR-AUC as average precision, `Σ (R_k - R_{k-1}) P_k` over the distinct score
+    /// thresholds from the highest down (scikit-learn's `average_precision_score`).
+    pub pr_auc: f64,
     /// Mean binary cross-entropy, computed stably from logits.
     pub bce: f64,
     /// Set when `auc` and `balanced_accuracy` (and with no label, every metric) are NaN.
@@ -53,6 +56,7 @@ pub struct Metrics {
     pub accuracy: f64,
     pub balanced_accuracy: f64,
     pub auc: f64,
+    pub pr_auc: f64,
     pub bce: f64,
     pub n_auc_defined: usize,
 }
@@ -99,6 +103,7 @@ pub fn evaluate(
         accuracy: mean_defined(|t| t.accuracy),
         balanced_accuracy: mean_defined(|t| t.balanced_accuracy),
         auc: mean_defined(|t| t.auc),
+        pr_auc: mean_defined(|t| t.pr_auc),
         bce: mean_defined(|t| t.bce),
         n_auc_defined: tasks.iter().filter(|t| !t.auc.is_nan()).count(),
         tasks,
@@ -127,6 +132,7 @@ pub fn task_metrics(
             accuracy: f64::NAN,
             balanced_accuracy: f64::NAN,
             auc: f64::NAN,
+            pr_auc: f64::NAN,
             bce: f64::NAN,
             undefined: Some(Undefined::NanScore),
         };
@@ -138,6 +144,7 @@ pub fn task_metrics(
             accuracy: f64::NAN,
             balanced_accuracy: f64::NAN,
             auc: f64::NAN,
+            pr_auc: f64::NAN,
             bce: f64::NAN,
             undefined: Some(Undefined::NoObservedLabel),
         };
@@ -168,6 +175,11 @@ pub fn task_metrics(
         } else {
             roc_auc(&pairs, n_pos)
         },
+        pr_auc: if one_class {
+            f64::NAN
+        } else {
+            average_precision(&pairs, n_pos)
+        },
         bce: bce / n as f64,
         undefined: one_class.then_some(Undefined::OneClass),
     }
@@ -192,6 +204,28 @@ fn roc_auc(pairs: &[(f32, bool)], n_pos: usize) -> f64 {
     let n_neg = sorted.len() - n_pos;
     let u = positive_rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
     u / (n_pos as f64 * n_neg as f64)
+}
+
+/// Average precision: walking the distinct scores from the highest down, each threshold adds
+/// its precision times the recall it gains; tied scores enter together.
+fn average_precision(pairs: &[(f32, bool)], n_pos: usize) -> f64 {
+    let mut sorted: Vec<(f32, bool)> = pairs.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut tp, mut fp, mut ap, mut last_recall) = (0usize, 0usize, 0.0f64, 0.0f64);
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j < sorted.len() && sorted[j].0 == sorted[i].0 {
+            tp += sorted[j].1 as usize;
+            fp += !sorted[j].1 as usize;
+            j += 1;
+        }
+        let recall = tp as f64 / n_pos as f64;
+        ap += (recall - last_recall) * tp as f64 / (tp + fp) as f64;
+        last_recall = recall;
+        i = j;
+    }
+    ap
 }
 
 /// Keras's `binary_accuracy` on data where a missing label is stored as `-1`: the share of all
@@ -278,6 +312,45 @@ mod tests {
         assert!(m.accuracy.is_nan() && m.auc.is_nan() && m.bce.is_nan());
         assert_eq!(m.undefined, Some(Undefined::NoObservedLabel));
         assert_eq!(m.undefined.unwrap().to_string(), "no observed label");
+    }
+
+    #[test]
+    fn average_precision_by_hand() {
+        // Scores 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.6 (neg): thresholds add
+        // 0.5 · 1 + 0 + 0.5 · 2/3 + 0 = 0.8333...
+        let logits = array![[0.9f32], [0.8], [0.7], [0.6]];
+        let labels = array![[1.0f32], [0.0], [1.0], [0.0]];
+        let observed = ndarray::Array2::from_elem((4, 1), true);
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        assert!((m.pr_auc - 5.0 / 6.0).abs() < 1e-12, "{}", m.pr_auc);
+        // A tie between the top positive and a negative enters as one threshold:
+        // recall 0.5 at precision 1/2, then recall 1 at precision 2/3: 0.25 + 1/3.
+        let logits = array![[0.9f32], [0.9], [0.7], [0.1]];
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        assert!(
+            (m.pr_auc - (0.25 + 1.0 / 3.0)).abs() < 1e-12,
+            "{}",
+            m.pr_auc
+        );
+        // A perfect ranking is 1; positives ranked last give their share at the end.
+        let logits = array![[0.9f32], [0.1], [0.8], [0.2]];
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        assert_eq!(m.pr_auc, 1.0);
+        let logits = array![[0.1f32], [0.9], [0.2], [0.8]];
+        let m = &evaluate(logits.view(), labels.view(), observed.view()).tasks[0];
+        // Thresholds 0.9, 0.8 (no recall), 0.2: recall 0.5 at 1/3, 0.1: recall 1 at 2/4.
+        assert!(
+            (m.pr_auc - (0.5 / 3.0 + 0.5 * 0.5)).abs() < 1e-12,
+            "{}",
+            m.pr_auc
+        );
+        // One class: undefined, like ROC-AUC.
+        let all_neg = array![[0.0f32], [0.0], [0.0], [0.0]];
+        assert!(
+            evaluate(logits.view(), all_neg.view(), observed.view()).tasks[0]
+                .pr_auc
+                .is_nan()
+        );
     }
 
     #[test]

@@ -36,4 +36,5 @@ pub use strategy::Strategy;
 /// old records are refused (and rerun), never misread.
 ///
 /// 3: one typed contract; input files hashed into run ids; every record carries its format.
-pub const FORMAT: u32 = 3;
+/// 4: PR-AUC (average precision) beside ROC-AUC.
+pub const FORMAT: u32 = 4;

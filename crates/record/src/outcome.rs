@@ -19,6 +19,8 @@ pub struct TaskRecord {
     pub accuracy: Option<f64>,
     pub balanced_accuracy: Option<f64>,
     pub auc: Option<f64>,
+    /// Average precision (PR-AUC).
+    pub pr_auc: Option<f64>,
     pub bce: Option<f64>,
     /// Why some metrics are null.
     pub undefined: Option<String>,
@@ -33,6 +35,7 @@ pub struct MetricSet {
     pub accuracy: Option<f64>,
     pub balanced_accuracy: Option<f64>,
     pub auc: Option<f64>,
+    pub pr_auc: Option<f64>,
     pub bce: Option<f64>,
 }
 
@@ -42,14 +45,16 @@ pub enum Metric {
     Accuracy,
     BalancedAccuracy,
     Auc,
+    PrAuc,
     Bce,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] = [
+    pub const ALL: [Metric; 5] = [
         Metric::Accuracy,
         Metric::BalancedAccuracy,
         Metric::Auc,
+        Metric::PrAuc,
         Metric::Bce,
     ];
 
@@ -59,6 +64,7 @@ impl Metric {
             Metric::Accuracy => "accuracy",
             Metric::BalancedAccuracy => "balanced_accuracy",
             Metric::Auc => "auc",
+            Metric::PrAuc => "pr_auc",
             Metric::Bce => "bce",
         }
     }
@@ -70,6 +76,7 @@ impl TaskRecord {
             Metric::Accuracy => self.accuracy,
             Metric::BalancedAccuracy => self.balanced_accuracy,
             Metric::Auc => self.auc,
+            Metric::PrAuc => self.pr_auc,
             Metric::Bce => self.bce,
         }
     }
@@ -81,6 +88,7 @@ impl MetricSet {
             Metric::Accuracy => self.accuracy,
             Metric::BalancedAccuracy => self.balanced_accuracy,
             Metric::Auc => self.auc,
+            Metric::PrAuc => self.pr_auc,
             Metric::Bce => self.bce,
         }
     }

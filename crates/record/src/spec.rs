@@ -29,6 +29,19 @@ pub enum DataSpec {
         dims: usize,
         svd_dims: Option<usize>,
     },
+    /// Molecules: a SMILES column and label columns, featurised as ECFP fingerprints.
+    #[serde(rename_all = "kebab-case")]
+    SmilesCsv {
+        path: PathBuf,
+        /// blake3 of the file's bytes.
+        content_hash: String,
+        smiles_column: String,
+        /// `None`: every column but the SMILES.
+        label_columns: Option<Vec<String>>,
+        radius: usize,
+        bits: usize,
+        counts: bool,
+    },
     #[serde(rename_all = "kebab-case")]
     Csv {
         path: PathBuf,
@@ -46,6 +59,7 @@ impl DataSpec {
             DataSpec::Toy { .. } => "toy",
             DataSpec::MbtiGenerated { .. } => "mbti-generated",
             DataSpec::MbtiCsv { .. } => "mbti-csv",
+            DataSpec::SmilesCsv { .. } => "smiles-csv",
             DataSpec::Csv { .. } => "csv",
         }
     }
@@ -54,7 +68,7 @@ impl DataSpec {
     pub fn is_text(&self) -> bool {
         match self {
             DataSpec::MbtiGenerated { .. } | DataSpec::MbtiCsv { .. } => true,
-            DataSpec::Toy { .. } | DataSpec::Csv { .. } => false,
+            DataSpec::Toy { .. } | DataSpec::Csv { .. } | DataSpec::SmilesCsv { .. } => false,
         }
     }
 }
@@ -70,6 +84,41 @@ pub struct SplitSpec {
     pub dev_fraction: f64,
     /// Drop labels from test rows too.
     pub drop_test: bool,
+    /// Random rows, or whole Bemis–Murcko scaffold groups (molecules only). Left out of the
+    /// record when random, so that older settings keep their ids and streams.
+    #[serde(default, skip_serializing_if = "SplitMethod::is_random")]
+    pub method: SplitMethod,
+}
+
+/// How rows are assigned to train, dev and test.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitMethod {
+    #[default]
+    Random,
+    /// Whole scaffold groups, largest to train first; no test scaffold is seen in training.
+    Scaffold,
+}
+
+impl SplitMethod {
+    pub fn is_random(&self) -> bool {
+        *self == SplitMethod::Random
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitMethod::Random => "random",
+            SplitMethod::Scaffold => "scaffold",
+        }
+    }
+}
+
+/// Positive-class weights of the masked loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PosWeight {
+    /// Per task, negatives / positives among the observed training labels.
+    Balanced,
 }
 
 /// How labels go missing.
@@ -184,6 +233,9 @@ pub struct TrainingSpec {
     pub learning_rate: f64,
     pub eval_every: usize,
     pub patience: Option<usize>,
+    /// Left out of the record when unset, so that older settings keep their ids and streams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos_weight: Option<PosWeight>,
 }
 
 /// Everything that determines one run's results.

@@ -105,6 +105,15 @@ impl Strategy {
         out
     }
 
+    /// Whether the strategy's loss takes positive-class weights (only the masked loss
+    /// does; the post's losses are kept as they were).
+    pub fn takes_pos_weight(self) -> bool {
+        match self.loss() {
+            LossKind::Masked => true,
+            LossKind::SeedMasked | LossKind::Plain | LossKind::PlainLogits => false,
+        }
+    }
+
     /// Position in tables and legends.
     pub fn order(self) -> usize {
         Strategy::ALL

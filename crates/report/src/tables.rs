@@ -229,6 +229,7 @@ mod tests {
             accuracy: acc,
             balanced_accuracy: acc,
             auc: None,
+            pr_auc: None,
             bce: Some(0.5),
             undefined: None,
         };
@@ -237,6 +238,7 @@ mod tests {
             accuracy: Some(acc0.map(|a| (a + 1.0) / 2.0).unwrap_or(1.0)),
             balanced_accuracy: None,
             auc: None,
+            pr_auc: None,
             bce: Some(0.5),
         };
         let spec: record::RunSpec = serde_json::from_value(serde_json::json!({
@@ -282,7 +284,7 @@ mod tests {
             run("r3", 3, None),
         ];
         let t = tidy(&runs).unwrap();
-        assert_eq!(t.height(), 4 * (2 * (2 * 4 + 4) + 1));
+        assert_eq!(t.height(), 4 * (2 * (2 * 5 + 5) + 1));
         let rows = summary_rows(&summarise(&t).unwrap()).unwrap();
         let a = rows
             .iter()

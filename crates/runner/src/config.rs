@@ -113,6 +113,9 @@ pub enum Source {
     MbtiCsv,
     /// Any CSV of features and 0/1/-1 labels.
     Csv,
+    /// Molecules: a SMILES column and 0/1 label columns (empty, -1 or NA: not measured),
+    /// featurised as ECFP fingerprints.
+    SmilesCsv,
 }
 
 /// The data source; which keys apply depends on `source`.
@@ -133,6 +136,12 @@ pub struct RawData {
     /// csv: the label columns by name, or by a name prefix.
     pub label_columns: Option<Vec<String>>,
     pub label_prefix: Option<String>,
+    /// smiles-csv: the SMILES column (default `SMILES`); labels are `label-columns` or every
+    /// other column; ECFP radius (default 2), bits (2048) and counts instead of bits (false).
+    pub smiles_column: Option<String>,
+    pub radius: Option<usize>,
+    pub bits: Option<usize>,
+    pub counts: Option<bool>,
     /// Text sources: hashing dimensions (default 4096, `datagen::text::TextParams`) and
     /// optional SVD dimensions.
     pub dims: Option<usize>,
@@ -151,6 +160,10 @@ pub struct RawSplit {
     /// Drop labels from test rows too (default false: test keeps every label).
     #[serde(default)]
     pub drop_test: bool,
+    /// `random` (default) or `scaffold` (molecules: whole scaffold groups; with
+    /// test-fraction).
+    #[serde(default)]
+    pub method: record::spec::SplitMethod,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -221,6 +234,9 @@ pub struct RawTraining {
     /// Stop when the dev masked loss has not improved for this many evaluations, and keep
     /// the best weights. Default: no early stopping.
     pub patience: Option<usize>,
+    /// `"balanced"`: weigh each task's positives by its negatives / positives among the
+    /// observed training labels (masked loss only). Default: no weights.
+    pub pos_weight: Option<record::spec::PosWeight>,
 }
 
 fn default_epochs() -> Axis<usize> {
@@ -244,6 +260,7 @@ impl Default for RawTraining {
             learning_rate: default_lr(),
             eval_every: default_eval_every(),
             patience: None,
+            pos_weight: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, Te
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use record::spec::{DataSpec, MechanismKind, MissingSpec};
+use record::spec::{DataSpec, MechanismKind, MissingSpec, SplitMethod};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,6 +18,11 @@ use crate::plan::PlannedRun;
 /// A data source as loaded, before any split.
 pub enum Base {
     Table(Dataset),
+    /// Molecules' fingerprints and labels, with each molecule's scaffold hash.
+    Molecules {
+        data: Dataset,
+        scaffolds: Vec<u64>,
+    },
     Text {
         corpus: TextCorpus,
         counts: Array2<f32>,
@@ -28,7 +33,7 @@ pub enum Base {
 impl Base {
     pub fn n_rows(&self) -> usize {
         match self {
-            Base::Table(d) => d.n_rows(),
+            Base::Table(d) | Base::Molecules { data: d, .. } => d.n_rows(),
             Base::Text { corpus, .. } => corpus.texts.len(),
         }
     }
@@ -36,7 +41,7 @@ impl Base {
     /// The share of positives per task in the true labels, where every label is known.
     pub fn prevalence(&self) -> Option<Vec<f64>> {
         let truth = match self {
-            Base::Table(d) => d.truth.as_ref()?,
+            Base::Table(d) | Base::Molecules { data: d, .. } => d.truth.as_ref()?,
             Base::Text { corpus, .. } => {
                 if !corpus.observed.iter().all(|&o| o) {
                     return None;
@@ -102,6 +107,44 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             };
             Base::Table(csvio::load_csv(&base_dir.join(path), &labels)?)
         }
+        DataSpec::SmilesCsv {
+            path,
+            smiles_column,
+            label_columns,
+            radius,
+            bits,
+            counts,
+            ..
+        } => {
+            let options = datagen::molecule::SmilesOptions {
+                smiles_column: smiles_column.clone(),
+                label_columns: label_columns.clone(),
+            };
+            let loaded = datagen::molecule::load_smiles_csv(&base_dir.join(path), &options)?;
+            let params = datagen::molecule::ecfp::EcfpParams {
+                radius: *radius,
+                bits: *bits,
+                counts: *counts,
+            };
+            let features = datagen::molecule::ecfp::fingerprint_matrix(&loaded.molecules, &params);
+            let scaffolds = loaded
+                .molecules
+                .iter()
+                .map(datagen::molecule::scaffold::scaffold_hash)
+                .collect();
+            let complete = loaded.observed.iter().all(|&o| o);
+            Base::Molecules {
+                data: Dataset {
+                    feature_names: (0..*bits).map(|j| format!("ecfp{j}")).collect(),
+                    features,
+                    truth: complete.then(|| loaded.labels.clone()),
+                    labels: loaded.labels,
+                    observed: loaded.observed,
+                    task_names: loaded.task_names,
+                },
+                scaffolds,
+            }
+        }
         DataSpec::MbtiGenerated {
             users,
             posts_per_user,
@@ -166,14 +209,27 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         Some((0, ..)) => return Err(RunError::NoTrainingRows { rows: n }),
         Some(_) => {}
     }
-    let rows = split(
-        n,
-        &test,
-        spec.split.dev_fraction,
-        &mut ChaCha8Rng::seed_from_u64(run.streams.split),
-    );
+    let rows = match (spec.split.method, base) {
+        (SplitMethod::Scaffold, Base::Molecules { scaffolds, .. }) => {
+            datagen::molecule::scaffold::scaffold_split(
+                scaffolds,
+                spec.split.test_fraction.unwrap_or(0.0),
+                spec.split.dev_fraction,
+            )
+        }
+        (SplitMethod::Scaffold, _) => return Err(RunError::ScaffoldWithoutMolecules),
+        (SplitMethod::Random, _) => split(
+            n,
+            &test,
+            spec.split.dev_fraction,
+            &mut ChaCha8Rng::seed_from_u64(run.streams.split),
+        ),
+    };
+    if rows.train.is_empty() {
+        return Err(RunError::NoTrainingRows { rows: n });
+    }
     let mut data = match base {
-        Base::Table(d) => d.clone(),
+        Base::Table(d) | Base::Molecules { data: d, .. } => d.clone(),
         Base::Text {
             corpus,
             counts,

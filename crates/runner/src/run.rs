@@ -7,6 +7,7 @@ use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use record::outcome::{BoundaryRecord, Epoch, MetricSet, RunMetrics, TaskRecord};
+use record::spec::PosWeight;
 use record::strategy::{DataTreatment, LossKind};
 use record::Strategy;
 use std::path::Path;
@@ -30,6 +31,7 @@ fn metric_set(m: &Metrics, names: &[String]) -> MetricSet {
                 accuracy: finite(t.accuracy),
                 balanced_accuracy: finite(t.balanced_accuracy),
                 auc: finite(t.auc),
+                pr_auc: finite(t.pr_auc),
                 bce: finite(t.bce),
                 undefined: t.undefined.map(|u| u.to_string()),
             })
@@ -37,6 +39,7 @@ fn metric_set(m: &Metrics, names: &[String]) -> MetricSet {
         accuracy: finite(m.accuracy),
         balanced_accuracy: finite(m.balanced_accuracy),
         auc: finite(m.auc),
+        pr_auc: finite(m.pr_auc),
         bce: finite(m.bce),
     }
 }
@@ -67,6 +70,8 @@ pub enum RunError {
     NoTrainingRows { rows: usize },
     #[error("mnar drops depend on the true labels, which this data set lacks")]
     NoTruthForMnar,
+    #[error("a scaffold split needs molecules")]
+    ScaffoldWithoutMolecules,
     #[error("{0}")]
     MnarUnreachable(String),
     #[error("diverged: training loss is {loss} at epoch {epoch}")]
@@ -120,12 +125,21 @@ pub fn execute(
             ));
         }
     }
-    let loss = match spec.strategy.loss() {
-        LossKind::Masked => Loss::masked(),
-        LossKind::SeedMasked => Loss::SeedMasked,
-        LossKind::Plain => Loss::Plain,
-        LossKind::PlainLogits => Loss::PlainLogits,
-    };
+    // Each network's loss: with pos-weight, weighted by its own training labels.
+    let losses: Vec<Loss> = members
+        .iter()
+        .map(|m| match spec.strategy.loss() {
+            LossKind::Masked => Loss::Masked {
+                pos_weight: spec
+                    .training
+                    .pos_weight
+                    .map(|PosWeight::Balanced| balanced_weights(&m.y, &m.observed)),
+            },
+            LossKind::SeedMasked => Loss::SeedMasked,
+            LossKind::Plain => Loss::Plain,
+            LossKind::PlainLogits => Loss::PlainLogits,
+        })
+        .collect();
 
     let t = &spec.training;
     let mut history = Vec::with_capacity(t.epochs);
@@ -137,13 +151,13 @@ pub fn execute(
             return Err(RunError::Interrupted);
         }
         let mut total = 0.0;
-        for m in members.iter_mut() {
+        for (m, loss) in members.iter_mut().zip(&losses) {
             total += m.trainer.epoch(
                 m.x.view(),
                 m.y.view(),
                 m.observed.view(),
                 t.batch_size,
-                &loss,
+                loss,
                 &mut m.batch_rng,
             ) as f64;
         }
@@ -239,6 +253,30 @@ pub fn execute(
         },
         history,
     })
+}
+
+/// Per task, negatives / positives among the observed labels (1 where a task has no
+/// observed positive or negative: nothing to balance).
+fn balanced_weights(y: &Array2<f32>, observed: &Array2<bool>) -> Vec<f32> {
+    (0..y.ncols())
+        .map(|t| {
+            let (mut pos, mut neg) = (0usize, 0usize);
+            for (v, &o) in y.column(t).iter().zip(observed.column(t)) {
+                if o {
+                    if *v == 1.0 {
+                        pos += 1
+                    } else {
+                        neg += 1
+                    }
+                }
+            }
+            if pos == 0 || neg == 0 {
+                1.0
+            } else {
+                neg as f32 / pos as f32
+            }
+        })
+        .collect()
 }
 
 /// The networks a strategy trains, with their training data.
@@ -338,4 +376,31 @@ fn assemble(models: &[(&Mlp, &[usize])], x: ArrayView2<f32>, tasks: usize) -> Ar
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn balanced_weights_count_observed_labels_only() {
+        // Task 0: 1 positive, 3 negatives observed (one unobserved positive ignored) -> 3.
+        // Task 1: no positive observed -> 1.
+        let y = array![
+            [1.0f32, 0.0],
+            [0.0, 0.0],
+            [0.0, f32::NAN],
+            [0.0, 0.0],
+            [1.0, 0.0]
+        ];
+        let o = array![
+            [true, true],
+            [true, true],
+            [true, false],
+            [true, true],
+            [false, true]
+        ];
+        assert_eq!(balanced_weights(&y, &o), vec![3.0, 1.0]);
+    }
 }

@@ -77,9 +77,10 @@ pub fn scaffold_hash(m: &Molecule) -> u64 {
 }
 
 /// Splits rows into train, dev and test by scaffold group: groups sorted by size (largest
-/// first; ties by the group's first row), each whole group into train while it fits in
-/// `1 - test - dev` of the rows, else into dev while it fits in `dev`, else into test.
-/// Fractions are of all rows; rows in each split keep file order.
+/// first; ties by the group's first row), each whole group into train while it fits in the
+/// training share, else into dev while it fits in the dev share, else into test. As in
+/// [`crate::split`], `test_fraction` is of all rows and `dev_fraction` of the rest (80/10/10
+/// is 0.1 and 1/9). Rows in each split keep file order.
 pub fn scaffold_split(scaffolds: &[u64], test_fraction: f64, dev_fraction: f64) -> Split {
     let n = scaffolds.len();
     let mut groups: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
@@ -88,8 +89,9 @@ pub fn scaffold_split(scaffolds: &[u64], test_fraction: f64, dev_fraction: f64) 
     }
     let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
     groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    let train_cap = ((1.0 - test_fraction - dev_fraction) * n as f64).round() as usize;
-    let dev_cap = (dev_fraction * n as f64).round() as usize;
+    let rest = (1.0 - test_fraction) * n as f64;
+    let train_cap = ((1.0 - dev_fraction) * rest).round() as usize;
+    let dev_cap = (dev_fraction * rest).round() as usize;
     let (mut train, mut dev, mut test) = (Vec::new(), Vec::new(), Vec::new());
     for g in groups {
         if train.len() + g.len() <= train_cap {
@@ -163,7 +165,7 @@ mod tests {
     fn the_split_keeps_groups_whole_and_fills_train_with_the_largest() {
         // Groups: a x5, b x3, c x1, d x1 -> 10 rows; 80/10/10.
         let s = [1, 2, 1, 1, 3, 2, 1, 4, 2, 1u64];
-        let split = scaffold_split(&s, 0.1, 0.1);
+        let split = scaffold_split(&s, 0.1, 1.0 / 9.0);
         assert_eq!(split.train, vec![0, 1, 2, 3, 5, 6, 8, 9]);
         assert_eq!(split.dev, vec![4]);
         assert_eq!(split.test, vec![7]);

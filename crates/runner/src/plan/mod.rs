@@ -209,10 +209,10 @@ struct Common<'a> {
 
 fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRun>, ConfigError> {
     let (data, facts) = resolve::data(sec.data, c.base, err)?;
-    let split = resolve::split(sec.split, &facts, err)?;
+    let split = resolve::split(sec.split, &data, &facts, err)?;
     resolve::hidden(&sec.model.hidden, err)?;
     let t = sec.training;
-    resolve::training(t, split.dev_fraction, err)?;
+    resolve::training(t, split.dev_fraction, c.strategies, err)?;
     let missing = resolve::missing(sec.missing, facts.tasks, err)?;
     check_mnar_reachable(&missing, &data, c, err)?;
 
@@ -240,6 +240,7 @@ fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRu
                                         learning_rate: lr,
                                         eval_every: t.eval_every,
                                         patience: t.patience,
+                                        pos_weight: t.pos_weight,
                                     },
                                     strategy,
                                 }));

@@ -3,7 +3,7 @@
 
 use crate::config::{Axis, RawData, RawMissing, RawSplit, RawTraining, Source};
 use crate::error::ConfigError;
-use record::spec::{DataSpec, MechanismKind, MissingSpec, SplitSpec};
+use record::spec::{DataSpec, MechanismKind, MissingSpec, SplitMethod, SplitSpec};
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
@@ -70,6 +70,14 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
         ],
         Source::MbtiCsv => &["path", "dims", "svd-dims"],
         Source::Csv => &["path", "label-columns", "label-prefix"],
+        Source::SmilesCsv => &[
+            "path",
+            "smiles-column",
+            "label-columns",
+            "radius",
+            "bits",
+            "counts",
+        ],
     };
     let given = [
         ("rows", d.rows.is_some()),
@@ -82,6 +90,10 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
         ("label-prefix", d.label_prefix.is_some()),
         ("dims", d.dims.is_some()),
         ("svd-dims", d.svd_dims.is_some()),
+        ("smiles-column", d.smiles_column.is_some()),
+        ("radius", d.radius.is_some()),
+        ("bits", d.bits.is_some()),
+        ("counts", d.counts.is_some()),
     ];
     if let Some((key, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
         let source = serde_json::to_string(&d.source).expect("serialises");
@@ -162,6 +174,34 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
             };
             (spec, facts)
         }
+        Source::SmilesCsv => {
+            if let Some(c) = &d.label_columns {
+                no_repeats("data.label-columns", c, plain, err)?;
+            }
+            let file = path(d)?;
+            let full = base.join(&file);
+            let content_hash = content_hash(&full, err)?;
+            let options = datagen::molecule::SmilesOptions {
+                smiles_column: d.smiles_column.clone().unwrap_or_else(|| "SMILES".into()),
+                label_columns: d.label_columns.clone(),
+            };
+            let loaded = datagen::molecule::load_smiles_csv(&full, &options).map_err(load_error)?;
+            let facts = SourceFacts {
+                rows: loaded.molecules.len(),
+                tasks: loaded.task_names.len(),
+            };
+            let defaults = datagen::molecule::ecfp::EcfpParams::default();
+            let spec = DataSpec::SmilesCsv {
+                path: file,
+                content_hash,
+                smiles_column: options.smiles_column,
+                label_columns: d.label_columns.clone(),
+                radius: d.radius.unwrap_or(defaults.radius),
+                bits: positive("bits", d.bits, defaults.bits)?,
+                counts: d.counts.unwrap_or(defaults.counts),
+            };
+            (spec, facts)
+        }
         Source::Csv => {
             let labels = match (&d.label_columns, &d.label_prefix) {
                 (Some(c), None) => {
@@ -195,7 +235,27 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
     })
 }
 
-pub fn split(s: &RawSplit, facts: &SourceFacts, err: &ErrFn) -> Result<SplitSpec, ConfigError> {
+pub fn split(
+    s: &RawSplit,
+    data: &DataSpec,
+    facts: &SourceFacts,
+    err: &ErrFn,
+) -> Result<SplitSpec, ConfigError> {
+    if s.method == SplitMethod::Scaffold {
+        if !matches!(data, DataSpec::SmilesCsv { .. }) {
+            return Err(err(
+                "split.method",
+                "a scaffold split needs molecules: source = \"smiles-csv\"".into(),
+            ));
+        }
+        if s.test_fraction.is_none() {
+            return Err(err(
+                "split.method",
+                "a scaffold split takes test-fraction (whole scaffold groups), not test-rows"
+                    .into(),
+            ));
+        }
+    }
     if s.test_rows.is_some() && s.test_fraction.is_some() {
         return Err(err(
             "split.test-rows",
@@ -219,6 +279,7 @@ pub fn split(s: &RawSplit, facts: &SourceFacts, err: &ErrFn) -> Result<SplitSpec
         test_fraction: s.test_fraction,
         dev_fraction: s.dev_fraction.unwrap_or(0.1),
         drop_test: s.drop_test,
+        method: s.method,
     };
     let (test, test_key) = match (spec.test_rows, spec.test_fraction) {
         (Some(k), _) => (datagen::TestRows::Last(k), "split.test-rows"),
@@ -342,8 +403,21 @@ pub fn missing(m: &RawMissing, tasks: usize, err: &ErrFn) -> Result<Vec<MissingS
     Ok(out)
 }
 
-/// The training axes, checked: `(epochs, batch sizes, learning rates)`.
-pub fn training(t: &RawTraining, dev_fraction: f64, err: &ErrFn) -> Result<(), ConfigError> {
+/// The training settings, checked.
+pub fn training(
+    t: &RawTraining,
+    dev_fraction: f64,
+    strategies: &[record::Strategy],
+    err: &ErrFn,
+) -> Result<(), ConfigError> {
+    if t.pos_weight.is_some() {
+        if let Some(s) = strategies.iter().find(|s| !s.takes_pos_weight()) {
+            return Err(err(
+                "training.pos-weight",
+                format!("pos-weight weighs the masked loss; `{}` uses the post's own loss, which takes none (leave it out of strategies or drop pos-weight)", s.name()),
+            ));
+        }
+    }
     if t.epochs.0.contains(&0) {
         return Err(err("training.epochs", "epochs must be at least 1".into()));
     }
