@@ -66,16 +66,23 @@ fn reference_loss(
 }
 
 fn check(loss: Loss, seed: u64) {
+    check_with(loss, seed, &[3, 5, 4, 2], |rng| {
+        rng.random_range(-1.5f32..1.5)
+    });
+}
+
+/// The check on a network of `sizes`, inputs drawn by `input`.
+fn check_with(loss: Loss, seed: u64, sizes: &[usize], input: impl Fn(&mut ChaCha8Rng) -> f32) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let sizes = [3usize, 5, 4, 2];
-    let mut mlp = Mlp::new(&sizes, &mut rng);
+    let mut mlp = Mlp::new(sizes, &mut rng);
     for b in mlp.biases.iter_mut() {
         b.mapv_inplace(|_| rng.random_range(-0.3..0.3)); // non-zero biases exercise their path
     }
     let n = 7;
-    let x = Array2::from_shape_simple_fn((n, 3), || rng.random_range(-1.5f32..1.5));
-    let y = Array2::from_shape_simple_fn((n, 2), || rng.random_range(0..2u8) as f32);
-    let o = Array2::from_shape_fn((n, 2), |(i, j)| (i + 2 * j) % 4 != 1);
+    let x = Array2::from_shape_simple_fn((n, sizes[0]), || input(&mut rng));
+    let outputs = sizes[sizes.len() - 1];
+    let y = Array2::from_shape_simple_fn((n, outputs), || rng.random_range(0..2u8) as f32);
+    let o = Array2::from_shape_fn((n, outputs), |(i, j)| (i + 2 * j) % 4 != 1);
     let mut trainer = Trainer::new(mlp.clone(), 1e-3, n);
     let analytic_loss = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
 
@@ -87,7 +94,7 @@ fn check(loss: Loss, seed: u64) {
         analytic.push(trainer.grad_weights()[l].iter().copied().collect());
         analytic.push(trainer.grad_biases()[l].iter().copied().collect());
     }
-    let base = reference_loss(&params, &sizes, &x, &y, &o, &loss);
+    let base = reference_loss(&params, sizes, &x, &y, &o, &loss);
     assert!(
         (base - analytic_loss as f64).abs() < 1e-5 * base.abs().max(1.0),
         "{loss:?}: loss {analytic_loss} vs {base}"
@@ -99,9 +106,9 @@ fn check(loss: Loss, seed: u64) {
         for k in 0..params[tensor].len() {
             let original = params[tensor][k];
             params[tensor][k] = original + h;
-            let up = reference_loss(&params, &sizes, &x, &y, &o, &loss);
+            let up = reference_loss(&params, sizes, &x, &y, &o, &loss);
             params[tensor][k] = original - h;
-            let down = reference_loss(&params, &sizes, &x, &y, &o, &loss);
+            let down = reference_loss(&params, sizes, &x, &y, &o, &loss);
             params[tensor][k] = original;
             let numeric = (up - down) / (2.0 * h);
             let got = analytic[tensor][k] as f64;
@@ -144,4 +151,48 @@ fn plain_bce_gradients_match_central_differences() {
 #[test]
 fn plain_logit_bce_gradients_match_central_differences() {
     check(Loss::PlainLogits, 6);
+}
+
+#[test]
+fn the_sparse_first_layer_gradients_match_central_differences() {
+    // 96 inputs, about 6% of them set (fingerprint-like: mostly 1, a few counts): the
+    // trainer takes the sparse first layer for these.
+    let bits = |rng: &mut ChaCha8Rng| {
+        let u: f32 = rng.random();
+        if u < 0.05 {
+            1.0
+        } else if u < 0.06 {
+            3.0
+        } else {
+            0.0
+        }
+    };
+    check_with(Loss::masked(), 7, &[96, 6, 3], bits);
+    check_with(Loss::Plain, 8, &[96, 6, 3], bits);
+}
+
+#[test]
+fn sparse_and_dense_first_layers_train_alike() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let (n, d) = (64, 300);
+    let x = Array2::from_shape_simple_fn((n, d), || (rng.random::<f32>() < 0.03) as u8 as f32);
+    let y = Array2::from_shape_fn((n, 2), |(i, j)| {
+        ((x[[i, j]] + x[[i, j + 5]]) > 0.0) as u8 as f32
+    });
+    let o = Array2::from_elem((n, 2), true);
+    let mlp = Mlp::new(&[d, 16, 2], &mut rng);
+    let mut sparse = Trainer::new(mlp.clone(), 1e-2, 16);
+    let mut dense = Trainer::new(mlp, 1e-2, 16).with_sparse_below(0.0);
+    let (mut ra, mut rb) = (ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(1));
+    for _ in 0..20 {
+        let a = sparse.epoch(x.view(), y.view(), o.view(), 16, &Loss::masked(), &mut ra);
+        let b = dense.epoch(x.view(), y.view(), o.view(), 16, &Loss::masked(), &mut rb);
+        assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    assert!(sparse.sparse.nnz() > 0, "the sparse path was taken");
+    for (ws, wd) in sparse.mlp().weights.iter().zip(&dense.mlp().weights) {
+        for (a, b) in ws.iter().zip(wd) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+    }
 }

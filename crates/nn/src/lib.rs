@@ -42,6 +42,7 @@ mod fastmath;
 pub mod loss;
 pub mod metrics;
 pub mod mlp;
+pub mod sparse;
 pub mod train;
 
 #[cfg(test)]

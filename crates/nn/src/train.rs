@@ -3,6 +3,7 @@
 use crate::adam::Adam;
 use crate::loss::Loss;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
+use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, SparseRows};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
 use rand::seq::SliceRandom;
@@ -29,7 +30,19 @@ pub struct Trainer {
     order: Vec<usize>,
     /// Scratch for the elementwise passes, `TILE_ROWS ×` the widest layer.
     tile: Vec<f32>,
+    /// Sparse first layer ([`crate::sparse`]): the batch's non-zeros, the input density
+    /// below which they are used, and which rows of the first weight gradient hold values.
+    pub(crate) sparse: SparseRows,
+    sparse_below: f32,
+    /// Rows of the first weight gradient that may hold values.
+    dirty: Vec<bool>,
 }
+
+/// Inputs narrower than this always take the dense product (nothing to gain).
+const SPARSE_MIN_INPUTS: usize = 64;
+
+/// The input density below which the first layer runs sparse, by default.
+pub const SPARSE_BELOW: f32 = 0.1;
 
 impl Trainer {
     /// A trainer for `mlp` with Adam at learning rate `lr` (Keras defaults otherwise), with
@@ -61,8 +74,28 @@ impl Trainer {
             batch_observed: Array2::from_elem((capacity, mlp.n_outputs()), false),
             order: Vec::new(),
             tile: Vec::with_capacity(TILE_ROWS * sizes.iter().max().copied().unwrap_or(0)),
+            sparse: SparseRows::default(),
+            sparse_below: SPARSE_BELOW,
+            dirty: vec![true; sizes[0]],
             mlp,
         }
+    }
+
+    /// Sets the input density below which the first layer runs sparse (0: never; default
+    /// [`SPARSE_BELOW`]). Both paths compute the same sums, in different orders.
+    pub fn with_sparse_below(mut self, density: f32) -> Self {
+        self.sparse_below = density;
+        self
+    }
+
+    /// Whether this batch takes the sparse first layer; if so its non-zeros are indexed.
+    fn index_sparse(&mut self, x: ArrayView2<f32>) -> bool {
+        let cells = x.len();
+        if x.ncols() < SPARSE_MIN_INPUTS || cells == 0 || self.sparse_below <= 0.0 {
+            return false;
+        }
+        let max_nnz = (self.sparse_below * cells as f32) as usize;
+        self.sparse.fill_from(x, max_nnz)
     }
 
     pub fn mlp(&self) -> &Mlp {
@@ -195,15 +228,26 @@ impl Trainer {
         );
         self.ensure_capacity(n);
         let layers = self.mlp.weights.len();
+        let sparse = self.index_sparse(x);
 
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
+            let relu = l + 1 < layers;
+            if l == 0 && sparse {
+                sparse_affine_into(
+                    &self.sparse,
+                    self.mlp.weights[0].view(),
+                    self.mlp.biases[0].as_slice().expect("contiguous"),
+                    relu,
+                    rest[0].slice_mut(s![..n, ..]),
+                );
+                continue;
+            }
             let input = if l == 0 {
                 x
             } else {
                 before[l - 1].slice(s![..n, ..])
             };
-            let relu = l + 1 < layers;
             affine_into(
                 input,
                 self.mlp.weights[l].view(),
@@ -232,7 +276,16 @@ impl Trainer {
                 self.acts[l - 1].slice(s![..n, ..])
             };
             let delta = self.deltas[l].slice(s![..n, ..]);
-            general_mat_mul(1.0, &input.t(), &delta, 0.0, &mut self.grad_w[l]);
+            if l == 0 && sparse {
+                let k = self.grad_w[0].ncols();
+                let grad = self.grad_w[0].as_slice_mut().expect("contiguous");
+                sparse_weight_grad_into(&self.sparse, delta, grad, k, &mut self.dirty);
+            } else {
+                general_mat_mul(1.0, &input.t(), &delta, 0.0, &mut self.grad_w[l]);
+                if l == 0 {
+                    self.dirty.fill(true);
+                }
+            }
             if l == 0 {
                 break; // no gradient with respect to the inputs is needed
             }
