@@ -4,6 +4,7 @@ mod bad_input;
 mod blas;
 mod common;
 mod keras;
+mod molecules;
 mod report;
 mod soak;
 mod sweep;

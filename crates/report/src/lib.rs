@@ -45,6 +45,23 @@ fn representative_rate(rates: &[f64]) -> f64 {
     })
 }
 
+/// Per task, the mean over `runs` of `f(share of positives among the scored test labels)`.
+fn mean_positive_share(runs: &[&Run], tasks: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
+    (0..tasks)
+        .map(|t| {
+            let shares: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| {
+                    let task = r.metrics.headline().tasks.get(t)?;
+                    let (n, p) = (task.n as f64, task.n_positive as f64);
+                    (n > 0.0).then(|| f(p / n))
+                })
+                .collect();
+            shares.iter().sum::<f64>() / shares.len().max(1) as f64
+        })
+        .collect()
+}
+
 /// Writes the tables, figures and `REPORT.md` of the results folder `dir`.
 ///
 /// `writer` is the program writing the report, which `REPORT.md` names beside the sweeps'
@@ -165,19 +182,7 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
         }
         if runs.iter().any(|r| r.spec.data.is_text()) {
             let file = format!("text_axes{suffix}.png");
-            let majority: Vec<f64> = (0..tasks.len())
-                .map(|t| {
-                    let shares: Vec<f64> = at_rate
-                        .iter()
-                        .filter_map(|r| {
-                            let task = r.metrics.headline().tasks.get(t)?;
-                            let (n, p) = (task.n as f64, task.n_positive as f64);
-                            (n > 0.0).then(|| (p / n).max(1.0 - p / n))
-                        })
-                        .collect();
-                    shares.iter().sum::<f64>() / shares.len().max(1) as f64
-                })
-                .collect();
+            let majority = mean_positive_share(&at_rate, tasks.len(), |p| p.max(1.0 - p));
             let title = format!(
                 "{label}: personality axes, {setting} ({} seeds)",
                 seeds.len()
@@ -187,12 +192,86 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                 .filter(|r| r.rate == rate && r.mechanism == mechanism)
                 .cloned()
                 .collect();
+            let panels = [
+                figures::Panel {
+                    metric: "accuracy",
+                    name: "accuracy",
+                    baseline: majority,
+                },
+                figures::Panel {
+                    metric: "balanced_accuracy",
+                    name: "balanced accuracy",
+                    baseline: vec![0.5; tasks.len()],
+                },
+                figures::Panel {
+                    metric: "auc",
+                    name: "ROC-AUC",
+                    baseline: vec![0.5; tasks.len()],
+                },
+            ];
+            let layout = figures::Layout {
+                grid: (1, 3),
+                size: (1700, 620),
+                title: &title,
+                subtitle: "per axis on the test split, mean over seeds with 95% CI; grey: the majority-class baseline",
+                baseline_name: "majority class",
+            };
             figures::atomic(&dir.join(&file), |p| {
-                figures::text_axes(&at_setting, &tasks, &majority, &title, p)
+                figures::task_bars(&at_setting, &tasks, &panels, &layout, p)
             })?;
             figures.push((
                 file,
                 format!("{label}: per-axis metrics beside the majority-class baseline"),
+            ));
+        }
+        if runs
+            .iter()
+            .any(|r| matches!(r.spec.data, record::spec::DataSpec::SmilesCsv { .. }))
+        {
+            // Per assay, with the labels as measured (the lowest extra drop rate).
+            let lowest = rates.first().copied().unwrap_or(0.0);
+            let at_lowest: Vec<&Run> = runs
+                .iter()
+                .copied()
+                .filter(|r| r.axes.rate == lowest)
+                .collect();
+            let setting = at_lowest
+                .first()
+                .map(|r| r.spec.missing.describe(&tasks))
+                .unwrap_or_default();
+            let file = format!("assays{suffix}.png");
+            let positives = mean_positive_share(&at_lowest, tasks.len(), |p| p);
+            let title = format!(
+                "{label}: ROC-AUC and PR-AUC per assay, {setting} ({} seeds)",
+                seeds.len()
+            );
+            let at_setting: Vec<Summary> =
+                vrows.iter().filter(|r| r.rate == lowest).cloned().collect();
+            let panels = [
+                figures::Panel {
+                    metric: "auc",
+                    name: "ROC-AUC (grey: chance, 0.5)",
+                    baseline: vec![0.5; tasks.len()],
+                },
+                figures::Panel {
+                    metric: "pr_auc",
+                    name: "PR-AUC (grey: chance, the share of positives)",
+                    baseline: positives,
+                },
+            ];
+            let layout = figures::Layout {
+                grid: (2, 1),
+                size: (1900, 1000),
+                title: &title,
+                subtitle: "on the measured test labels only, mean over seeds with 95% CI",
+                baseline_name: "chance",
+            };
+            figures::atomic(&dir.join(&file), |p| {
+                figures::task_bars(&at_setting, &tasks, &panels, &layout, p)
+            })?;
+            figures.push((
+                file,
+                format!("{label}: ROC-AUC and PR-AUC per assay by strategy"),
             ));
         }
     }

@@ -130,6 +130,12 @@ fn strategies(rows: &[Summary]) -> Vec<String> {
 /// The findings paragraph, generated from the numbers.
 pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
     let mut out = String::new();
+    // Against a truth, accuracy; against measured labels alone (rare positives), ROC-AUC.
+    let (metric, metric_name) = if target == "truth" {
+        ("accuracy", "accuracy")
+    } else {
+        ("auc", "ROC-AUC")
+    };
     let strategies = strategies(rows);
     let against = if target == "truth" {
         "against the true labels"
@@ -148,10 +154,8 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
             let mut v: Vec<(String, &Summary)> = strategies
                 .iter()
                 .filter_map(|s| {
-                    find(
-                        rows, &variant, &mechanism, rate, s, target, "macro", "accuracy",
-                    )
-                    .map(|r| (s.clone(), r))
+                    find(rows, &variant, &mechanism, rate, s, target, "macro", metric)
+                        .map(|r| (s.clone(), r))
                 })
                 .filter(|(_, r)| r.mean.is_some())
                 .collect();
@@ -172,7 +176,7 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
             .collect();
         let _ = write!(
             out,
-            "{setting}, {} the macro test accuracy {against} (mean over {} seeds, 95% CI) ranks: {}. ",
+            "{setting}, {} the macro test {metric_name} {against} (mean over {} seeds, 95% CI) ranks: {}. ",
             labels.phrase(&variant, &mechanism, hi),
             top[0].1.n + top[0].1.n_undefined,
             listing.join("; ")
@@ -203,19 +207,15 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
                 );
             }
             for s in &strategies {
-                let start = find(
-                    rows, &variant, &mechanism, lo, s, target, "macro", "accuracy",
-                )
-                .and_then(|x| x.mean);
+                let start = find(rows, &variant, &mechanism, lo, s, target, "macro", metric)
+                    .and_then(|x| x.mean);
                 if start.is_none_or(|m| m < 0.9) {
                     continue; // only a fall from above 0.9 is news
                 }
                 let below = rates.iter().find(|&&r| {
-                    find(
-                        rows, &variant, &mechanism, r, s, target, "macro", "accuracy",
-                    )
-                    .and_then(|x| x.mean)
-                    .is_some_and(|m| m < 0.9)
+                    find(rows, &variant, &mechanism, r, s, target, "macro", metric)
+                        .and_then(|x| x.mean)
+                        .is_some_and(|m| m < 0.9)
                 });
                 if let Some(r) = below {
                     let _ = write!(
@@ -342,6 +342,9 @@ pub fn report(
             toml.trim_end()
         );
     }
+    if target == "observed" {
+        let _ = writeln!(out, "There is no truth beyond the labels as measured: test predictions are scored on the measured test labels only (test rows keep every measured label unless the experiment drops test labels too).\n");
+    }
     let _ = writeln!(out, "## Findings\n\n{}", findings(rows, target, &labels));
     let what = if target == "truth" {
         "the true test labels"
@@ -359,6 +362,13 @@ pub fn report(
         "### Macro ROC-AUC against {what}\n\n{}",
         table(rows, target, "macro", "auc", &labels)
     );
+    if target == "observed" {
+        let _ = writeln!(
+            out,
+            "### Macro PR-AUC (average precision) against {what}\n\n{}",
+            table(rows, target, "macro", "pr_auc", &labels)
+        );
+    }
     let _ = writeln!(
         out,
         "### Keras-style pooled accuracy (missing test labels count as wrong)\n\n{}",

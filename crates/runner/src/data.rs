@@ -22,6 +22,8 @@ pub enum Base {
     Molecules {
         data: Dataset,
         scaffolds: Vec<u64>,
+        /// What the loader skipped, said in each run's record: `None` when nothing was.
+        skipped: Option<String>,
     },
     Text {
         corpus: TextCorpus,
@@ -133,7 +135,23 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                 .map(datagen::molecule::scaffold::scaffold_hash)
                 .collect();
             let complete = loaded.observed.iter().all(|&o| o);
+            let skipped = (!loaded.skipped.is_empty()).then(|| {
+                let first: Vec<String> = loaded
+                    .skipped
+                    .iter()
+                    .take(5)
+                    .map(|(line, smiles, why)| format!("line {line}: `{smiles}` ({why})"))
+                    .collect();
+                format!(
+                    "{} of {} SMILES in {} did not parse and were skipped: {}",
+                    loaded.skipped.len(),
+                    loaded.skipped.len() + loaded.molecules.len(),
+                    path.display(),
+                    first.join("; ")
+                )
+            });
             Base::Molecules {
+                skipped,
                 data: Dataset {
                     feature_names: (0..*bits).map(|j| format!("ecfp{j}")).collect(),
                     features,
@@ -187,6 +205,8 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
 
 /// A run's data after split, features and drops.
 pub struct Prepared {
+    /// Said in the run's record.
+    pub warnings: Vec<String>,
     pub data: Dataset,
     pub split: Split,
     /// Per task, the share of labels observed before the drops that the drops removed,
@@ -254,7 +274,14 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
     );
     let after = observed_counts(&data, &eligible);
     let share = |b: usize, a: usize| (b > 0).then(|| (b - a) as f64 / b as f64);
+    let warnings = match base {
+        Base::Molecules {
+            skipped: Some(s), ..
+        } => vec![s.clone()],
+        _ => Vec::new(),
+    };
     Ok(Prepared {
+        warnings,
         realised_drop_rate: before
             .iter()
             .zip(&after)

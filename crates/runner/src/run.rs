@@ -100,7 +100,7 @@ pub fn execute(
     let (data, rows) = (&prepared.data, &prepared.split);
     let spec = &run.spec;
     let tasks = data.n_tasks();
-    let mut warnings = Vec::new();
+    let mut warnings = prepared.warnings.clone();
     if let Err(e) = data.require_observed(&rows.train, "train") {
         warnings.push(e.to_string());
     }

@@ -4,12 +4,12 @@
 mod boundaries;
 mod curves;
 mod drop_rate;
-mod text_axes;
+mod task_bars;
 
 pub use boundaries::boundaries;
 pub use curves::training_curves;
 pub use drop_rate::metric_vs_drop_rate;
-pub use text_axes::text_axes;
+pub use task_bars::{task_bars, Layout, Panel};
 
 use crate::error::ReportError;
 use plotters::prelude::*;

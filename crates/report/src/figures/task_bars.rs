@@ -1,6 +1,6 @@
-//! For text data: per-axis balanced accuracy and ROC-AUC by strategy, beside the
-//! majority-class baseline (which scores 0.5 on both; its plain accuracy is the majority
-//! share, shown in the accuracy panel).
+//! Per-task bars: each strategy's mean (95% CI) per task, one panel per metric, beside a
+//! baseline bar in grey (the majority class for text axes; chance or the positive share
+//! for assays).
 
 use super::{fonts, legend, ok, plot_error, strategy_color, titled};
 use crate::error::ReportError;
@@ -8,23 +8,39 @@ use crate::tables::Summary;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// `rows`: summary rows of one setting; `majority[t]`: the majority-class share of task t's
-/// test labels.
-pub fn text_axes(
+/// One panel: a metric, its name, and the baseline's value per task.
+pub struct Panel<'a> {
+    pub metric: &'a str,
+    pub name: &'a str,
+    pub baseline: Vec<f64>,
+}
+
+/// How the figure is laid out and labelled.
+pub struct Layout<'a> {
+    /// Panels as `(rows, columns)`.
+    pub grid: (usize, usize),
+    pub size: (u32, u32),
+    pub title: &'a str,
+    pub subtitle: &'a str,
+    pub baseline_name: &'a str,
+}
+
+/// `rows`: summary rows of one setting.
+pub fn task_bars(
     rows: &[Summary],
     tasks: &[String],
-    majority: &[f64],
-    title: &str,
+    panels: &[Panel],
+    layout: &Layout,
     path: &Path,
 ) -> Result<(), ReportError> {
-    draw(rows, tasks, majority, title, path).map_err(plot_error(path))
+    draw(rows, tasks, panels, layout, path).map_err(plot_error(path))
 }
 
 fn draw(
     rows: &[Summary],
     tasks: &[String],
-    majority: &[f64],
-    title: &str,
+    panels: &[Panel],
+    layout: &Layout,
     path: &Path,
 ) -> Result<(), String> {
     fonts();
@@ -34,21 +50,15 @@ fn draw(
         "observed"
     };
     let strategies = record::Strategy::in_display_order(rows.iter().map(|r| r.strategy.as_str()));
-    let root = BitMapBackend::new(path, (1700, 620)).into_drawing_area();
+    let root = BitMapBackend::new(path, layout.size).into_drawing_area();
     ok(root.fill(&WHITE))?;
-    let body = titled(&root, title, "per axis on the test split, mean over seeds with 95% CI; grey: the majority-class baseline")?;
+    let body = titled(&root, layout.title, layout.subtitle)?;
     let (grid, bottom) = body.split_vertically(body.dim_in_pixel().1 - 40);
-    let panels = grid.split_evenly((1, 3));
-    let width = strategies.len() + 1; // bars per axis, the baseline last
-    for (k, (metric, name)) in [
-        ("accuracy", "accuracy"),
-        ("balanced_accuracy", "balanced accuracy"),
-        ("auc", "ROC-AUC"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut chart = ok(ChartBuilder::on(&panels[k])
+    let areas = grid.split_evenly(layout.grid);
+    let width = strategies.len() + 1; // bars per task, the baseline last
+    for (k, panel) in panels.iter().enumerate() {
+        let (metric, name) = (panel.metric, panel.name);
+        let mut chart = ok(ChartBuilder::on(&areas[k])
             .caption(name, ("sans-serif", 22))
             .margin(14)
             .x_label_area_size(40)
@@ -94,11 +104,7 @@ fn draw(
                     ))))?;
                 }
             }
-            let baseline = if metric == "accuracy" {
-                majority.get(t).copied().unwrap_or(0.5)
-            } else {
-                0.5
-            };
+            let baseline = panel.baseline.get(t).copied().unwrap_or(0.5);
             let (x0, x1) = bar(strategies.len());
             ok(chart.draw_series(std::iter::once(Rectangle::new(
                 [(x0, 0.0), (x1, baseline)],
@@ -110,7 +116,7 @@ fn draw(
         .iter()
         .map(|s| (s.to_string(), strategy_color(s)))
         .collect();
-    items.push(("majority class".into(), RGBColor(170, 170, 170)));
+    items.push((layout.baseline_name.into(), RGBColor(170, 170, 170)));
     legend(&bottom, &items)?;
     ok(root.present())
 }
