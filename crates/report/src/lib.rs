@@ -45,6 +45,23 @@ fn representative_rate(rates: &[f64]) -> f64 {
     })
 }
 
+/// The drop setting as a reader names it; where labels are missing in the data already
+/// (no truth), drops are extra: `extra mcar drops of 50%`, `no extra drops`.
+fn setting_phrase(run: &Run, tasks: &[String], target: &str) -> String {
+    let m = &run.spec.missing;
+    let plain = m.describe(tasks);
+    let none = m.rate == Some(0.0)
+        || m.task_rates
+            .as_ref()
+            .is_some_and(|r| r.iter().all(|&v| v == 0.0));
+    match (target == "observed", none) {
+        (true, true) => "no extra drops (labels as measured)".into(),
+        (true, false) => format!("extra {plain}"),
+        (false, true) => "no drops".into(),
+        (false, false) => plain,
+    }
+}
+
 /// Per task, the mean over `runs` of `f(share of positives among the scored test labels)`.
 fn mean_positive_share(runs: &[&Run], tasks: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
     (0..tasks)
@@ -135,7 +152,7 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
         let mechanism = shown.map(|r| r.axes.mechanism.clone()).unwrap_or_default();
         // The setting as a reader names it: `mcar drops of 50%`, `prefix drops of y0 2.06%`.
         let setting = shown
-            .map(|r| r.spec.missing.describe(&tasks))
+            .map(|r| setting_phrase(r, &tasks, target))
             .unwrap_or_default();
         let at_rate: Vec<&Run> = runs
             .iter()
@@ -237,7 +254,7 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                 .collect();
             let setting = at_lowest
                 .first()
-                .map(|r| r.spec.missing.describe(&tasks))
+                .map(|r| setting_phrase(r, &tasks, target))
                 .unwrap_or_default();
             let file = format!("assays{suffix}.png");
             let positives = mean_positive_share(&at_lowest, tasks.len(), |p| p);

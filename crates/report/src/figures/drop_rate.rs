@@ -114,15 +114,25 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
                 .filter_map(|r| r.ci95_low.or(r.mean));
             let y_min = lows.fold(1.0f64, f64::min).max(0.0);
             let y0 = (y_min - 0.02).clamp(0.0, 0.9);
+            let y_max = rows
+                .iter()
+                .filter(|r| r.target == target && r.metric == *metric)
+                .filter_map(|r| r.ci95_high.or(r.mean))
+                .fold(0.0f64, f64::max);
+            let y1 = (y_max + 0.05).min(1.005).max(y0 + 0.1);
             let mut chart = ok(ChartBuilder::on(&cells[m * panels.len() + p])
                 .caption(caption, ("sans-serif", 22))
                 .margin(12)
                 .x_label_area_size(42)
                 .y_label_area_size(56)
-                .build_cartesian_2d(x0 - 0.02..x1 + 0.02, y0..1.005))?;
+                .build_cartesian_2d(x0 - 0.02..x1 + 0.02, y0..y1))?;
             ok(chart
                 .configure_mesh()
-                .x_desc("drop rate")
+                .x_desc(if target == "truth" {
+                    "drop rate"
+                } else {
+                    "extra drop rate (share of the measured labels dropped)"
+                })
                 .y_desc(*metric_name)
                 .label_style(("sans-serif", 16))
                 .axis_desc_style(("sans-serif", 18))
@@ -136,7 +146,7 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
                 let c = strategy_color(s);
                 let band: Vec<(f64, f64)> = pts
                     .iter()
-                    .filter_map(|r| r.ci95_high.map(|h| (r.rate, h.min(1.0))))
+                    .filter_map(|r| r.ci95_high.map(|h| (r.rate, h.min(y1))))
                     .chain(
                         pts.iter()
                             .rev()
