@@ -46,6 +46,12 @@ enum Command {
         /// The experiment's results folder, e.g. results/drop_rates
         dir: PathBuf,
     },
+    /// Runs done, failed and missing (per shard where shards ran), and whether the report
+    /// is current
+    Status {
+        /// The experiment's results folder, e.g. results/drop_rates
+        dir: PathBuf,
+    },
     /// Print the linked BLAS and its thread setting
     Info,
 }
@@ -152,6 +158,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(1));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { dir } => {
+            let s = runner::status::status(&dir).map_err(runner::SweepError::from)?;
+            let line = |c: &runner::status::Counts| {
+                format!(
+                    "{} done, {} failed, {} missing",
+                    c.done, c.failed, c.missing
+                )
+            };
+            println!(
+                "{}: {} runs in the grid: {}",
+                s.experiment,
+                s.runs,
+                line(&s.all)
+            );
+            for (k, n, c) in &s.shards {
+                println!("  shard {k}/{n}: {}", line(c));
+            }
+            for (id, reason) in &s.failures {
+                println!("failed: {id}: {reason}");
+            }
+            println!(
+                "report: {}",
+                match s.report {
+                    runner::status::ReportState::NotWritten => "not written (masklab report DIR)",
+                    runner::status::ReportState::Stale =>
+                        "stale: records are newer (masklab report DIR)",
+                    runner::status::ReportState::Current => "current",
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

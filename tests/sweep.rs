@@ -370,3 +370,42 @@ fn the_manifest_records_the_revision_and_whether_the_tree_was_clean() {
     .unwrap();
     assert_eq!(manifest("results/b")["provenance"]["git_dirty"], true);
 }
+
+#[test]
+fn status_counts_runs_per_shard_and_says_whether_the_report_is_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    let status = || {
+        let o = masklab().arg("status").arg(&out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(sweep(&file, &out, &["--shard", "0/2", "--no-report"])
+        .status
+        .success());
+    let s = status();
+    assert!(
+        s.starts_with("small: 12 runs in the grid: 6 done, 0 failed, 6 missing\n"),
+        "{s}"
+    );
+    assert!(
+        s.contains(
+            "  shard 0/2: 6 done, 0 failed, 0 missing\n  shard 1/2: 0 done, 0 failed, 6 missing\n"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("report: not written"), "{s}");
+    assert!(sweep(&file, &out, &["--shard", "1/2"]).status.success());
+    let s = status();
+    assert!(
+        s.contains("12 done, 0 failed, 0 missing") && s.contains("report: current"),
+        "{s}"
+    );
+    // A rerun of one run after the report: the report is stale.
+    let id = metric_records(&out).into_keys().next().unwrap();
+    std::fs::remove_file(out.join("runs").join(&id).join("metrics.json")).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(sweep(&file, &out, &["--no-report"]).status.success());
+    assert!(status().contains("report: stale"));
+}

@@ -24,15 +24,7 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
     let label_idx: Vec<usize> = match labels {
         LabelColumns::Named(names) => names
             .iter()
-            .map(|name| {
-                header
-                    .iter()
-                    .position(|h| h == name)
-                    .ok_or_else(|| DataError::MissingColumn {
-                        path: path.into(),
-                        column: name.clone(),
-                    })
-            })
+            .map(|name| column_index(&header, name, path))
             .collect::<Result<_, _>>()?,
         LabelColumns::Prefix(prefix) => header
             .iter()
@@ -75,18 +67,9 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
             }
         }
         for &i in &label_idx {
-            let (value, seen) = match record[i].trim() {
-                "1" | "1.0" => (1.0, true),
-                "0" | "0.0" => (0.0, true),
-                "-1" | "-1.0" | "" => (f32::NAN, false),
-                other => {
-                    return Err(DataError::BadLabel {
-                        path: path.into(),
-                        line,
-                        column: header[i].clone(),
-                        value: other.into(),
-                    })
-                }
+            let (value, seen) = match parse_label(&record[i], path, line, &header[i])? {
+                Some(v) => (v, true),
+                None => (f32::NAN, false),
             };
             label_values.push(value);
             observed.push(seen);
@@ -127,6 +110,38 @@ pub(crate) fn for_each_record(
             Ok(true) => f(&record, record.position().map_or(0, |p| p.line()))?,
             Err(e) => return Err(DataError::from_csv(path, e)),
         }
+    }
+}
+
+/// The index of the header column `name`, or an error naming the file and column.
+pub(crate) fn column_index(header: &[String], name: &str, path: &Path) -> Result<usize, DataError> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| DataError::MissingColumn {
+            path: path.into(),
+            column: name.into(),
+        })
+}
+
+/// A label cell: `Some(0.0 | 1.0)` when measured, `None` when missing (empty, `-1`, `NA`),
+/// an error naming the file, line and column otherwise.
+pub(crate) fn parse_label(
+    cell: &str,
+    path: &Path,
+    line: u64,
+    column: &str,
+) -> Result<Option<f32>, DataError> {
+    match cell.trim() {
+        "1" | "1.0" => Ok(Some(1.0)),
+        "0" | "0.0" => Ok(Some(0.0)),
+        "" | "-1" | "-1.0" | "NA" | "nan" | "NaN" => Ok(None),
+        other => Err(DataError::BadLabel {
+            path: path.into(),
+            line,
+            column: column.into(),
+            value: other.into(),
+        }),
     }
 }
 

@@ -55,15 +55,7 @@ pub fn parse_type(code: &str) -> Option<([f32; 4], [bool; 4])> {
 pub fn load_mbti(path: &Path) -> Result<TextCorpus, DataError> {
     let mut reader = open_csv(path)?;
     let header = read_header(&mut reader, path)?;
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::MissingColumn {
-                path: path.into(),
-                column: name.into(),
-            })
-    };
+    let column = |name: &str| crate::csvio::column_index(&header, name, path);
     let (type_col, posts_col) = (column("type")?, column("posts")?);
     let (mut texts, mut labels, mut observed) = (Vec::new(), Vec::new(), Vec::new());
     for_each_record(&mut reader, path, |record, line| {

@@ -31,6 +31,7 @@ mod error;
 pub mod lock;
 pub mod plan;
 pub mod run;
+pub mod status;
 pub mod store;
 pub mod sweep;
 

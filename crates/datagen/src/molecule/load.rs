@@ -2,7 +2,7 @@
 //! label that was not measured), as MoleculeNet distributes Tox21.
 
 use super::Molecule;
-use crate::csvio::{for_each_record, open_csv, read_header};
+use crate::csvio::{column_index, for_each_record, open_csv, parse_label, read_header};
 use crate::DataError;
 use ndarray::Array2;
 use std::path::Path;
@@ -45,15 +45,7 @@ pub const MAX_SKIPPED_SHARE: f64 = 0.01;
 pub fn load_smiles_csv(path: &Path, options: &SmilesOptions) -> Result<SmilesCsv, DataError> {
     let mut reader = open_csv(path)?;
     let header = read_header(&mut reader, path)?;
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::MissingColumn {
-                path: path.into(),
-                column: name.into(),
-            })
-    };
+    let column = |name: &str| column_index(&header, name, path);
     let smiles_idx = column(&options.smiles_column)?;
     let label_idx: Vec<usize> = match &options.label_columns {
         Some(names) => names.iter().map(|n| column(n)).collect::<Result<_, _>>()?,
@@ -73,18 +65,9 @@ pub fn load_smiles_csv(path: &Path, options: &SmilesOptions) -> Result<SmilesCsv
         let smiles = record[smiles_idx].trim();
         let mut row_labels = Vec::with_capacity(label_idx.len());
         for &i in &label_idx {
-            row_labels.push(match record[i].trim() {
-                "1" | "1.0" => (1.0, true),
-                "0" | "0.0" => (0.0, true),
-                "" | "-1" | "-1.0" | "NA" | "nan" | "NaN" => (f32::NAN, false),
-                other => {
-                    return Err(DataError::BadLabel {
-                        path: path.into(),
-                        line,
-                        column: header[i].clone(),
-                        value: other.into(),
-                    })
-                }
+            row_labels.push(match parse_label(&record[i], path, line, &header[i])? {
+                Some(v) => (v, true),
+                None => (f32::NAN, false),
             });
         }
         match Molecule::from_smiles(smiles) {

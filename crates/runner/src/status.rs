@@ -1,0 +1,121 @@
+//! What a results folder holds against its grid: runs done, failed (with reasons) and
+//! missing, per shard where shards ran, and whether the report is current.
+
+use crate::error::SweepError;
+use crate::plan::{streams, PlannedRun};
+use crate::store::{is_complete, run_dir};
+use record::io::read_json;
+use record::outcome::{files, MetricsRecord, Outcome};
+use record::sweep::GridRecord;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Counts of one set of runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub done: usize,
+    pub failed: usize,
+    pub missing: usize,
+}
+
+/// Whether `REPORT.md` reflects the records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportState {
+    NotWritten,
+    /// A record is newer than the report.
+    Stale,
+    Current,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub experiment: String,
+    pub runs: usize,
+    pub all: Counts,
+    /// `(k, n, counts)` for each shard count a manifest names.
+    pub shards: Vec<(usize, usize, Counts)>,
+    /// `(run id, reason)`.
+    pub failures: Vec<(String, String)>,
+    pub report: ReportState,
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reads a results folder's status.
+pub fn status(dir: &Path) -> Result<Status, SweepError> {
+    let grid: GridRecord = read_json(&dir.join("grid.json"))?;
+    let mut kinds = Vec::with_capacity(grid.runs.len()); // 0 done, 1 failed, 2 missing
+    let mut failures = Vec::new();
+    let mut newest: Option<SystemTime> = None;
+    for entry in &grid.runs {
+        let run = PlannedRun {
+            id: entry.id.clone(),
+            streams: streams(&entry.spec),
+            spec: entry.spec.clone(),
+        };
+        let metrics = run_dir(dir, &run.id).join(files::METRICS);
+        let kind = if is_complete(dir, &run) {
+            newest = newest.max(modified(&metrics));
+            0
+        } else {
+            match read_json::<MetricsRecord>(&metrics) {
+                Ok(MetricsRecord {
+                    outcome: Outcome::Failed { reason },
+                    ..
+                }) => {
+                    failures.push((run.id.clone(), reason));
+                    1
+                }
+                _ => 2,
+            }
+        };
+        kinds.push(kind);
+    }
+    let count = |pick: &dyn Fn(usize) -> bool| {
+        let mut c = Counts::default();
+        for (i, &k) in kinds.iter().enumerate() {
+            if pick(i) {
+                match k {
+                    0 => c.done += 1,
+                    1 => c.failed += 1,
+                    _ => c.missing += 1,
+                }
+            }
+        }
+        c
+    };
+    // Shard counts from the manifests a sharded sweep leaves: manifest-shard-K-of-N.json.
+    let mut ns: Vec<usize> = std::fs::read_dir(dir)
+        .map_err(crate::error::io_error(dir))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rest = name
+                .strip_prefix("manifest-shard-")?
+                .strip_suffix(".json")?;
+            rest.split_once("-of-")?.1.parse().ok()
+        })
+        .collect();
+    ns.sort_unstable();
+    ns.dedup();
+    let shards = ns
+        .iter()
+        .flat_map(|&n| (0..n).map(move |k| (k, n)))
+        .map(|(k, n)| (k, n, count(&|i| i % n == k)))
+        .collect();
+    let report = match modified(&dir.join("REPORT.md")) {
+        None => ReportState::NotWritten,
+        Some(written) if newest.is_some_and(|t| t > written) => ReportState::Stale,
+        Some(_) => ReportState::Current,
+    };
+    Ok(Status {
+        experiment: grid.experiment,
+        runs: grid.runs.len(),
+        all: count(&|_| true),
+        shards,
+        failures,
+        report,
+    })
+}
