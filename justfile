@@ -36,6 +36,15 @@ test-keras: deps
     "$venv/bin/python" scripts/keras_reference.py "$reference"
     MASKLAB_KERAS_REFERENCE="$reference" cargo test --release --test tests keras:: -- --ignored --nocapture
 
+# Run a sweep on a real Slurm cluster (one is installed and started here when none answers) and check it
+test-slurm: deps
+    #!/usr/bin/env bash
+    set -euo pipefail
+    bash scripts/slurm-cluster.sh start
+    trap 'bash scripts/slurm-cluster.sh stop' EXIT
+    set -a; . "${MASKLAB_SLURM_STATE:-/tmp/masklab-slurm}/env"; set +a
+    cargo test --release --test tests slurm:: -- --ignored --nocapture --test-threads 1
+
 # Run an experiment file's sweep (resumes where it stopped), e.g. `just sweep experiments/drop_rates.toml`
 sweep FILE *ARGS: deps
     cargo run --release --quiet -- sweep {{FILE}} {{ARGS}}

@@ -7,3 +7,4 @@
 extern crate openblas_src;
 
 pub mod blas;
+pub mod slurm;

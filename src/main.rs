@@ -46,6 +46,34 @@ enum Command {
         /// The experiment's results folder, e.g. results/drop_rates
         dir: PathBuf,
     },
+    /// Write (and with --submit, submit) a Slurm job array of N shards and a report job
+    /// that runs after it
+    Slurm {
+        /// The experiment file (TOML)
+        file: PathBuf,
+        /// Array tasks, each a `--shard K/N` of the grid
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        shards: u32,
+        /// Cores per array task (its --jobs)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus_per_task: u32,
+        /// Time limit per array task, HH:MM:SS
+        #[arg(long, default_value = "01:00:00")]
+        time: String,
+        #[arg(long)]
+        partition: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        /// Memory per array task, as sbatch takes it (e.g. 4G)
+        #[arg(long)]
+        mem: Option<String>,
+        /// Results folder on a shared file system [default: results/<file stem>]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Submit with sbatch (otherwise print the commands)
+        #[arg(long)]
+        submit: bool,
+    },
     /// Runs done, failed and missing (per shard where shards ran), and whether the report
     /// is current
     Status {
@@ -158,6 +186,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(1));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Slurm {
+            file,
+            shards,
+            cpus_per_task,
+            time,
+            partition,
+            account,
+            mem,
+            out,
+            submit,
+        } => {
+            let plan = runner::plan::load_plan(&file).map_err(runner::SweepError::from)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
+            let job = masklab::slurm::Job {
+                name: plan.name.clone(),
+                experiment: std::path::absolute(&file).context("resolving the experiment file")?,
+                out: std::path::absolute(&out).context("resolving the results folder")?,
+                binary: std::env::current_exe().context("finding the masklab binary")?,
+                workdir: std::env::current_dir().context("reading the current folder")?,
+                shards,
+                cpus_per_task,
+                time,
+                partition,
+                account,
+                mem,
+            };
+            let (array, report) = job.write().context("writing the Slurm scripts")?;
+            if !submit {
+                println!(
+                    "wrote {} and {}; submit with:",
+                    array.display(),
+                    report.display()
+                );
+                println!("  id=$(sbatch --parsable {})", array.display());
+                println!("  sbatch --dependency=afterok:$id {}", report.display());
+                println!(
+                    "a shard that did not finish reruns only what is missing: sbatch --array=K {}",
+                    array.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (array_id, report_id) = job.submit(&array, &report)?;
+            println!("submitted job array {array_id} ({shards} tasks) and report job {report_id} (after it succeeds)");
+            println!(
+                "follow with: squeue -j {array_id},{report_id}   or   masklab status {}",
+                job.out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { dir } => {

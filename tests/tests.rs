@@ -6,5 +6,6 @@ mod common;
 mod keras;
 mod molecules;
 mod report;
+mod slurm;
 mod soak;
 mod sweep;

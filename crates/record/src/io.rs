@@ -234,6 +234,21 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
+    fn records_get_the_permissions_of_any_new_file() {
+        // A colleague on a shared cluster file system reads records as any other file:
+        // the user's umask decides, not the 0600 of a private temporary file.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_json(&path, &TimingRecord::new("a".into(), 1.0)).unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), mode(&plain));
+    }
+
+    #[test]
     fn a_failed_write_leaves_neither_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");

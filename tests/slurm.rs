@@ -1,0 +1,247 @@
+//! Sweeps on a real Slurm cluster (`just test-slurm` starts one when none answers): a job
+//! array of shards plus a dependent report job gives exactly the records of a local sweep,
+//! and a cancelled shard, resubmitted, finishes only what is missing.
+
+use crate::common::{experiment, masklab, sweep, SMALL};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Every record but the wall times, by `run/file`.
+fn records(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for run in std::fs::read_dir(out.join("runs")).unwrap().flatten() {
+        for f in std::fs::read_dir(run.path()).unwrap().flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name != "timing.json" {
+                files.insert(
+                    format!("{}/{name}", run.file_name().to_string_lossy()),
+                    std::fs::read(f.path()).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+fn run(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits until none of `jobs` is queued or running.
+fn wait_for(jobs: &[&str], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let queued = run(std::process::Command::new("squeue").args([
+            "-h",
+            "-o",
+            "%i",
+            "-j",
+            &jobs.join(","),
+        ]));
+        if queued.trim().is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs {jobs:?} still queued: {queued}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// `(array id, report id)` from `masklab slurm --submit`'s first line.
+fn submitted(stdout: &str) -> (String, String) {
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    let after = |w: &str| {
+        words[words.iter().position(|x| *x == w).unwrap() + 1]
+            .trim_end_matches(',')
+            .to_string()
+    };
+    (words[3].to_string(), after("job"))
+}
+
+fn submit(file: &Path, out: &Path) -> (String, String) {
+    let stdout = run(masklab()
+        .arg("slurm")
+        .arg(file)
+        .args(["--shards", "4", "--time", "00:10:00", "--submit", "--out"])
+        .arg(out));
+    assert!(stdout.starts_with("submitted job array "), "{stdout}");
+    let (array, _) = submitted(&stdout);
+    let report = stdout
+        .split("report job ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    (array, report)
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run `just test-slurm`"]
+fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 strategies x 2 rates x 10 seeds = 40 short runs.
+    let file = experiment(
+        dir.path(),
+        "cluster",
+        &SMALL.replace("seeds = 3", "seeds = 10"),
+    );
+    let local = dir.path().join("local");
+    assert!(sweep(&file, &local, &[]).status.success());
+    let expected = records(&local);
+    assert_eq!(
+        expected
+            .keys()
+            .filter(|k| k.ends_with("metrics.json"))
+            .count(),
+        40
+    );
+
+    let clock = Instant::now();
+    let out = dir.path().join("slurm");
+    let (array, report) = submit(&file, &out);
+    wait_for(&[&array, &report], Duration::from_secs(300));
+    eprintln!(
+        "4 array tasks and the report job: {:.1} s",
+        clock.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        records(&out),
+        expected,
+        "the cluster's records are the local sweep's"
+    );
+    assert_eq!(
+        std::fs::read(out.join("summary.csv")).unwrap(),
+        std::fs::read(local.join("summary.csv")).unwrap()
+    );
+    let logs: Vec<String> = std::fs::read_dir(out.join("slurm/logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.contains("report: 40 runs")),
+        "the report job wrote the report: {logs:?}"
+    );
+    let status = run(masklab().arg("status").arg(&out));
+    assert!(
+        status.contains("40 runs in the grid: 40 done, 0 failed, 0 missing")
+            && status.contains("report: current"),
+        "{status}"
+    );
+    assert!(
+        status.contains("shard 3/4: 10 done, 0 failed, 0 missing"),
+        "{status}"
+    );
+
+    // The fault: shard 0 cancelled while it runs, then resubmitted alone.
+    let slow = experiment(
+        dir.path(),
+        "slow",
+        &SMALL
+            .replace("seeds = 3", "seeds = 10")
+            .replace("epochs = 4", "epochs = 150"),
+    );
+    let slow_local = dir.path().join("slow_local");
+    assert!(sweep(&slow, &slow_local, &[]).status.success());
+    let out = dir.path().join("fault");
+    let (array, report) = submit(&slow, &out);
+    let grid: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("grid.json")).unwrap_or_default())
+            .unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let shard0 = |grid: &serde_json::Value| -> Vec<String> {
+        grid["runs"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .step_by(4)
+                    .map(|e| e["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let done = |ids: &[String]| {
+        ids.iter()
+            .filter(|id| out.join("runs").join(id).join("metrics.json").is_file())
+            .count()
+    };
+    let mut ids = shard0(&grid);
+    while (ids.is_empty() || done(&ids) < 2) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        if ids.is_empty() {
+            if let Ok(bytes) = std::fs::read(out.join("grid.json")) {
+                ids = shard0(&serde_json::from_slice(&bytes).unwrap());
+            }
+        }
+    }
+    assert!(
+        done(&ids) >= 2 && done(&ids) < 10,
+        "shard 0 should be part way: {} of 10",
+        done(&ids)
+    );
+    run(std::process::Command::new("scancel").arg(format!("{array}_0")));
+    run(std::process::Command::new("scancel").arg(&report)); // its dependency can no longer be met
+    wait_for(&[&array, &report], Duration::from_secs(300));
+    let finished: BTreeMap<String, SystemTime> = ids
+        .iter()
+        .filter_map(|id| {
+            let m = out.join("runs").join(id).join("metrics.json");
+            std::fs::metadata(&m)
+                .ok()
+                .map(|md| (id.clone(), md.modified().unwrap()))
+        })
+        .collect();
+    assert!(
+        finished.len() < 10,
+        "the cancel came too late: shard 0 finished"
+    );
+    let status = run(masklab().arg("status").arg(&out));
+    assert!(
+        status.contains(&format!(
+            "shard 0/4: {} done, 0 failed, {} missing",
+            finished.len(),
+            10 - finished.len()
+        )),
+        "{status}"
+    );
+    // Resubmit shard 0 only, as the README says.
+    let again = run(std::process::Command::new("sbatch")
+        .args(["--parsable", "--array=0"])
+        .arg(out.join("slurm/array.sbatch")));
+    wait_for(
+        &[again.trim().split(';').next().unwrap()],
+        Duration::from_secs(300),
+    );
+    assert_eq!(
+        records(&out),
+        records(&slow_local),
+        "after the resubmission, the local sweep's records"
+    );
+    for (id, before) in &finished {
+        let now = std::fs::metadata(out.join("runs").join(id).join("metrics.json"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(
+            &now, before,
+            "{id} was finished before the cancel and must not be recomputed"
+        );
+    }
+    eprintln!(
+        "cancelled shard 0 with {} of 10 runs done; the resubmission ran the other {}",
+        finished.len(),
+        10 - finished.len()
+    );
+}
