@@ -94,22 +94,90 @@ pub fn tidy(runs: &[Run]) -> Result<DataFrame, ReportError> {
 /// every other axis. Undefined (null) values are skipped and counted in `n_undefined`, never
 /// averaged in.
 pub fn summarise(tidy: &DataFrame) -> Result<DataFrame, ReportError> {
-    let keys: Vec<Expr> = GROUP_KEYS.iter().map(|k| col(*k)).collect();
-    let mut summary = tidy
-        .clone()
-        .lazy()
-        .group_by(keys)
-        .agg([
-            col("value").mean().alias("mean"),
-            col("value").std(1).alias("std"),
-            col("value").count().cast(DataType::UInt64).alias("n"),
-            col("value")
-                .null_count()
-                .cast(DataType::UInt64)
-                .alias("n_undefined"),
-        ])
-        .sort(GROUP_KEYS, SortMultipleOptions::default())
-        .collect()?;
+    // A plain ordered aggregation: polars' lazy engine would bring an async cloud stack
+    // (object_store, reqwest, tokio) into the build for one group-by.
+    let text = |name: &str| -> Result<Vec<String>, ReportError> {
+        Ok(tidy
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
+    };
+    let float = |name: &str| -> Result<Vec<f64>, ReportError> {
+        Ok(tidy.column(name)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let whole = |name: &str| -> Result<Vec<u64>, ReportError> {
+        Ok(tidy.column(name)?.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
+    };
+    let (variant, strategy, mechanism, hidden) =
+        (text("variant")?, text("strategy")?, text("mechanism")?, text("hidden")?);
+    let (target, task, metric) = (text("target")?, text("task")?, text("metric")?);
+    let (rate, lr) = (float("rate")?, float("learning_rate")?);
+    let (epochs, batch) = (whole("epochs")?, whole("batch_size")?);
+    let value: Vec<Option<f64>> = tidy.column("value")?.f64()?.iter().collect();
+    // Keys in GROUP_KEYS order; floats ordered totally (there are no NaN keys).
+    type Key = (String, String, String, Total, String, u64, u64, Total, String, String, String);
+    let mut groups: std::collections::BTreeMap<Key, (Vec<f64>, u64)> = Default::default();
+    for i in 0..tidy.height() {
+        let key = (
+            variant[i].clone(),
+            strategy[i].clone(),
+            mechanism[i].clone(),
+            Total(rate[i]),
+            hidden[i].clone(),
+            epochs[i],
+            batch[i],
+            Total(lr[i]),
+            target[i].clone(),
+            task[i].clone(),
+            metric[i].clone(),
+        );
+        let entry = groups.entry(key).or_default();
+        match value[i] {
+            Some(v) => entry.0.push(v),
+            None => entry.1 += 1,
+        }
+    }
+    let mut cols: [Vec<String>; 7] = Default::default();
+    let (mut rates, mut lrs, mut epochs, mut batches) = (vec![], vec![], vec![], vec![]);
+    let (mut means, mut stds, mut ns, mut undefined) = (vec![], vec![], vec![], vec![]);
+    for ((v, s, m, r, h, e, b, l, t, k, x), (values, missing)) in groups {
+        for (c, text) in cols.iter_mut().zip([v, s, m, h, t, k, x]) {
+            c.push(text);
+        }
+        rates.push(r.0);
+        lrs.push(l.0);
+        epochs.push(e);
+        batches.push(b);
+        let n = values.len();
+        let mean = (n > 0).then(|| values.iter().sum::<f64>() / n as f64);
+        let std = mean.filter(|_| n > 1).map(|m| {
+            (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64).sqrt()
+        });
+        means.push(mean);
+        stds.push(std);
+        ns.push(n as u64);
+        undefined.push(missing);
+    }
+    let [variant, strategy, mechanism, hidden, target, task, metric] = cols;
+    let mut summary = df!(
+        "variant" => variant,
+        "strategy" => strategy,
+        "mechanism" => mechanism,
+        "rate" => rates,
+        "hidden" => hidden,
+        "epochs" => epochs,
+        "batch_size" => batches,
+        "learning_rate" => lrs,
+        "target" => target,
+        "task" => task,
+        "metric" => metric,
+        "mean" => means,
+        "std" => stds,
+        "n" => ns,
+        "n_undefined" => undefined,
+    )?;
     let mean = summary.column("mean")?.f64()?.clone();
     let std = summary.column("std")?.f64()?.clone();
     let n = summary.column("n")?.u64()?.clone();
@@ -126,6 +194,24 @@ pub fn summarise(tidy: &DataFrame) -> Result<DataFrame, ReportError> {
     summary.with_column(Column::new("ci95_low".into(), low))?;
     summary.with_column(Column::new("ci95_high".into(), high))?;
     Ok(summary)
+}
+
+/// An `f64` ordered by `total_cmp`, for group keys.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Total(f64);
+
+impl Eq for Total {}
+
+impl PartialOrd for Total {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Total {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
 }
 
 /// A summary row, for figures and prose.
