@@ -57,17 +57,16 @@ fn wait_for(jobs: &[&str], limit: Duration) {
     }
 }
 
-/// `(array id, report id)` from `masklab slurm --submit`'s first line.
-fn submitted(stdout: &str) -> (String, String) {
-    let words: Vec<&str> = stdout.split_whitespace().collect();
-    let after = |w: &str| {
-        words[words.iter().position(|x| *x == w).unwrap() + 1]
-            .trim_end_matches(',')
-            .to_string()
-    };
-    (words[3].to_string(), after("job"))
+/// The word after `marker` in `masklab slurm --submit`'s output: a job id.
+fn id_after(stdout: &str, marker: &str) -> String {
+    let rest = stdout
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `{marker}` in {stdout}"));
+    rest.split_whitespace().next().unwrap().to_string()
 }
 
+/// Submits the 4-shard array and its report job: `(array id, report id)`.
 fn submit(file: &Path, out: &Path) -> (String, String) {
     let stdout = run(masklab()
         .arg("slurm")
@@ -75,16 +74,10 @@ fn submit(file: &Path, out: &Path) -> (String, String) {
         .args(["--shards", "4", "--time", "00:10:00", "--submit", "--out"])
         .arg(out));
     assert!(stdout.starts_with("submitted job array "), "{stdout}");
-    let (array, _) = submitted(&stdout);
-    let report = stdout
-        .split("report job ")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    (array, report)
+    (
+        id_after(&stdout, "job array "),
+        id_after(&stdout, "report job "),
+    )
 }
 
 #[test]
