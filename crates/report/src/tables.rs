@@ -105,19 +105,45 @@ pub fn summarise(tidy: &DataFrame) -> Result<DataFrame, ReportError> {
             .collect())
     };
     let float = |name: &str| -> Result<Vec<f64>, ReportError> {
-        Ok(tidy.column(name)?.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        Ok(tidy
+            .column(name)?
+            .f64()?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
     };
     let whole = |name: &str| -> Result<Vec<u64>, ReportError> {
-        Ok(tidy.column(name)?.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
+        Ok(tidy
+            .column(name)?
+            .u64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
     };
-    let (variant, strategy, mechanism, hidden) =
-        (text("variant")?, text("strategy")?, text("mechanism")?, text("hidden")?);
+    let (variant, strategy, mechanism, hidden) = (
+        text("variant")?,
+        text("strategy")?,
+        text("mechanism")?,
+        text("hidden")?,
+    );
     let (target, task, metric) = (text("target")?, text("task")?, text("metric")?);
     let (rate, lr) = (float("rate")?, float("learning_rate")?);
     let (epochs, batch) = (whole("epochs")?, whole("batch_size")?);
     let value: Vec<Option<f64>> = tidy.column("value")?.f64()?.iter().collect();
     // Keys in GROUP_KEYS order; floats ordered totally (there are no NaN keys).
-    type Key = (String, String, String, Total, String, u64, u64, Total, String, String, String);
+    type Key = (
+        String,
+        String,
+        String,
+        Total,
+        String,
+        u64,
+        u64,
+        Total,
+        String,
+        String,
+        String,
+    );
     let mut groups: std::collections::BTreeMap<Key, (Vec<f64>, u64)> = Default::default();
     for i in 0..tidy.height() {
         let key = (
