@@ -1,16 +1,23 @@
 //! The seed network's training step and its parts, on the seed's batch of 5000.
 //!
-//! `gemm_only` performs exactly the matrix products of one `train_step` (seven forward and
-//! backward products for the weights, three for the hidden deltas) on buffers of the same
-//! shapes, so `gemm_only / train_step` is the share of a step spent in BLAS.
+//! - `train_step`: the step as a sweep runs it (the tiled kernels, `nn::tiled`);
+//!   `train_step_blas`: the same step through whole-batch BLAS products.
+//! - `gemm_only`: exactly the BLAS products of one `train_step_blas` (four forward, four
+//!   weight-gradient and three hidden-delta products) on buffers of the same shapes.
+//! - `sgemm_peak`: a large square product through the same BLAS, the machine's practical
+//!   peak on one core. Throughputs of `train_step*`, `gemm_only` and `sgemm_peak` are in
+//!   FLOPs (criterion's "elem/s"), and at the end the run prints the step's efficiency:
+//!   `(step FLOPs / step median) / (sgemm FLOPs / sgemm median)`, from this run's medians.
 
 use criterion::{Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2};
-use nn::{masked_bce, Loss, Mlp, Trainer};
+use nn::{masked_bce, Kernel, Loss, Mlp, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const SIZES: [usize; 5] = [2, 10, 40, 30, 3];
 const BATCH: usize = 5000;
@@ -74,11 +81,22 @@ pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("nn");
     group.throughput(Throughput::Elements(BATCH as u64));
 
+    let flops = step_flops(&SIZES, BATCH);
+    group.throughput(Throughput::Elements(flops));
     let mut trainer = Trainer::new(mlp.clone(), 1e-3, BATCH);
+    assert_eq!(trainer.kernel(), Kernel::Tiled);
     let loss = Loss::masked();
     group.bench_function("train_step", |b| {
+        STEP_MEASURED.store(true, Ordering::Relaxed);
         b.iter(|| black_box(trainer.step(x.view(), y.view(), observed.view(), &loss)))
     });
+    let mut blas = Trainer::new(mlp.clone(), 1e-3, BATCH).with_kernel(Kernel::Blas);
+    group.bench_function("train_step_blas", |b| {
+        b.iter(|| black_box(blas.step(x.view(), y.view(), observed.view(), &loss)))
+    });
+    let mut gemm = GemmSequence::new(&mlp, &x);
+    group.bench_function("gemm_only", |b| b.iter(|| gemm.run()));
+    group.throughput(Throughput::Elements(BATCH as u64));
 
     group.bench_function("forward", |b| {
         b.iter(|| black_box(mlp.forward(black_box(x.view()))))
@@ -101,9 +119,81 @@ pub fn bench(c: &mut Criterion) {
         b.iter(|| black_box(masked_bce(logits.view(), y.view(), observed.view(), None)))
     });
 
-    let mut gemm = GemmSequence::new(&mlp, &x);
-    group.bench_function("gemm_only", |b| b.iter(|| gemm.run()));
     group.finish();
+    bench_sgemm_peak(c);
+    print_efficiency(flops);
+}
+
+/// Side of the square product that measures BLAS's peak: large enough that packing and
+/// call overhead vanish (about 0.9 GFLOP a product), small enough for a quick bench.
+const PEAK_SIDE: usize = 768;
+
+fn bench_sgemm_peak(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(44);
+    let mut fill =
+        || Array2::from_shape_simple_fn((PEAK_SIDE, PEAK_SIDE), || rng.random_range(-1.0f32..1.0));
+    let (a, b, mut out) = (fill(), fill(), Array2::zeros((PEAK_SIDE, PEAK_SIDE)));
+    let mut group = c.benchmark_group("nn");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(2 * (PEAK_SIDE as u64).pow(3)));
+    group.bench_function("sgemm_peak", |bench| {
+        PEAK_MEASURED.store(true, Ordering::Relaxed);
+        bench.iter(|| general_mat_mul(1.0, &a, &b, 0.0, &mut out))
+    });
+    group.finish();
+}
+
+/// Multiply-adds of a step, counted as two FLOPs each: the forward products, the weight
+/// gradients, and the deltas of every layer but the first. The loss, the bias sums, ReLU
+/// and Adam (a few FLOPs per value) are left out.
+fn step_flops(sizes: &[usize], batch: usize) -> u64 {
+    let products: Vec<u64> = sizes.windows(2).map(|w| (w[0] * w[1]) as u64).collect();
+    let forward: u64 = products.iter().sum();
+    let deltas: u64 = products[1..].iter().sum();
+    2 * batch as u64 * (2 * forward + deltas)
+}
+
+static STEP_MEASURED: AtomicBool = AtomicBool::new(false);
+static PEAK_MEASURED: AtomicBool = AtomicBool::new(false);
+
+/// Criterion's median for `nn/NAME` in this run, in seconds.
+fn median_seconds(name: &str) -> Option<f64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = target
+        .join("criterion/nn")
+        .join(name)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(json["median"]["point_estimate"].as_f64()? * 1e-9)
+}
+
+/// The step's FLOP rate as a share of BLAS's large-product rate, when both were measured
+/// by this process (not in `--test` mode, and not filtered out).
+fn print_efficiency(step_flops: u64) {
+    if !(STEP_MEASURED.load(Ordering::Relaxed) && PEAK_MEASURED.load(Ordering::Relaxed)) {
+        return;
+    }
+    if std::env::args().any(|a| a == "--test") {
+        return;
+    }
+    let (Some(step), Some(peak)) = (median_seconds("train_step"), median_seconds("sgemm_peak"))
+    else {
+        return;
+    };
+    let peak_flops = 2.0 * (PEAK_SIDE as f64).powi(3);
+    let (step_rate, peak_rate) = (step_flops as f64 / step, peak_flops / peak);
+    println!(
+        "\nnn/train_step efficiency: {:.1} MFLOP a step (2-10-40-30-3, batch {BATCH}) in {:.1} µs \
+         = {:.1} GFLOP/s; sgemm {PEAK_SIDE}³ = {:.1} GFLOP/s; efficiency {:.2}\n",
+        step_flops as f64 / 1e6,
+        step * 1e6,
+        step_rate / 1e9,
+        peak_rate / 1e9,
+        step_rate / peak_rate
+    );
 }
 
 /// The buffers and products of one training step, without anything else.

@@ -1,7 +1,7 @@
 //! Every parameter's gradient, for each loss, against central differences of an independent
 //! f64 reference (a loop forward pass and the losses written out from their definitions).
 
-use crate::{Loss, Mlp, Trainer};
+use crate::{Kernel, Loss, Mlp, Trainer};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -65,14 +65,24 @@ fn reference_loss(
     }
 }
 
+/// The check through both kernels: the tiled step (the default for this small network) and
+/// whole-batch BLAS.
 fn check(loss: Loss, seed: u64) {
-    check_with(loss, seed, &[3, 5, 4, 2], |rng| {
-        rng.random_range(-1.5f32..1.5)
-    });
+    for kernel in [Kernel::Tiled, Kernel::Blas] {
+        check_with(loss.clone(), seed, &[3, 5, 4, 2], kernel, |rng| {
+            rng.random_range(-1.5f32..1.5)
+        });
+    }
 }
 
 /// The check on a network of `sizes`, inputs drawn by `input`.
-fn check_with(loss: Loss, seed: u64, sizes: &[usize], input: impl Fn(&mut ChaCha8Rng) -> f32) {
+fn check_with(
+    loss: Loss,
+    seed: u64,
+    sizes: &[usize],
+    kernel: Kernel,
+    input: impl Fn(&mut ChaCha8Rng) -> f32,
+) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut mlp = Mlp::new(sizes, &mut rng);
     for b in mlp.biases.iter_mut() {
@@ -83,7 +93,7 @@ fn check_with(loss: Loss, seed: u64, sizes: &[usize], input: impl Fn(&mut ChaCha
     let outputs = sizes[sizes.len() - 1];
     let y = Array2::from_shape_simple_fn((n, outputs), || rng.random_range(0..2u8) as f32);
     let o = Array2::from_shape_fn((n, outputs), |(i, j)| (i + 2 * j) % 4 != 1);
-    let mut trainer = Trainer::new(mlp.clone(), 1e-3, n);
+    let mut trainer = Trainer::new(mlp.clone(), 1e-3, n).with_kernel(kernel);
     let analytic_loss = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
 
     let mut params: Vec<Vec<f64>> = Vec::new();
@@ -97,7 +107,7 @@ fn check_with(loss: Loss, seed: u64, sizes: &[usize], input: impl Fn(&mut ChaCha
     let base = reference_loss(&params, sizes, &x, &y, &o, &loss);
     assert!(
         (base - analytic_loss as f64).abs() < 1e-5 * base.abs().max(1.0),
-        "{loss:?}: loss {analytic_loss} vs {base}"
+        "{loss:?} {kernel:?}: loss {analytic_loss} vs {base}"
     );
 
     let h = 1e-5;
@@ -114,7 +124,7 @@ fn check_with(loss: Loss, seed: u64, sizes: &[usize], input: impl Fn(&mut ChaCha
             let got = analytic[tensor][k] as f64;
             assert!(
                 (numeric - got).abs() <= 1e-4 + 1e-3 * numeric.abs(),
-                "{loss:?}: tensor {tensor} entry {k}: analytic {got} vs numeric {numeric}"
+                "{loss:?} {kernel:?}: tensor {tensor} entry {k}: analytic {got} vs numeric {numeric}"
             );
             checked += 1;
         }
@@ -167,8 +177,8 @@ fn the_sparse_first_layer_gradients_match_central_differences() {
             0.0
         }
     };
-    check_with(Loss::masked(), 7, &[96, 6, 3], bits);
-    check_with(Loss::Plain, 8, &[96, 6, 3], bits);
+    check_with(Loss::masked(), 7, &[96, 6, 3], Kernel::Blas, bits);
+    check_with(Loss::Plain, 8, &[96, 6, 3], Kernel::Blas, bits);
 }
 
 #[test]

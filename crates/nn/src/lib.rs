@@ -43,6 +43,7 @@ pub mod loss;
 pub mod metrics;
 pub mod mlp;
 pub mod sparse;
+pub mod tiled;
 pub mod train;
 
 #[cfg(test)]
@@ -54,4 +55,4 @@ pub use adam::Adam;
 pub use loss::{masked_bce, plain_bce, plain_logit_bce, seed_masked_bce, Loss};
 pub use metrics::{evaluate, keras_accuracy, Metrics, TaskMetrics};
 pub use mlp::Mlp;
-pub use train::Trainer;
+pub use train::{Kernel, Trainer};

@@ -111,6 +111,32 @@ fn masked_cells(
         }
         return total;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { unweighted_cells_avx2(z, y, o, g, scale) };
+    }
+    unweighted_cells(z, y, o, g, scale)
+}
+
+/// [`unweighted_cells`] compiled for AVX2: eight lanes where the baseline has four. The
+/// arithmetic is the same IEEE operations in the same order (Rust never fuses a multiply
+/// and an add by itself), so the results are bit-identical (tested).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn unweighted_cells_avx2(
+    z: &[f32],
+    y: &[f32],
+    o: &[bool],
+    g: &mut [f32],
+    scale: f32,
+) -> f64 {
+    unweighted_cells(z, y, o, g, scale)
+}
+
+/// The masked loss's cells without task weights, as [`masked_cells`].
+#[inline(always)]
+fn unweighted_cells(z: &[f32], y: &[f32], o: &[bool], g: &mut [f32], scale: f32) -> f64 {
     // Blocks of cells on the stack, each stage a simple loop over the block, so that each
     // loop vectorises on its own.
     const BLOCK: usize = 256;
@@ -426,6 +452,25 @@ mod tests {
             .iter()
             .zip(&grad)
             .all(|(a, b)| (a - b).abs() < 1e-7));
+    }
+
+    #[test]
+    fn the_avx2_build_of_the_masked_loss_is_bit_identical_to_the_baseline() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+            let n = 3 * 1000 + 7;
+            let z: Vec<f32> = (0..n).map(|_| rng.random_range(-30.0f32..30.0)).collect();
+            let y: Vec<f32> = (0..n).map(|_| rng.random_range(0..2u8) as f32).collect();
+            let o: Vec<bool> = (0..n).map(|_| rng.random::<f32>() > 0.3).collect();
+            let (mut g1, mut g2) = (vec![0.0; n], vec![0.0; n]);
+            let base = unweighted_cells(&z, &y, &o, &mut g1, 0.01);
+            // SAFETY: checked above.
+            let wide = unsafe { unweighted_cells_avx2(&z, &y, &o, &mut g2, 0.01) };
+            assert_eq!(base.to_bits(), wide.to_bits());
+            assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
     }
 
     #[test]

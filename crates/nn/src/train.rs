@@ -4,6 +4,7 @@ use crate::adam::Adam;
 use crate::loss::Loss;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, SparseRows};
+use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
 use rand::seq::SliceRandom;
@@ -36,6 +37,29 @@ pub struct Trainer {
     sparse_below: f32,
     /// Rows of the first weight gradient that may hold values.
     dirty: Vec<bool>,
+    kernel: Kernel,
+    tiled: TiledBuffers,
+}
+
+/// How a [`Trainer`] computes a step's products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Whole-batch products through BLAS, with the sparse first layer where it applies.
+    Blas,
+    /// The batch in tiles of rows through kernels for narrow layers ([`crate::tiled`]).
+    Tiled,
+}
+
+impl Kernel {
+    /// The default for a network of these sizes: tiled when every layer is at most
+    /// [`tiled::MAX_WIDTH`] wide, BLAS otherwise.
+    pub fn for_sizes(sizes: &[usize]) -> Kernel {
+        if tiled::suits(sizes) {
+            Kernel::Tiled
+        } else {
+            Kernel::Blas
+        }
+    }
 }
 
 /// Inputs narrower than this always take the dense product (nothing to gain).
@@ -77,6 +101,8 @@ impl Trainer {
             sparse: SparseRows::default(),
             sparse_below: SPARSE_BELOW,
             dirty: vec![true; sizes[0]],
+            kernel: Kernel::for_sizes(&sizes),
+            tiled: TiledBuffers::new(&sizes),
             mlp,
         }
     }
@@ -86,6 +112,17 @@ impl Trainer {
     pub fn with_sparse_below(mut self, density: f32) -> Self {
         self.sparse_below = density;
         self
+    }
+
+    /// Chooses how steps are computed (default [`Kernel::for_sizes`]). Both give the same
+    /// sums up to float rounding; each is reproducible run to run.
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
     /// Whether this batch takes the sparse first layer; if so its non-zeros are indexed.
@@ -226,6 +263,18 @@ impl Trainer {
             (n, self.mlp.n_outputs()),
             "targets do not match the batch"
         );
+        if self.kernel == Kernel::Tiled {
+            return tiled::compute_gradients(
+                &self.mlp,
+                &mut self.tiled,
+                x,
+                y,
+                observed,
+                loss,
+                &mut self.grad_w,
+                &mut self.grad_b,
+            );
+        }
         self.ensure_capacity(n);
         let layers = self.mlp.weights.len();
         let sparse = self.index_sparse(x);
