@@ -44,22 +44,67 @@ pub fn spawn_sweep(
         .unwrap()
 }
 
-/// Every run's `metrics.json`, by run id.
+/// Every run's record, by run id, as its log line's bytes: the last success of a run, else
+/// its last failure.
 pub fn metric_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut records = BTreeMap::new();
-    let Ok(dirs) = std::fs::read_dir(out.join("runs")) else {
-        return records;
-    };
-    for entry in dirs {
-        let dir = entry.unwrap().path();
-        if let Ok(bytes) = std::fs::read(dir.join("metrics.json")) {
-            records.insert(
-                dir.file_name().unwrap().to_string_lossy().into_owned(),
-                bytes,
+    run_records(out)
+        .into_iter()
+        .map(|(id, r)| (id, serde_json::to_vec(&r).unwrap()))
+        .collect()
+}
+
+/// Every run's record, by run id (see [`metric_records`]).
+pub fn run_records(out: &Path) -> BTreeMap<String, record::outcome::RunRecord> {
+    let mut records: BTreeMap<String, record::outcome::RunRecord> = BTreeMap::new();
+    record::log::scan(out, |r| {
+        let keep = r.is_ok() || records.get(&r.id).is_none_or(|old| !old.is_ok());
+        if keep {
+            records.insert(r.id.clone(), r);
+        }
+    })
+    .unwrap();
+    records
+}
+
+/// A run's settings, from the results folder's `grid.json`.
+pub fn spec_of(out: &Path, id: &str) -> record::RunSpec {
+    let grid: record::sweep::GridRecord = record::io::read_json(&out.join("grid.json")).unwrap();
+    grid.runs.into_iter().find(|e| e.id == id).unwrap().spec
+}
+
+/// Every run's record (`run/<id>`), every boundary grid (`boundaries/<id>.json`), the grid
+/// and the summary table.
+pub fn all_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files: BTreeMap<String, Vec<u8>> = metric_records(out)
+        .into_iter()
+        .map(|(id, bytes)| (format!("run/{id}"), bytes))
+        .collect();
+    for grid in std::fs::read_dir(out.join("boundaries"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = grid.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(".masklab-tmp-") {
+            files.insert(
+                format!("boundaries/{name}"),
+                std::fs::read(grid.path()).unwrap(),
             );
         }
     }
-    records
+    for top in ["grid.json", "summary.csv"] {
+        if let Ok(bytes) = std::fs::read(out.join(top)) {
+            files.insert(top.into(), bytes);
+        }
+    }
+    files
+}
+
+/// How many lines each run id has across the run logs (a run computed twice has two).
+pub fn line_counts(out: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    record::log::scan(out, |r| *counts.entry(r.id).or_default() += 1).unwrap();
+    counts
 }
 
 /// A small toy sweep: 2 rates x 2 strategies x 3 seeds = 12 runs.

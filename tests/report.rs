@@ -67,13 +67,10 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
     let mut by_setting: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
     for (id, bytes) in metric_records(&out) {
         let m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        let c: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(out.join("runs").join(&id).join("config.json")).unwrap(),
-        )
-        .unwrap();
+        let spec = crate::common::spec_of(&out, &id);
         let key = (
-            c["spec"]["strategy"].as_str().unwrap().to_string(),
-            c["spec"]["missing"]["rate"].as_f64().unwrap().to_string(),
+            spec.strategy.name().to_string(),
+            spec.missing.rate.unwrap().to_string(),
         );
         by_setting.entry(key).or_default().push(
             m["outcome"]["ok"]["metrics"]["truth"]["accuracy"]
@@ -165,48 +162,44 @@ fn reporting_a_folder_without_runs_is_a_clear_error() {
 }
 
 #[test]
-fn a_damaged_history_beside_good_metrics_is_reported_not_fatal() {
+fn a_damaged_run_line_is_listed_and_left_out_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let file = experiment(dir.path(), "small", SMALL);
     let out = dir.path().join("out");
     assert!(sweep(&file, &out, &[]).status.success());
     let before = std::fs::read(out.join("summary.csv")).unwrap();
-    let id = metric_records(&out).into_keys().next().unwrap();
-    std::fs::write(
-        out.join("runs").join(&id).join("history.json"),
-        "{\"format\": 4, \"id\": ",
-    )
-    .unwrap();
+    // The sealed log, unpacked, with one run's line damaged (a negative row count).
+    let runs = out.join("runs");
+    let text = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(runs.join("all.1.jsonl.gz"))
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::remove_file(runs.join("all.1.jsonl.gz")).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let damaged = text.replacen("\"train_rows\":", "\"train_rows\":-", 1);
+    std::fs::write(runs.join("all.jsonl"), &damaged).unwrap();
     let again = masklab().arg("report").arg(&out).output().unwrap();
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "warning: {}",
-            out.join("runs").join(&id).join("history.json").display()
-        )),
+        stderr.contains("warning: ")
+            && stderr.contains("all.jsonl: line 1")
+            && stderr.contains("outcome.ok.metrics.train_rows"),
         "{stderr}"
     );
-    // Its metrics still count; the report says which record it could not read.
-    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), before);
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(
-        md.contains("## Damaged records") && md.contains(&id),
+        md.contains("## Damaged records") && md.contains("all.jsonl: line 1"),
         "{md}"
     );
-    // A damaged metrics record is an error naming the file and the field.
-    let metrics = out.join("runs").join(&id).join("metrics.json");
-    let text = std::fs::read_to_string(&metrics).unwrap();
-    std::fs::write(
-        &metrics,
-        text.replacen("\"train_rows\": ", "\"train_rows\": -", 1),
-    )
-    .unwrap();
-    let bad = masklab().arg("report").arg(&out).output().unwrap();
-    let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(1));
     assert!(
-        stderr.contains("metrics.json") && stderr.contains("metrics.train_rows"),
-        "{stderr}"
+        md.contains("11 runs reported (0 failed, 1 not yet run)"),
+        "{md}"
     );
+    // The next sweep runs it again, and the report is whole.
+    let rerun = sweep(&file, &out, &[]);
+    assert!(String::from_utf8_lossy(&rerun.stderr).contains("11 already done, 1 completed"));
+    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), before);
 }

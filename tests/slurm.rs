@@ -2,26 +2,16 @@
 //! array of shards plus a dependent report job gives exactly the records of a local sweep,
 //! and a cancelled shard, resubmitted, finishes only what is missing.
 
-use crate::common::{experiment, masklab, sweep, SMALL};
-use std::collections::BTreeMap;
+use crate::common::{all_records, experiment, line_counts, masklab, run_records, sweep, SMALL};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-/// Every record but the wall times, by `run/file`.
-fn records(out: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for run in std::fs::read_dir(out.join("runs")).unwrap().flatten() {
-        for f in std::fs::read_dir(run.path()).unwrap().flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            if name != "timing.json" {
-                files.insert(
-                    format!("{}/{name}", run.file_name().to_string_lossy()),
-                    std::fs::read(f.path()).unwrap(),
-                );
-            }
-        }
-    }
-    files
+/// Every run's record and boundary grid, and the grid (the summary is compared apart: a
+/// cancelled report job writes none).
+fn records(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut all = all_records(out);
+    all.remove("summary.csv");
+    all
 }
 
 fn run(cmd: &mut std::process::Command) -> String {
@@ -94,10 +84,7 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
     assert!(sweep(&file, &local, &[]).status.success());
     let expected = records(&local);
     assert_eq!(
-        expected
-            .keys()
-            .filter(|k| k.ends_with("metrics.json"))
-            .count(),
+        expected.keys().filter(|k| k.starts_with("run/")).count(),
         40
     );
 
@@ -166,9 +153,8 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
             .unwrap_or_default()
     };
     let done = |ids: &[String]| {
-        ids.iter()
-            .filter(|id| out.join("runs").join(id).join("metrics.json").is_file())
-            .count()
+        let records = run_records(&out);
+        ids.iter().filter(|id| records.contains_key(*id)).count()
     };
     let mut ids = shard0(&grid);
     while (ids.is_empty() || done(&ids) < 2) && Instant::now() < deadline {
@@ -187,14 +173,10 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
     run(std::process::Command::new("scancel").arg(format!("{array}_0")));
     run(std::process::Command::new("scancel").arg(&report)); // its dependency can no longer be met
     wait_for(&[&array, &report], Duration::from_secs(300));
-    let finished: BTreeMap<String, SystemTime> = ids
+    let records_then = run_records(&out);
+    let finished: Vec<&String> = ids
         .iter()
-        .filter_map(|id| {
-            let m = out.join("runs").join(id).join("metrics.json");
-            std::fs::metadata(&m)
-                .ok()
-                .map(|md| (id.clone(), md.modified().unwrap()))
-        })
+        .filter(|id| records_then.contains_key(*id))
         .collect();
     assert!(
         finished.len() < 10,
@@ -222,13 +204,12 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         records(&slow_local),
         "after the resubmission, the local sweep's records"
     );
-    for (id, before) in &finished {
-        let now = std::fs::metadata(out.join("runs").join(id).join("metrics.json"))
-            .unwrap()
-            .modified()
-            .unwrap();
+    // A run computed again would have a second line in the logs.
+    let lines = line_counts(&out);
+    for id in &finished {
         assert_eq!(
-            &now, before,
+            lines.get(*id),
+            Some(&1),
             "{id} was finished before the cancel and must not be recomputed"
         );
     }

@@ -16,11 +16,16 @@ fn records_are_identical_across_job_counts_and_forced_reruns() {
     let forced = sweep(&file, &two, &["--jobs", "2", "--force"]);
     assert!(String::from_utf8_lossy(&forced.stderr).contains("0 already done, 12 completed"));
     assert_eq!(a, metric_records(&two));
-    // Every run folder holds its config, history and timing beside the metrics.
-    for id in a.keys() {
-        for f in ["config.json", "history.json", "timing.json"] {
-            assert!(two.join("runs").join(id).join(f).is_file(), "{id}/{f}");
-        }
+    // Each sweep sealed its log; the forced rerun added a second one of the same lines.
+    let sealed: Vec<_> = std::fs::read_dir(two.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(sealed.len(), 2, "{sealed:?}");
+    assert!(sealed.iter().all(|n| n.ends_with(".jsonl.gz")));
+    // Every run has its history beside its metrics.
+    for r in crate::common::run_records(&two).values() {
+        assert_eq!(r.history.len(), 4, "{}", r.id);
     }
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(two.join("manifest.json")).unwrap()).unwrap();
@@ -92,13 +97,7 @@ fn a_diverging_run_is_recorded_as_failed_and_the_rest_complete() {
     let mut failed = 0;
     for (id, bytes) in &records {
         let record: serde_json::Value = serde_json::from_slice(bytes).unwrap();
-        let config: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(out.join("runs").join(id).join("config.json")).unwrap(),
-        )
-        .unwrap();
-        let lr = config["spec"]["training"]["learning-rate"]
-            .as_f64()
-            .unwrap();
+        let lr = crate::common::spec_of(&out, id).training.learning_rate;
         if record["outcome"].get("failed").is_some() {
             failed += 1;
             // Only the absurd learning rate fails, with its reason, named on stderr too.
@@ -229,36 +228,82 @@ fn an_edited_input_file_gives_new_runs_not_stale_records() {
 }
 
 #[test]
-fn a_run_counts_as_done_only_when_every_record_parses_with_its_own_id() {
+fn a_run_counts_as_done_only_when_its_line_parses_with_its_streams_and_boundary() {
     let dir = tempfile::tempdir().unwrap();
     let file = experiment(dir.path(), "small", SMALL);
     let out = dir.path().join("out");
     assert!(sweep(&file, &out, &["--no-report"]).status.success());
     let expected = metric_records(&out);
-    let ids: Vec<&String> = expected.keys().collect();
-    let run = |i: usize| out.join("runs").join(ids[i]);
-    // A truncated history, a config moved from another run, a record of an older format,
-    // a missing boundary map, and a killed writer's temporary file.
-    let history = std::fs::read(run(0).join("history.json")).unwrap();
-    std::fs::write(run(0).join("history.json"), &history[..history.len() / 2]).unwrap();
-    std::fs::copy(run(2).join("config.json"), run(1).join("config.json")).unwrap();
-    let metrics = String::from_utf8(std::fs::read(run(2).join("metrics.json")).unwrap()).unwrap();
-    std::fs::write(
-        run(2).join("metrics.json"),
-        metrics.replace("\"format\": 4", "\"format\": 3"),
+    // The sealed log, unpacked into an open one that the next sweep reads and appends to.
+    let runs = out.join("runs");
+    let sealed = runs.join("all.1.jsonl.gz");
+    let text = std::process::Command::new("gzip")
+        .args(["-dc"])
+        .arg(&sealed)
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::remove_file(&sealed).unwrap();
+    let mut lines: Vec<String> = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 12);
+    let id = |line: &str| {
+        serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Runs keeping a boundary grid: one seed, at the shown rate, for each strategy.
+    let boundaries: Vec<String> = std::fs::read_dir(out.join("boundaries"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(boundaries.len(), 2, "{boundaries:?}");
+    let others: Vec<usize> = (0..12)
+        .filter(|&i| !boundaries.contains(&id(&lines[i])))
+        .collect();
+    // Another run's stream seeds; an older format; a field of the wrong type; a removed
+    // boundary grid; and, last, a line torn in half by a killed writer.
+    let mut moved: serde_json::Value = serde_json::from_str(&lines[others[0]]).unwrap();
+    let theirs: serde_json::Value = serde_json::from_str(&lines[others[1]]).unwrap();
+    moved["streams"] = theirs["streams"].clone();
+    lines[others[0]] = moved.to_string();
+    lines[others[1]] = lines[others[1]].replace("\"format\":5", "\"format\":4");
+    lines[others[2]] = lines[others[2]].replace("\"train_rows\":", "\"train_rows\":\"x\",\"was\":");
+    std::fs::remove_file(
+        out.join("boundaries")
+            .join(format!("{}.json", boundaries[0])),
     )
     .unwrap();
-    std::fs::remove_file(run(3).join("boundary.json")).unwrap();
-    let leftover = run(4).join(".masklab-tmp-4294967-0.metrics.json");
+    let torn = lines.remove(others[3]);
+    let mut body = lines.join("\n") + "\n";
+    body.push_str(&torn[..torn.len() / 2]);
+    std::fs::write(runs.join("all.jsonl"), body).unwrap();
+    let leftover = out.join("boundaries").join(".masklab-tmp-4294967-0.x.json");
     std::fs::write(&leftover, "{").unwrap();
     let again = sweep(&file, &out, &["--no-report"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("8 already done, 4 completed"), "{stderr}");
+    assert!(stderr.contains("7 already done, 5 completed"), "{stderr}");
     assert_eq!(metric_records(&out), expected);
     assert!(
         !leftover.exists(),
         "a killed writer's temporary file is removed"
     );
+    // The torn half line was cut off before the new lines were appended.
+    let mut torn_lines = 0;
+    record::log::scan(&out, |_| {})
+        .map(|s| torn_lines = s.torn)
+        .unwrap();
+    assert_eq!(torn_lines, 0);
 }
 
 #[test]
@@ -402,9 +447,12 @@ fn status_counts_runs_per_shard_and_says_whether_the_report_is_current() {
         s.contains("12 done, 0 failed, 0 missing") && s.contains("report: current"),
         "{s}"
     );
-    // A rerun of one run after the report: the report is stale.
-    let id = metric_records(&out).into_keys().next().unwrap();
-    std::fs::remove_file(out.join("runs").join(&id).join("metrics.json")).unwrap();
+    // A rerun of one run after the report (its boundary grid is gone): the report is stale.
+    let grid = std::fs::read_dir(out.join("boundaries"))
+        .unwrap()
+        .next()
+        .unwrap();
+    std::fs::remove_file(grid.unwrap().path()).unwrap();
     std::thread::sleep(Duration::from_millis(20));
     assert!(sweep(&file, &out, &["--no-report"]).status.success());
     assert!(status().contains("report: stale"));

@@ -8,22 +8,30 @@
 //!
 //! * [`spec`]: a fully resolved run ([`RunSpec`]) and its parts; its id and stream seeds.
 //! * [`strategy`]: the registry of strategies, their names, order and what each does.
-//! * [`outcome`]: what one run wrote (`config.json`, `history.json`, `metrics.json`, ...).
+//! * [`outcome`]: what a run leaves: a [`outcome::RunRecord`] (its outcome and history) and,
+//!   for the 2-D runs a report draws, a [`outcome::BoundaryRecord`].
+//! * [`log`]: run logs, a line per run, sealed as gzip when a sweep ends.
+//! * [`shown`]: which runs a report draws on their own (and so which keep a boundary grid).
 //! * [`sweep`]: what a sweep wrote about itself (`grid.json`, manifests).
 //! * [`io`]: the atomic writer every file goes through, and the typed reader.
 //!
 //! ```
-//! use record::{io, outcome::TimingRecord};
-//! let dir = tempfile::tempdir()?;
-//! let path = dir.path().join("timing.json");
-//! io::write_json(&path, &TimingRecord::new("abc".into(), 1.5))?;
-//! let back: TimingRecord = io::read_json(&path)?;
-//! assert_eq!(back.wall_seconds, 1.5);
+//! use record::{log, outcome::RunRecord, spec::Streams};
+//! let out = tempfile::tempdir()?;
+//! let streams = Streams { data: 1, split: 2, drops: 3, init: 4, batches: 5 };
+//! let mut writer = log::LogWriter::open(out.path(), "all")?;
+//! writer.append(&RunRecord::failed("abc".into(), streams, "diverged".into()))?;
+//! writer.seal()?;
+//! let mut ids = Vec::new();
+//! log::scan(out.path(), |r| ids.push(r.id))?;
+//! assert_eq!(ids, ["abc"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub mod io;
+pub mod log;
 pub mod outcome;
+pub mod shown;
 pub mod spec;
 pub mod strategy;
 pub mod sweep;
@@ -37,4 +45,6 @@ pub use strategy::Strategy;
 ///
 /// 3: one typed contract; input files hashed into run ids; every record carries its format.
 /// 4: PR-AUC (average precision) beside ROC-AUC.
-pub const FORMAT: u32 = 4;
+/// 5: runs as lines of run logs (no per-run folders); boundary grids as bytes, kept only
+///    for the runs a report draws.
+pub const FORMAT: u32 = 5;

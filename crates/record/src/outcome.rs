@@ -1,10 +1,8 @@
-//! What one run writes into `runs/<id>/`: `config.json` ([`ConfigRecord`]), `history.json`
-//! ([`HistoryRecord`]), `boundary.json` for 2-D data ([`BoundaryRecord`]), `timing.json`
-//! ([`TimingRecord`], kept apart so that the others are byte-identical between sweeps) and,
-//! written last, `metrics.json` ([`MetricsRecord`]). Undefined metrics are `null` with the
-//! reason beside them.
+//! What a sweep records of each run: a [`RunRecord`] line in a run log ([`crate::log`]), and
+//! for the 2-D runs a report draws, a [`BoundaryRecord`] in `boundaries/<id>.json`.
+//! Undefined metrics are `null` with the reason beside them.
 
-use crate::spec::{RunSpec, Streams};
+use crate::spec::Streams;
 use crate::FORMAT;
 use serde::{Deserialize, Serialize};
 
@@ -127,14 +125,20 @@ impl RunMetrics {
     }
 }
 
-/// `metrics.json`: a run's outcome, written last. A run is complete when this file parses,
-/// its format is current and its id is its folder's name.
+/// One attempt at a run, as a line of a run log ([`crate::log`]): its stream seeds, its
+/// outcome and its training history. The run's settings are its entry in `grid.json` (the
+/// id is a hash of them and of the input files' bytes), so they are not repeated here. A
+/// line holds nothing that differs between two sweeps of the same file: wall times are in
+/// the manifests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricsRecord {
+pub struct RunRecord {
     pub format: u32,
     pub id: String,
+    pub streams: Streams,
     pub outcome: Outcome,
+    /// Per-epoch losses; empty for a failed run.
+    pub history: Vec<Epoch>,
 }
 
 /// `{"ok": {"metrics": ...}}` or `{"failed": {"reason": ...}}`. (Externally tagged, so a
@@ -146,38 +150,40 @@ pub enum Outcome {
     Failed { reason: String },
 }
 
-impl MetricsRecord {
-    pub fn ok(id: String, metrics: RunMetrics) -> Self {
-        MetricsRecord {
+impl RunRecord {
+    pub fn ok(id: String, streams: Streams, metrics: RunMetrics, history: Vec<Epoch>) -> Self {
+        RunRecord {
             format: FORMAT,
             id,
+            streams,
             outcome: Outcome::Ok {
                 metrics: Box::new(metrics),
             },
+            history,
         }
     }
 
-    pub fn failed(id: String, reason: String) -> Self {
-        MetricsRecord {
+    pub fn failed(id: String, streams: Streams, reason: String) -> Self {
+        RunRecord {
             format: FORMAT,
             id,
+            streams,
             outcome: Outcome::Failed { reason },
+            history: Vec::new(),
         }
     }
 
     pub fn is_ok(&self) -> bool {
         matches!(self.outcome, Outcome::Ok { .. })
     }
-}
 
-/// `config.json`: the resolved settings and the stream seeds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigRecord {
-    pub format: u32,
-    pub id: String,
-    pub spec: RunSpec,
-    pub streams: Streams,
+    /// The metrics of a successful run.
+    pub fn metrics(&self) -> Option<&RunMetrics> {
+        match &self.outcome {
+            Outcome::Ok { metrics } => Some(metrics),
+            Outcome::Failed { .. } => None,
+        }
+    }
 }
 
 /// One epoch of the training history.
@@ -191,17 +197,9 @@ pub struct Epoch {
     pub dev_loss: Option<f64>,
 }
 
-/// `history.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryRecord {
-    pub format: u32,
-    pub id: String,
-    pub epochs: Vec<Epoch>,
-}
-
-/// `boundary.json`: predicted probabilities over a grid of the unit square, for 2-D data in
-/// `[0,1]²`: `probabilities[task][j * resolution + i]` at `(x0, x1) = (i, j) / (resolution - 1)`.
+/// `boundaries/<id>.json`: predicted probabilities over a grid of the unit square, for the
+/// 2-D runs a report draws ([`crate::shown`]): task `t`'s probability at `(x0, x1) = (i, j)
+/// / (resolution - 1)` is [`BoundaryRecord::probability`]`(t, j * resolution + i)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoundaryRecord {
@@ -209,33 +207,49 @@ pub struct BoundaryRecord {
     pub id: String,
     pub resolution: usize,
     pub tasks: Vec<String>,
-    pub probabilities: Vec<Vec<f32>>,
+    /// Per task, each probability as a byte (`round(p × 255)`): 256 shades are more than a
+    /// picture shows, at a fifth of the bytes of four decimals.
+    pub probabilities: Vec<ByteGrid>,
 }
 
-/// `timing.json`: the run's wall time (apart, so the other records are reproducible bytes).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimingRecord {
-    pub format: u32,
-    pub id: String,
-    pub wall_seconds: f64,
-}
+impl BoundaryRecord {
+    /// The byte a probability is stored as (clamped to `[0, 1]`; NaN as 0).
+    pub fn quantise(p: f32) -> u8 {
+        (p.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
 
-impl TimingRecord {
-    pub fn new(id: String, wall_seconds: f64) -> Self {
-        TimingRecord {
-            format: FORMAT,
-            id,
-            wall_seconds,
-        }
+    /// Task `task`'s probability at grid point `k`, as stored (within 1/510 of the model's).
+    pub fn probability(&self, task: usize, k: usize) -> f32 {
+        self.probabilities[task].0[k] as f32 / 255.0
     }
 }
 
-/// The files of a run folder, by name.
+/// Bytes written as one base64 string (standard alphabet, padded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteGrid(pub Vec<u8>);
+
+impl Serialize for ByteGrid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteGrid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(ByteGrid)
+            .map_err(|e| serde::de::Error::custom(format!("not base64: {e}")))
+    }
+}
+
+/// Where a sweep's records live in its results folder.
 pub mod files {
-    pub const CONFIG: &str = "config.json";
-    pub const HISTORY: &str = "history.json";
-    pub const BOUNDARY: &str = "boundary.json";
-    pub const TIMING: &str = "timing.json";
-    pub const METRICS: &str = "metrics.json";
+    /// Run logs ([`crate::log`]): `runs/<writer>.jsonl`, sealed as `runs/<writer>.<n>.jsonl.gz`.
+    pub const RUNS: &str = "runs";
+    /// Boundary grids: `boundaries/<id>.json`.
+    pub const BOUNDARIES: &str = "boundaries";
 }

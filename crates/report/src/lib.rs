@@ -24,7 +24,7 @@ pub use error::ReportError;
 
 use records::{read_results, Run};
 use std::path::{Path, PathBuf};
-use tables::{summarise, summary_rows, tidy, write_frame, Summary};
+use tables::{summary_frame, write_frame, Summary};
 
 /// What a report wrote.
 #[derive(Debug)]
@@ -32,17 +32,6 @@ pub struct Written {
     pub figures: Vec<PathBuf>,
     pub report: PathBuf,
     pub runs: usize,
-}
-
-/// The setting figures of one drop rate show: the rate closest to 0.5 (the larger on a tie).
-fn representative_rate(rates: &[f64]) -> f64 {
-    rates.iter().copied().fold(f64::NAN, |best, r| {
-        if best.is_nan() || (r - 0.5).abs() <= (best - 0.5).abs() {
-            r
-        } else {
-            best
-        }
-    })
 }
 
 /// The drop setting as a reader names it; where labels are missing in the data already
@@ -85,12 +74,11 @@ fn mean_positive_share(runs: &[&Run], tasks: usize, f: impl Fn(f64) -> f64) -> V
 /// own provenance (a report can be rewritten by a later masklab from the same records).
 pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written, ReportError> {
     let results = read_results(dir)?;
-    let frame = tidy(&results.runs)?;
-    let summary = summarise(&frame)?;
-    write_frame(&frame, &dir.join("runs.parquet"))?;
+    let rows = results.table.summarise();
+    results.table.write_parquet(&dir.join("runs.parquet"))?;
+    let summary = summary_frame(&rows)?;
     write_frame(&summary, &dir.join("summary.csv"))?;
     write_frame(&summary, &dir.join("summary.parquet"))?;
-    let rows = summary_rows(&summary)?;
     let target = if rows.iter().any(|r| r.target == "truth") {
         "truth"
     } else {
@@ -99,15 +87,8 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
     let tasks = results.task_names();
 
     let mut figures: Vec<(String, String)> = Vec::new();
-    let mut variants: Vec<String> = results
-        .runs
-        .iter()
-        .map(|r| r.axes.variant.clone())
-        .collect();
-    variants.dedup();
-    let mut seen = std::collections::HashSet::new();
-    variants.retain(|v| seen.insert(v.clone()));
-    for variant in &variants {
+    for facts in &results.variants {
+        let variant = &facts.name;
         let suffix = if variant.is_empty() {
             String::new()
         } else {
@@ -119,19 +100,17 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
             format!("{} · {variant}", results.experiment)
         };
         let runs: Vec<&Run> = results
-            .runs
+            .kept
             .iter()
             .filter(|r| &r.axes.variant == variant)
             .collect();
-        let seeds: std::collections::BTreeSet<u64> = runs.iter().map(|r| r.axes.seed).collect();
+        let seeds = &facts.seeds;
         let vrows: Vec<Summary> = rows
             .iter()
             .filter(|r| &r.variant == variant)
             .cloned()
             .collect();
-        let mut rates: Vec<f64> = runs.iter().map(|r| r.axes.rate).collect();
-        rates.sort_by(f64::total_cmp);
-        rates.dedup();
+        let rates = &facts.rates;
         if rates.len() > 1 {
             let file = format!("metric_vs_drop_rate{suffix}.png");
             figures::atomic(&dir.join(&file), |p| {
@@ -147,23 +126,25 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                 format!("{label}: accuracy and ROC-AUC against the drop rate"),
             ));
         }
-        let rate = representative_rate(&rates);
-        let shown = runs.iter().find(|r| r.axes.rate == rate);
-        let mechanism = shown.map(|r| r.axes.mechanism.clone()).unwrap_or_default();
-        // The setting as a reader names it: `mcar drops of 50%`, `prefix drops of y0 2.06%`.
-        let setting = shown
-            .map(|r| setting_phrase(r, &tasks, target))
-            .unwrap_or_default();
+        let Some(shown) = results.shown.setting(variant) else {
+            continue;
+        };
+        let (rate, mechanism) = (shown.rate, shown.mechanism.clone());
         let at_rate: Vec<&Run> = runs
             .iter()
             .copied()
-            .filter(|r| r.axes.rate == rate && r.axes.mechanism == mechanism)
+            .filter(|r| results.shown.at_setting(&r.spec))
             .collect();
-        let first_seed = seeds.iter().next().copied().unwrap_or(0);
+        // The setting as a reader names it: `mcar drops of 50%`, `prefix drops of y0 2.06%`.
+        let setting = at_rate
+            .first()
+            .map(|r| setting_phrase(r, &tasks, target))
+            .unwrap_or_default();
+        let first_seed = shown.seed;
         let one_seed: Vec<&Run> = at_rate
             .iter()
             .copied()
-            .filter(|r| r.axes.seed == first_seed)
+            .filter(|r| results.shown.draws_boundary(&r.spec))
             .collect();
         if one_seed.iter().any(|r| r.boundary.is_some()) {
             let file = format!("boundaries{suffix}.png");
@@ -246,7 +227,10 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
             .any(|r| matches!(r.spec.data, record::spec::DataSpec::SmilesCsv { .. }))
         {
             // Per assay, with the labels as measured (the lowest extra drop rate).
-            let lowest = rates.first().copied().unwrap_or(0.0);
+            let lowest = runs
+                .iter()
+                .map(|r| r.axes.rate)
+                .fold(f64::INFINITY, f64::min);
             let at_lowest: Vec<&Run> = runs
                 .iter()
                 .copied()
@@ -296,11 +280,11 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
     let report_path = dir.join("REPORT.md");
     record::io::write_atomic(&report_path, |w| w.write_all(text.as_bytes()))?;
     for damaged in &results.damaged {
-        eprintln!("warning: {damaged} (its metrics are reported; rerun the sweep to rewrite it)");
+        eprintln!("warning: {damaged} (left out of the report; the next sweep runs it again)");
     }
     Ok(Written {
         figures: figures.into_iter().map(|(f, _)| dir.join(f)).collect(),
         report: report_path,
-        runs: results.runs.len(),
+        runs: results.done,
     })
 }

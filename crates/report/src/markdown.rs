@@ -30,21 +30,7 @@ pub struct RateLabels(std::collections::HashMap<(String, String, u64), String>);
 
 impl RateLabels {
     pub fn of(results: &Results) -> RateLabels {
-        let tasks = results.task_names();
-        RateLabels(
-            results
-                .runs
-                .iter()
-                .filter(|r| r.spec.missing.task_rates.is_some())
-                .map(|r| {
-                    let a = &r.axes;
-                    (
-                        (a.variant.clone(), a.mechanism.clone(), a.rate.to_bits()),
-                        r.spec.missing.describe(&tasks),
-                    )
-                })
-                .collect(),
-        )
+        RateLabels(results.rate_descriptions.clone())
     }
 
     /// `at a drop rate of 0.5`, or `with prefix drops of y0 2.06%`.
@@ -301,12 +287,12 @@ pub fn report(
     if !results.description.is_empty() {
         let _ = writeln!(out, "{}\n", results.description);
     }
-    let seeds: BTreeSet<u64> = results.runs.iter().map(|r| r.axes.seed).collect();
+    let seeds: BTreeSet<u64> = results.seeds();
     let _ = writeln!(out, "## What ran\n");
     let _ = writeln!(
         out,
         "- {} runs reported ({} failed, {} not yet run), strategies {}, {} seeds ({:?}).",
-        results.runs.len(),
+        results.done,
         results.failed.len(),
         results.missing,
         strategies(rows).join(", "),
@@ -381,7 +367,7 @@ pub fn report(
         }
     }
     if !results.damaged.is_empty() {
-        let _ = writeln!(out, "## Damaged records\n\nThese files could not be read; the runs' metrics are reported, their curves or maps are not. The next sweep reruns them.\n");
+        let _ = writeln!(out, "## Damaged records\n\nThese records could not be read. A damaged run line leaves its run out (counted as not yet run); a damaged boundary grid leaves its map out. The next sweep runs them again.\n");
         for d in &results.damaged {
             let _ = writeln!(out, "- {d}");
         }

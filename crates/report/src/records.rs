@@ -1,28 +1,35 @@
 //! Reading what the runner wrote, through the record types both share ([`record`]):
-//! `grid.json` names the experiment's current runs, and each `runs/<id>/` holds its
-//! records. A record of another format or one that does not parse is never read as a
-//! default: a damaged `metrics.json` or `grid.json` is an error naming the file and the
-//! field; a damaged `history.json` or `boundary.json` beside good metrics keeps the run's
-//! metrics, leaves its curve or map out, and is listed in the report.
+//! `grid.json` names the experiment's current runs, the run logs hold their records
+//! ([`record::log`]), and `boundaries/` the grids a figure draws.
+//!
+//! The logs are read in one streaming pass: every successful run's metrics go into the
+//! tidy table ([`TidyTable`], compact) and are dropped; only the runs a figure draws on
+//! their own ([`Results::kept`]: at their variant's shown setting, or at its lowest drop
+//! rate) are kept whole. A damaged line or boundary grid is listed in the report, never
+//! read as a default; its run counts as missing until a sweep writes it again.
 
 use crate::error::ReportError;
+use crate::tables::TidyTable;
 use record::io::read_json;
-use record::outcome::{files, BoundaryRecord, HistoryRecord, MetricsRecord, Outcome, RunMetrics};
+use record::log::scan;
+use record::outcome::{files, BoundaryRecord, Outcome, RunMetrics};
+use record::shown::Shown;
 use record::spec::RunSpec;
 use record::sweep::{GridRecord, Manifest};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 pub use record::outcome::Epoch;
 
-/// One finished run, as far as the report cares.
+/// One finished run that a figure draws on its own.
 #[derive(Clone, Debug)]
 pub struct Run {
     pub id: String,
     pub spec: RunSpec,
     pub axes: Axes,
     pub metrics: RunMetrics,
-    /// Empty when the history record is damaged.
     pub history: Vec<Epoch>,
+    /// For the runs whose decision boundaries are drawn; `None` when its grid is damaged.
     pub boundary: Option<BoundaryRecord>,
 }
 
@@ -58,14 +65,31 @@ impl Axes {
     }
 }
 
+/// What the report knows of one variant's successful runs.
+#[derive(Clone, Debug, Default)]
+pub struct Variant {
+    pub name: String,
+    pub seeds: BTreeSet<u64>,
+    /// Drop rates with a successful run, ascending.
+    pub rates: Vec<f64>,
+}
+
 /// Everything in a results folder.
 pub struct Results {
     pub dir: PathBuf,
     pub experiment: String,
     pub description: String,
-    /// Runs of the current grid with a successful record, in grid order.
-    pub runs: Vec<Run>,
-    /// Runs of the grid that failed, with their reasons.
+    /// Every successful run of the current grid, as table rows.
+    pub table: TidyTable,
+    /// Successful runs a figure draws on their own, in grid order.
+    pub kept: Vec<Run>,
+    /// The setting each variant's single-setting figures show.
+    pub shown: Shown,
+    /// Variants in grid order.
+    pub variants: Vec<Variant>,
+    /// Runs of the grid with a successful record.
+    pub done: usize,
+    /// Runs of the grid whose records are all failures, with the last reason.
     pub failed: Vec<(String, String)>,
     /// Runs of the grid with no record yet.
     pub missing: usize,
@@ -74,87 +98,174 @@ pub struct Results {
     pub damaged: Vec<String>,
     pub manifests: Vec<Manifest>,
     pub experiment_toml: Option<String>,
+    /// The task names, as the first successful run's metrics list them (the truth where
+    /// known).
+    pub tasks: Vec<String>,
+    /// Per-task drop settings as a reader names them (`prefix drops of y0 2.06%`), by
+    /// (variant, mechanism, nominal rate bits), for the settings given per task.
+    pub rate_descriptions: HashMap<(String, String, u64), String>,
 }
 
 impl Results {
-    /// The tasks' names, as the first run's metrics list them (the truth where known).
     pub fn task_names(&self) -> Vec<String> {
-        self.runs
-            .first()
-            .map(|r| {
-                r.metrics
-                    .headline()
-                    .tasks
-                    .iter()
-                    .map(|t| t.task.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.tasks.clone()
+    }
+
+    /// Seeds with a successful run, over all variants.
+    pub fn seeds(&self) -> BTreeSet<u64> {
+        self.variants
+            .iter()
+            .flat_map(|v| v.seeds.iter().copied())
+            .collect()
     }
 }
 
 /// Reads a results folder.
 pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
     let grid: GridRecord = read_json(&dir.join("grid.json"))?;
+    let shown = Shown::of(grid.runs.iter().map(|e| &e.spec));
+    let index: HashMap<&str, usize> = grid
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.as_str(), i))
+        .collect();
+    // The lowest drop rate of each variant in the grid (the per-assay figure's setting).
+    let mut lowest: HashMap<&str, f64> = HashMap::new();
+    for e in &grid.runs {
+        let rate = e.spec.missing.nominal_rate();
+        let v = lowest
+            .entry(e.spec.variant.as_deref().unwrap_or_default())
+            .or_insert(rate);
+        *v = v.min(rate);
+    }
+    let mut variants: Vec<Variant> = Vec::new();
+    for e in &grid.runs {
+        let name = e.spec.variant.clone().unwrap_or_default();
+        if !variants.iter().any(|v| v.name == name) {
+            variants.push(Variant {
+                name,
+                ..Default::default()
+            });
+        }
+    }
+    // 0: no record, 1: success, 2: failures only.
+    let mut state = vec![0u8; grid.runs.len()];
+    let mut reasons: HashMap<usize, String> = HashMap::new();
+    let mut table = TidyTable::default();
+    let mut kept: Vec<(usize, Run)> = Vec::new();
+    let mut tasks: Vec<String> = Vec::new();
+    let mut rate_descriptions = HashMap::new();
+    let scan = scan(dir, |record| {
+        let Some(&i) = index.get(record.id.as_str()) else {
+            return; // a run of an earlier grid
+        };
+        if state[i] == 1 {
+            return; // the first success of a run is the one read
+        }
+        let spec = &grid.runs[i].spec;
+        let metrics = match record.outcome {
+            Outcome::Failed { reason } => {
+                state[i] = 2;
+                reasons.insert(i, reason);
+                return;
+            }
+            Outcome::Ok { metrics } => *metrics,
+        };
+        state[i] = 1;
+        let axes = Axes::of(spec);
+        table.push_run(i, &record.id, &axes, &metrics);
+        if tasks.is_empty() {
+            tasks = metrics
+                .headline()
+                .tasks
+                .iter()
+                .map(|t| t.task.clone())
+                .collect();
+        }
+        if let Some(v) = variants.iter_mut().find(|v| v.name == axes.variant) {
+            v.seeds.insert(axes.seed);
+            if !v.rates.contains(&axes.rate) {
+                v.rates.push(axes.rate);
+            }
+        }
+        if spec.missing.task_rates.is_some() {
+            let key = (
+                axes.variant.clone(),
+                axes.mechanism.clone(),
+                axes.rate.to_bits(),
+            );
+            rate_descriptions.entry(key).or_insert_with(|| {
+                spec.missing.describe(
+                    &metrics
+                        .headline()
+                        .tasks
+                        .iter()
+                        .map(|t| t.task.clone())
+                        .collect::<Vec<_>>(),
+                )
+            });
+        }
+        let at_lowest = lowest.get(axes.variant.as_str()) == Some(&axes.rate);
+        if shown.at_setting(spec) || at_lowest {
+            kept.push((
+                i,
+                Run {
+                    id: record.id,
+                    spec: spec.clone(),
+                    axes,
+                    metrics,
+                    history: record.history,
+                    boundary: None,
+                },
+            ));
+        }
+    })?;
+    for v in &mut variants {
+        v.rates.sort_by(f64::total_cmp);
+    }
+    let mut damaged: Vec<String> = scan.damaged.iter().map(|e| e.to_string()).collect();
+    kept.sort_by_key(|(i, _)| *i);
+    let mut kept: Vec<Run> = kept.into_iter().map(|(_, r)| r).collect();
+    for run in kept.iter_mut().filter(|r| shown.draws_boundary(&r.spec)) {
+        let path = dir.join(files::BOUNDARIES).join(format!("{}.json", run.id));
+        match read_json::<BoundaryRecord>(&path) {
+            Ok(b) if b.id == run.id => run.boundary = Some(b),
+            Ok(b) => damaged.push(format!(
+                "{}: id: `{}` for run `{}`",
+                path.display(),
+                b.id,
+                run.id
+            )),
+            Err(e) => damaged.push(e.to_string()),
+        }
+    }
+    let failed = (0..grid.runs.len())
+        .filter(|&i| state[i] == 2)
+        .map(|i| {
+            (
+                grid.runs[i].id.clone(),
+                reasons.remove(&i).unwrap_or_default(),
+            )
+        })
+        .collect();
     let mut results = Results {
         dir: dir.into(),
         experiment: grid.experiment,
         description: grid.description,
-        runs: Vec::new(),
-        failed: Vec::new(),
-        missing: 0,
-        damaged: Vec::new(),
+        table,
+        kept,
+        shown,
+        variants,
+        done: state.iter().filter(|&&s| s == 1).count(),
+        failed,
+        missing: state.iter().filter(|&&s| s == 0).count(),
+        damaged,
         manifests: Vec::new(),
         experiment_toml: std::fs::read_to_string(dir.join("experiment.toml")).ok(),
+        tasks,
+        rate_descriptions,
     };
-    for entry in grid.runs {
-        let run_dir = dir.join("runs").join(&entry.id);
-        let metrics_path = run_dir.join(files::METRICS);
-        if !metrics_path.is_file() {
-            results.missing += 1;
-            continue;
-        }
-        let record: MetricsRecord = read_json(&metrics_path)?;
-        if record.id != entry.id {
-            return Err(ReportError::BadRecord {
-                path: metrics_path,
-                message: format!("id: `{}` in the folder of run `{}`", record.id, entry.id),
-            });
-        }
-        let metrics = match record.outcome {
-            Outcome::Failed { reason } => {
-                results.failed.push((entry.id, reason));
-                continue;
-            }
-            Outcome::Ok { metrics } => *metrics,
-        };
-        let history = match read_json::<HistoryRecord>(&run_dir.join(files::HISTORY)) {
-            Ok(h) => h.epochs,
-            Err(e) => {
-                results.damaged.push(e.to_string());
-                Vec::new()
-            }
-        };
-        let boundary_path = run_dir.join(files::BOUNDARY);
-        let boundary = match boundary_path.is_file() {
-            false => None,
-            true => match read_json::<BoundaryRecord>(&boundary_path) {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    results.damaged.push(e.to_string());
-                    None
-                }
-            },
-        };
-        results.runs.push(Run {
-            axes: Axes::of(&entry.spec),
-            id: entry.id,
-            spec: entry.spec,
-            metrics,
-            history,
-            boundary,
-        });
-    }
     let mut manifests: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| ReportError::Io {
             path: dir.into(),
@@ -171,7 +282,7 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
     for m in manifests {
         results.manifests.push(read_json(&m)?);
     }
-    if results.runs.is_empty() {
+    if results.done == 0 {
         return Err(ReportError::NoRuns { dir: dir.into() });
     }
     Ok(results)

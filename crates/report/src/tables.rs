@@ -1,10 +1,11 @@
-//! The tidy table of every run's metrics, and its aggregation over seeds, with polars.
+//! The tidy table of every run's metrics, and its aggregation over seeds; written with polars.
 
 use crate::error::ReportError;
-use crate::records::Run;
+use crate::records::Axes;
 use crate::stats::ci95_half_width;
 use polars::prelude::*;
 use record::outcome::Metric;
+use record::outcome::RunMetrics;
 use std::path::Path;
 
 /// Columns a summary is grouped by: every axis but the seed.
@@ -22,204 +23,333 @@ pub const GROUP_KEYS: [&str; 11] = [
     "metric",
 ];
 
-/// One row per run × target × task × metric: `target` is `truth` (the labels before any were
-/// dropped) or `observed` (what the labeller provided); `task` is a task name or `macro`; the
-/// Keras-style pooled accuracy is `observed`/`all`/`keras_accuracy`. An undefined metric is null.
-pub fn tidy(runs: &[Run]) -> Result<DataFrame, ReportError> {
-    let mut cols: [Vec<String>; 8] = Default::default(); // run_id variant strategy mechanism hidden target task metric
-    let (mut seed, mut epochs, mut batch) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut rate, mut lr, mut value) = (Vec::new(), Vec::new(), Vec::<Option<f64>>::new());
-    let mut push = |run: &Run, target: &str, task: &str, metric: &str, v: Option<f64>| {
-        let a = &run.axes;
-        for (c, s) in
-            cols.iter_mut()
-                .zip([&run.id, &a.variant, &a.strategy, &a.mechanism, &a.hidden])
-        {
-            c.push(s.clone());
-        }
-        cols[5].push(target.into());
-        cols[6].push(task.into());
-        cols[7].push(metric.into());
-        seed.push(a.seed);
-        epochs.push(a.epochs);
-        batch.push(a.batch_size);
-        rate.push(a.rate);
-        lr.push(a.learning_rate);
-        value.push(v.filter(|v| v.is_finite()));
-    };
-    for run in runs {
-        let sets = [
-            ("truth", run.metrics.truth.as_ref()),
-            ("observed", Some(&run.metrics.observed)),
-        ];
-        for (target, set) in sets {
-            let Some(set) = set else { continue };
-            for task in &set.tasks {
-                for m in Metric::ALL {
-                    push(run, target, &task.task, m.name(), task.get(m));
-                }
-            }
-            for m in Metric::ALL {
-                push(run, target, "macro", m.name(), set.get(m));
-            }
-        }
-        push(
-            run,
-            "observed",
-            "all",
-            "keras_accuracy",
-            run.metrics.keras_accuracy,
-        );
-    }
-    let [run_id, variant, strategy, mechanism, hidden, target, task, metric] = cols;
-    Ok(df!(
-        "run_id" => run_id,
-        "variant" => variant,
-        "strategy" => strategy,
-        "seed" => seed,
-        "mechanism" => mechanism,
-        "rate" => rate,
-        "hidden" => hidden,
-        "epochs" => epochs,
-        "batch_size" => batch,
-        "learning_rate" => lr,
-        "target" => target,
-        "task" => task,
-        "metric" => metric,
-        "value" => value,
-    )?)
+/// The tidy table: one row per run × target × task × metric. `target` is `truth` (the
+/// labels before any were dropped) or `observed` (what the labeller provided); `task` is a
+/// task name or `macro`; the Keras-style pooled accuracy is `observed`/`all`/
+/// `keras_accuracy`. An undefined metric is null.
+///
+/// Held compactly while the records stream in: each run's settings once, each row as a
+/// run index, three small codes and a value (16 bytes), so a sweep of 100,000 runs (four
+/// million rows) fits in tens of megabytes. Strings are made only for a batch of rows at
+/// a time, when `runs.parquet` is written.
+#[derive(Debug, Default)]
+pub struct TidyTable {
+    names: Vec<String>,
+    codes: std::collections::HashMap<String, u32>,
+    runs: Vec<RunKeys>,
+    rows: Vec<Row>,
 }
 
-/// Mean, sample standard deviation, count and 95% Student-t interval over seeds, grouped by
-/// every other axis. Undefined (null) values are skipped and counted in `n_undefined`, never
-/// averaged in.
-pub fn summarise(tidy: &DataFrame) -> Result<DataFrame, ReportError> {
-    // A plain ordered aggregation: polars' lazy engine would bring an async cloud stack
-    // (object_store, reqwest, tokio) into the build for one group-by.
-    let text = |name: &str| -> Result<Vec<String>, ReportError> {
-        Ok(tidy
-            .column(name)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
-    let float = |name: &str| -> Result<Vec<f64>, ReportError> {
-        Ok(tidy
-            .column(name)?
-            .f64()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect())
-    };
-    let whole = |name: &str| -> Result<Vec<u64>, ReportError> {
-        Ok(tidy
-            .column(name)?
-            .u64()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
-    let (variant, strategy, mechanism, hidden) = (
-        text("variant")?,
-        text("strategy")?,
-        text("mechanism")?,
-        text("hidden")?,
-    );
-    let (target, task, metric) = (text("target")?, text("task")?, text("metric")?);
-    let (rate, lr) = (float("rate")?, float("learning_rate")?);
-    let (epochs, batch) = (whole("epochs")?, whole("batch_size")?);
-    let value: Vec<Option<f64>> = tidy.column("value")?.f64()?.iter().collect();
-    // Keys in GROUP_KEYS order; floats ordered totally (there are no NaN keys).
-    type Key = (
-        String,
-        String,
-        String,
-        Total,
-        String,
-        u64,
-        u64,
-        Total,
-        String,
-        String,
-        String,
-    );
-    let mut groups: std::collections::BTreeMap<Key, (Vec<f64>, u64)> = Default::default();
-    for i in 0..tidy.height() {
-        let key = (
-            variant[i].clone(),
-            strategy[i].clone(),
-            mechanism[i].clone(),
-            Total(rate[i]),
-            hidden[i].clone(),
-            epochs[i],
-            batch[i],
-            Total(lr[i]),
-            target[i].clone(),
-            task[i].clone(),
-            metric[i].clone(),
-        );
-        let entry = groups.entry(key).or_default();
-        match value[i] {
-            Some(v) => entry.0.push(v),
-            None => entry.1 += 1,
+/// A run's columns, with its text settings as codes into the table's names.
+#[derive(Debug)]
+struct RunKeys {
+    /// Place in the grid: rows are written, and values summed, in grid order.
+    grid_index: usize,
+    id: String,
+    text: [u32; 4], // variant, strategy, mechanism, hidden
+    seed: u64,
+    rate: f64,
+    epochs: u64,
+    batch_size: u64,
+    learning_rate: f64,
+    /// The run's rows: `rows[first..first + count]`.
+    first: usize,
+    count: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    run: u32,
+    task: u32,
+    target: u8,
+    metric: u8,
+    /// NaN: undefined (non-finite values are undefined).
+    value: f64,
+}
+
+const TARGETS: [&str; 2] = ["truth", "observed"];
+/// The metrics of a metric set, then the pooled Keras accuracy.
+fn metric_name(code: u8) -> &'static str {
+    Metric::ALL
+        .get(code as usize)
+        .map_or("keras_accuracy", |m| m.name())
+}
+const KERAS: u8 = Metric::ALL.len() as u8;
+
+impl TidyTable {
+    fn code(&mut self, name: &str) -> u32 {
+        if let Some(&c) = self.codes.get(name) {
+            return c;
         }
+        let c = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.codes.insert(name.to_string(), c);
+        c
     }
-    let mut cols: [Vec<String>; 7] = Default::default();
-    let (mut rates, mut lrs, mut epochs, mut batches) = (vec![], vec![], vec![], vec![]);
-    let (mut means, mut stds, mut ns, mut undefined) = (vec![], vec![], vec![], vec![]);
-    for ((v, s, m, r, h, e, b, l, t, k, x), (values, missing)) in groups {
-        for (c, text) in cols.iter_mut().zip([v, s, m, h, t, k, x]) {
-            c.push(text);
+
+    /// Adds a successful run's rows; `grid_index` is its place in the grid.
+    pub fn push_run(&mut self, grid_index: usize, id: &str, a: &Axes, metrics: &RunMetrics) {
+        let run = self.runs.len() as u32;
+        let first = self.rows.len();
+        let text = [
+            self.code(&a.variant),
+            self.code(&a.strategy),
+            self.code(&a.mechanism),
+            self.code(&a.hidden),
+        ];
+        let sets = [metrics.truth.as_ref(), Some(&metrics.observed)];
+        for (target, set) in sets.into_iter().enumerate() {
+            let Some(set) = set else { continue };
+            for task in &set.tasks {
+                let code = self.code(&task.task);
+                for (m, metric) in Metric::ALL.iter().enumerate() {
+                    self.push(run, target as u8, code, m as u8, task.get(*metric));
+                }
+            }
+            let code = self.code("macro");
+            for (m, metric) in Metric::ALL.iter().enumerate() {
+                self.push(run, target as u8, code, m as u8, set.get(*metric));
+            }
         }
-        rates.push(r.0);
-        lrs.push(l.0);
-        epochs.push(e);
-        batches.push(b);
-        let n = values.len();
-        let mean = (n > 0).then(|| values.iter().sum::<f64>() / n as f64);
-        let std = mean.filter(|_| n > 1).map(|m| {
-            (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64).sqrt()
+        let all = self.code("all");
+        self.push(run, 1, all, KERAS, metrics.keras_accuracy);
+        self.runs.push(RunKeys {
+            grid_index,
+            id: id.to_string(),
+            text,
+            seed: a.seed,
+            rate: a.rate,
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            learning_rate: a.learning_rate,
+            first,
+            count: self.rows.len() - first,
         });
-        means.push(mean);
-        stds.push(std);
-        ns.push(n as u64);
-        undefined.push(missing);
     }
-    let [variant, strategy, mechanism, hidden, target, task, metric] = cols;
-    let mut summary = df!(
-        "variant" => variant,
-        "strategy" => strategy,
-        "mechanism" => mechanism,
-        "rate" => rates,
-        "hidden" => hidden,
-        "epochs" => epochs,
-        "batch_size" => batches,
-        "learning_rate" => lrs,
-        "target" => target,
-        "task" => task,
-        "metric" => metric,
-        "mean" => means,
-        "std" => stds,
-        "n" => ns,
-        "n_undefined" => undefined,
-    )?;
-    let mean = summary.column("mean")?.f64()?.clone();
-    let std = summary.column("std")?.f64()?.clone();
-    let n = summary.column("n")?.u64()?.clone();
-    let (mut low, mut high) = (Vec::new(), Vec::new());
-    for ((m, s), n) in mean.iter().zip(std.iter()).zip(n.iter()) {
-        let half = ci95_half_width(s.unwrap_or(f64::NAN), n.unwrap_or(0) as usize);
-        let (lo, hi) = match m {
-            Some(m) if half.is_finite() => (Some(m - half), Some(m + half)),
-            _ => (None, None),
-        };
-        low.push(lo);
-        high.push(hi);
+
+    fn push(&mut self, run: u32, target: u8, task: u32, metric: u8, value: Option<f64>) {
+        let value = value.filter(|v| v.is_finite()).unwrap_or(f64::NAN);
+        self.rows.push(Row {
+            run,
+            task,
+            target,
+            metric,
+            value,
+        });
     }
-    summary.with_column(Column::new("ci95_low".into(), low))?;
-    summary.with_column(Column::new("ci95_high".into(), high))?;
-    Ok(summary)
+
+    pub fn height(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Runs in grid order.
+    fn runs_in_grid_order(&self) -> Vec<&RunKeys> {
+        let mut runs: Vec<&RunKeys> = self.runs.iter().collect();
+        runs.sort_by_key(|r| r.grid_index);
+        runs
+    }
+
+    /// Rows `rows` (in grid order of their runs) as a frame with the columns of `runs.parquet`.
+    fn frame(&self, rows: &[Row]) -> Result<DataFrame, ReportError> {
+        let name = |c: u32| self.names[c as usize].as_str();
+        let run = |r: &Row| &self.runs[r.run as usize];
+        let text = |k: usize| -> Vec<&str> { rows.iter().map(|r| name(run(r).text[k])).collect() };
+        Ok(df!(
+            "run_id" => rows.iter().map(|r| run(r).id.as_str()).collect::<Vec<_>>(),
+            "variant" => text(0),
+            "strategy" => text(1),
+            "seed" => rows.iter().map(|r| run(r).seed).collect::<Vec<_>>(),
+            "mechanism" => text(2),
+            "rate" => rows.iter().map(|r| run(r).rate).collect::<Vec<_>>(),
+            "hidden" => text(3),
+            "epochs" => rows.iter().map(|r| run(r).epochs).collect::<Vec<_>>(),
+            "batch_size" => rows.iter().map(|r| run(r).batch_size).collect::<Vec<_>>(),
+            "learning_rate" => rows.iter().map(|r| run(r).learning_rate).collect::<Vec<_>>(),
+            "target" => rows.iter().map(|r| TARGETS[r.target as usize]).collect::<Vec<_>>(),
+            "task" => rows.iter().map(|r| name(r.task)).collect::<Vec<_>>(),
+            "metric" => rows.iter().map(|r| metric_name(r.metric)).collect::<Vec<_>>(),
+            "value" => rows.iter().map(|r| (!r.value.is_nan()).then_some(r.value)).collect::<Vec<_>>(),
+        )?)
+    }
+
+    /// Writes the table as Parquet, atomically, a batch of rows at a time (runs in grid
+    /// order), so that only one batch is ever held as strings.
+    pub fn write_parquet(&self, path: &Path) -> Result<(), ReportError> {
+        const BATCH_ROWS: usize = 1 << 17;
+        let mut ordered: Vec<Row> = Vec::with_capacity(BATCH_ROWS);
+        let runs = self.runs_in_grid_order();
+        record::io::write_atomic(path, |w| {
+            let fail = |e: ReportError| std::io::Error::other(e.to_string());
+            let schema = self.frame(&[]).map_err(fail)?.schema().as_ref().clone();
+            let mut writer = ParquetWriter::new(w)
+                .batched(&schema)
+                .map_err(|e| fail(e.into()))?;
+            let mut flush = |rows: &mut Vec<Row>| -> std::io::Result<()> {
+                let frame = self.frame(rows).map_err(fail)?;
+                rows.clear();
+                writer.write_batch(&frame).map_err(|e| fail(e.into()))
+            };
+            for run in &runs {
+                ordered.extend_from_slice(&self.rows[run.first..run.first + run.count]);
+                if ordered.len() >= BATCH_ROWS {
+                    flush(&mut ordered)?;
+                }
+            }
+            if !ordered.is_empty() || self.rows.is_empty() {
+                flush(&mut ordered)?;
+            }
+            writer.finish().map(|_| ()).map_err(|e| fail(e.into()))
+        })?;
+        Ok(())
+    }
+
+    /// Mean, sample standard deviation, count and 95% Student-t interval over seeds,
+    /// grouped by every other axis ([`GROUP_KEYS`] order). Undefined values are skipped and
+    /// counted in `n_undefined`, never averaged in; values are summed in grid order.
+    pub fn summarise(&self) -> Vec<Summary> {
+        // Runs that differ only in their seed share a group.
+        let mut run_group: Vec<u32> = vec![0; self.runs.len()];
+        let mut groups: std::collections::HashMap<([u32; 4], [u64; 5]), u32> = Default::default();
+        for (i, r) in self.runs.iter().enumerate() {
+            let key = (
+                r.text,
+                [
+                    r.rate.to_bits(),
+                    r.epochs,
+                    r.batch_size,
+                    r.learning_rate.to_bits(),
+                    0,
+                ],
+            );
+            let next = groups.len() as u32;
+            run_group[i] = *groups.entry(key).or_insert(next);
+        }
+        // Cells of (group, target, task, metric): the values in grid order, and the undefined.
+        type Cell = (Vec<(usize, f64)>, u64);
+        let mut cells: std::collections::HashMap<(u32, u8, u32, u8), Cell> = Default::default();
+        for row in &self.rows {
+            let run = &self.runs[row.run as usize];
+            let cell = cells
+                .entry((
+                    run_group[row.run as usize],
+                    row.target,
+                    row.task,
+                    row.metric,
+                ))
+                .or_default();
+            if row.value.is_nan() {
+                cell.1 += 1;
+            } else {
+                cell.0.push((run.grid_index, row.value));
+            }
+        }
+        // One run per group names its settings.
+        let mut example: Vec<usize> = vec![usize::MAX; groups.len()];
+        for (i, &g) in run_group.iter().enumerate() {
+            if example[g as usize] == usize::MAX {
+                example[g as usize] = i;
+            }
+        }
+        let name = |c: u32| self.names[c as usize].clone();
+        let mut rows: Vec<(SummaryKey, Summary)> = cells
+            .into_iter()
+            .map(|((group, target, task, metric), (mut values, undefined))| {
+                values.sort_by_key(|&(grid_index, _)| grid_index);
+                let values: Vec<f64> = values.into_iter().map(|(_, v)| v).collect();
+                let r = &self.runs[example[group as usize]];
+                let n = values.len();
+                let mean = (n > 0).then(|| values.iter().sum::<f64>() / n as f64);
+                let std = mean.filter(|_| n > 1).map(|m| {
+                    (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - 1) as f64).sqrt()
+                });
+                let half = ci95_half_width(std.unwrap_or(f64::NAN), n);
+                let (low, high) = match mean {
+                    Some(m) if half.is_finite() => (Some(m - half), Some(m + half)),
+                    _ => (None, None),
+                };
+                let summary = Summary {
+                    variant: name(r.text[0]),
+                    strategy: name(r.text[1]),
+                    mechanism: name(r.text[2]),
+                    rate: r.rate,
+                    hidden: name(r.text[3]),
+                    epochs: r.epochs,
+                    batch_size: r.batch_size,
+                    learning_rate: r.learning_rate,
+                    target: TARGETS[target as usize].to_string(),
+                    task: name(task),
+                    metric: metric_name(metric).to_string(),
+                    mean,
+                    std,
+                    n: n as u64,
+                    n_undefined: undefined,
+                    ci95_low: low,
+                    ci95_high: high,
+                };
+                (SummaryKey::of(&summary), summary)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+/// A summary row's place: its [`GROUP_KEYS`], strings by content and floats totally.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct SummaryKey(
+    String,
+    String,
+    String,
+    Total,
+    String,
+    u64,
+    u64,
+    Total,
+    String,
+    String,
+    String,
+);
+
+impl SummaryKey {
+    fn of(s: &Summary) -> Self {
+        SummaryKey(
+            s.variant.clone(),
+            s.strategy.clone(),
+            s.mechanism.clone(),
+            Total(s.rate),
+            s.hidden.clone(),
+            s.epochs,
+            s.batch_size,
+            Total(s.learning_rate),
+            s.target.clone(),
+            s.task.clone(),
+            s.metric.clone(),
+        )
+    }
+}
+
+/// The summary as a frame: the [`GROUP_KEYS`] columns, then the statistics.
+pub fn summary_frame(rows: &[Summary]) -> Result<DataFrame, ReportError> {
+    let text = |f: fn(&Summary) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
+    Ok(df!(
+        "variant" => text(|s| &s.variant),
+        "strategy" => text(|s| &s.strategy),
+        "mechanism" => text(|s| &s.mechanism),
+        "rate" => rows.iter().map(|s| s.rate).collect::<Vec<_>>(),
+        "hidden" => text(|s| &s.hidden),
+        "epochs" => rows.iter().map(|s| s.epochs).collect::<Vec<_>>(),
+        "batch_size" => rows.iter().map(|s| s.batch_size).collect::<Vec<_>>(),
+        "learning_rate" => rows.iter().map(|s| s.learning_rate).collect::<Vec<_>>(),
+        "target" => text(|s| &s.target),
+        "task" => text(|s| &s.task),
+        "metric" => text(|s| &s.metric),
+        "mean" => rows.iter().map(|s| s.mean).collect::<Vec<_>>(),
+        "std" => rows.iter().map(|s| s.std).collect::<Vec<_>>(),
+        "n" => rows.iter().map(|s| s.n).collect::<Vec<_>>(),
+        "n_undefined" => rows.iter().map(|s| s.n_undefined).collect::<Vec<_>>(),
+        "ci95_low" => rows.iter().map(|s| s.ci95_low).collect::<Vec<_>>(),
+        "ci95_high" => rows.iter().map(|s| s.ci95_high).collect::<Vec<_>>(),
+    )?)
 }
 
 /// An `f64` ordered by `total_cmp`, for group keys.
@@ -247,6 +377,10 @@ pub struct Summary {
     pub strategy: String,
     pub mechanism: String,
     pub rate: f64,
+    pub hidden: String,
+    pub epochs: u64,
+    pub batch_size: u64,
+    pub learning_rate: f64,
     pub target: String,
     pub task: String,
     pub metric: String,
@@ -256,62 +390,6 @@ pub struct Summary {
     pub n_undefined: u64,
     pub ci95_low: Option<f64>,
     pub ci95_high: Option<f64>,
-}
-
-/// The summary frame as rows.
-pub fn summary_rows(summary: &DataFrame) -> Result<Vec<Summary>, ReportError> {
-    let s = |name: &str| -> Result<Vec<String>, ReportError> {
-        Ok(summary
-            .column(name)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
-    let f = |name: &str| -> Result<Vec<Option<f64>>, ReportError> {
-        Ok(summary.column(name)?.f64()?.iter().collect())
-    };
-    let u = |name: &str| -> Result<Vec<u64>, ReportError> {
-        Ok(summary
-            .column(name)?
-            .u64()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
-    let (variant, strategy, mechanism, target, task, metric) = (
-        s("variant")?,
-        s("strategy")?,
-        s("mechanism")?,
-        s("target")?,
-        s("task")?,
-        s("metric")?,
-    );
-    let (rate, mean, std, low, high) = (
-        f("rate")?,
-        f("mean")?,
-        f("std")?,
-        f("ci95_low")?,
-        f("ci95_high")?,
-    );
-    let (n, undefined) = (u("n")?, u("n_undefined")?);
-    Ok((0..summary.height())
-        .map(|i| Summary {
-            variant: variant[i].clone(),
-            strategy: strategy[i].clone(),
-            mechanism: mechanism[i].clone(),
-            rate: rate[i].unwrap_or(f64::NAN),
-            target: target[i].clone(),
-            task: task[i].clone(),
-            metric: metric[i].clone(),
-            mean: mean[i],
-            std: std[i],
-            n: n[i],
-            n_undefined: undefined[i],
-            ci95_low: low[i],
-            ci95_high: high[i],
-        })
-        .collect())
 }
 
 /// Writes a frame as CSV or Parquet (by extension), atomically.
@@ -331,6 +409,14 @@ pub fn write_frame(df: &DataFrame, path: &Path) -> Result<(), ReportError> {
 mod tests {
     use super::*;
     use crate::records::{Axes, Run};
+
+    fn table(runs: &[Run]) -> TidyTable {
+        let mut t = TidyTable::default();
+        for (i, r) in runs.iter().enumerate() {
+            t.push_run(i, &r.id, &r.axes, &r.metrics);
+        }
+        t
+    }
 
     fn run(id: &str, seed: u64, acc0: Option<f64>) -> Run {
         use record::outcome::{MetricSet, RunMetrics, TaskRecord};
@@ -395,9 +481,9 @@ mod tests {
             run("r2", 2, Some(0.8)),
             run("r3", 3, None),
         ];
-        let t = tidy(&runs).unwrap();
+        let t = table(&runs);
         assert_eq!(t.height(), 4 * (2 * (2 * 5 + 5) + 1));
-        let rows = summary_rows(&summarise(&t).unwrap()).unwrap();
+        let rows = t.summarise();
         let a = rows
             .iter()
             .find(|r| r.target == "truth" && r.task == "a" && r.metric == "accuracy")
@@ -424,11 +510,11 @@ mod tests {
 
     #[test]
     fn frames_are_written_as_csv_and_parquet() {
-        let t = tidy(&[run("r0", 0, Some(0.5)), run("r1", 1, Some(0.7))]).unwrap();
-        let s = summarise(&t).unwrap();
+        let t = table(&[run("r0", 0, Some(0.5)), run("r1", 1, Some(0.7))]);
+        let s = summary_frame(&t.summarise()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         write_frame(&s, &dir.path().join("summary.csv")).unwrap();
-        write_frame(&t, &dir.path().join("runs.parquet")).unwrap();
+        t.write_parquet(&dir.path().join("runs.parquet")).unwrap();
         let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
         assert!(csv.starts_with("variant,strategy,mechanism,rate,hidden,epochs,batch_size,learning_rate,target,task,metric,mean,std,n,n_undefined,ci95_low,ci95_high"));
         assert_eq!(csv.lines().count(), s.height() + 1);
@@ -436,6 +522,10 @@ mod tests {
             ParquetReader::new(std::fs::File::open(dir.path().join("runs.parquet")).unwrap())
                 .finish()
                 .unwrap();
-        assert_eq!(back.shape(), t.shape());
+        assert_eq!(back.shape(), (t.height(), 14));
+        assert_eq!(
+            back.column("run_id").unwrap().str().unwrap().get(0),
+            Some("r0")
+        );
     }
 }

@@ -6,7 +6,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use record::outcome::{BoundaryRecord, Epoch, MetricSet, RunMetrics, TaskRecord};
+use record::outcome::{BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TaskRecord};
 use record::spec::PosWeight;
 use record::strategy::{DataTreatment, LossKind};
 use record::Strategy;
@@ -214,7 +214,7 @@ pub fn execute(
             &data.task_names,
         )
     });
-    let boundary = matches!(spec.data, record::spec::DataSpec::Toy { .. }).then(|| {
+    let boundary = run.keeps_boundary.then(|| {
         let r = BOUNDARY_RESOLUTION;
         let grid = Array2::from_shape_fn((r * r, 2), |(k, c)| if c == 0 { (k % r) as f32 } else { (k / r) as f32 } / (r - 1) as f32);
         let p = predict_models(&models, grid.view(), tasks).mapv(nn::mlp::sigmoid);
@@ -223,8 +223,9 @@ pub fn execute(
             id: run.id.clone(),
             resolution: r,
             tasks: data.task_names.clone(),
-            // Four decimals: plenty for a picture, a quarter of the bytes.
-            probabilities: (0..tasks).map(|t| p.column(t).iter().map(|v| (v * 1e4).round() / 1e4).collect()).collect(),
+            probabilities: (0..tasks)
+                .map(|t| ByteGrid(p.column(t).iter().map(|&v| BoundaryRecord::quantise(v)).collect()))
+                .collect(),
         }
     });
     Ok(RunOutput {

@@ -3,9 +3,9 @@
 
 use crate::error::SweepError;
 use crate::plan::{streams, PlannedRun};
-use crate::store::{is_complete, run_dir};
+use crate::store::Done;
 use record::io::read_json;
-use record::outcome::{files, MetricsRecord, Outcome};
+use record::shown::Shown;
 use record::sweep::GridRecord;
 use std::path::Path;
 use std::time::SystemTime;
@@ -46,33 +46,28 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// Reads a results folder's status.
 pub fn status(dir: &Path) -> Result<Status, SweepError> {
     let grid: GridRecord = read_json(&dir.join("grid.json"))?;
+    let done = Done::read(dir)?;
+    let shown = Shown::of(grid.runs.iter().map(|e| &e.spec));
     let mut kinds = Vec::with_capacity(grid.runs.len()); // 0 done, 1 failed, 2 missing
     let mut failures = Vec::new();
-    let mut newest: Option<SystemTime> = None;
     for entry in &grid.runs {
         let run = PlannedRun {
             id: entry.id.clone(),
             streams: streams(&entry.spec),
+            keeps_boundary: shown.draws_boundary(&entry.spec),
             spec: entry.spec.clone(),
         };
-        let metrics = run_dir(dir, &run.id).join(files::METRICS);
-        let kind = if is_complete(dir, &run) {
-            newest = newest.max(modified(&metrics));
+        let kind = if done.is_complete(dir, &run) {
             0
+        } else if let Some(reason) = done.failure(&run.id) {
+            failures.push((run.id.clone(), reason.to_string()));
+            1
         } else {
-            match read_json::<MetricsRecord>(&metrics) {
-                Ok(MetricsRecord {
-                    outcome: Outcome::Failed { reason },
-                    ..
-                }) => {
-                    failures.push((run.id.clone(), reason));
-                    1
-                }
-                _ => 2,
-            }
+            2
         };
         kinds.push(kind);
     }
+    let newest = done.newest;
     let count = |pick: &dyn Fn(usize) -> bool| {
         let mut c = Counts::default();
         for (i, &k) in kinds.iter().enumerate() {

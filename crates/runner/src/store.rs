@@ -1,86 +1,92 @@
-//! The results folder: `<out>/runs/<run-id>/` per run, written file by file, each atomically
-//! through [`record::io`], `metrics.json` last.
+//! The results folder's records: run logs in `runs/` ([`record::log`]), a line per finished
+//! attempt, and `boundaries/<id>.json` for the runs that keep a boundary grid, each written
+//! atomically before its run's line.
 //!
-//! A run is complete only when every file it should have parses as its record type, in the
-//! current format, with the id of its folder: anything less (a file missing, truncated,
-//! from an older masklab, or moved from another folder) and the run is run again.
+//! A run is complete when a log holds a successful line with its id and its stream seeds
+//! and, if it keeps a boundary grid, that grid parses with its id: anything less (no line,
+//! a failure, a torn or damaged line, a line of an older format, a missing grid) and the
+//! run is run again. The logs are read once, at the start of a sweep ([`Done::read`]).
 
 use crate::error::SweepError;
 use crate::plan::PlannedRun;
-use record::io::{read_json, remove_temps, write_json};
-use record::outcome::{
-    files, BoundaryRecord, ConfigRecord, Epoch, HistoryRecord, MetricsRecord, TimingRecord,
-};
+use record::io::{read_json, write_json};
+use record::log::{scan, LogWriter};
+use record::outcome::{files, BoundaryRecord, Outcome, RunRecord};
+use record::spec::Streams;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
 
-pub fn run_dir(out: &Path, id: &str) -> PathBuf {
-    out.join("runs").join(id)
+/// Where a run's boundary grid is kept.
+pub fn boundary_path(out: &Path, id: &str) -> PathBuf {
+    out.join(files::BOUNDARIES).join(format!("{id}.json"))
 }
 
-/// Whether the run writes a decision-boundary grid (2-D toy data).
-pub fn has_boundary(run: &PlannedRun) -> bool {
-    matches!(run.spec.data, record::spec::DataSpec::Toy { .. })
+/// What the logs of a results folder say about each run id.
+#[derive(Debug, Default)]
+pub struct Done {
+    /// Ids with a successful line, and the stream seeds of each such line.
+    ok: HashMap<String, Vec<Streams>>,
+    /// Ids whose lines are all failures, with the last reason.
+    failed: HashMap<String, String>,
+    /// Damaged lines, as errors naming the log, line and field.
+    pub damaged: Vec<String>,
+    /// When a log was last written.
+    pub newest: Option<SystemTime>,
 }
 
-/// True when the run has a complete, successful record (see the module docs).
-pub fn is_complete(out: &Path, run: &PlannedRun) -> bool {
-    let dir = run_dir(out, &run.id);
-    let id_is = |id: &str| id == run.id;
-    let metrics = read_json::<MetricsRecord>(&dir.join(files::METRICS));
-    let Ok(metrics) = metrics else { return false };
-    if !(metrics.is_ok() && id_is(&metrics.id)) {
-        return false;
+impl Done {
+    /// Reads every run log of `out` once.
+    pub fn read(out: &Path) -> Result<Done, SweepError> {
+        let mut done = Done::default();
+        let scan = scan(out, |r: RunRecord| match r.outcome {
+            Outcome::Ok { .. } => {
+                done.failed.remove(&r.id);
+                let streams = done.ok.entry(r.id).or_default();
+                if !streams.contains(&r.streams) {
+                    streams.push(r.streams);
+                }
+            }
+            Outcome::Failed { reason } => {
+                if !done.ok.contains_key(&r.id) {
+                    done.failed.insert(r.id, reason);
+                }
+            }
+        })?;
+        done.damaged = scan.damaged.iter().map(|e| e.to_string()).collect();
+        done.newest = scan.newest;
+        Ok(done)
     }
-    let config_ok = read_json::<ConfigRecord>(&dir.join(files::CONFIG))
-        .is_ok_and(|c| id_is(&c.id) && c.spec == run.spec && c.streams == run.streams);
-    let history_ok =
-        read_json::<HistoryRecord>(&dir.join(files::HISTORY)).is_ok_and(|h| id_is(&h.id));
-    let timing_ok = read_json::<TimingRecord>(&dir.join(files::TIMING)).is_ok_and(|t| id_is(&t.id));
-    let boundary_ok = !has_boundary(run)
-        || read_json::<BoundaryRecord>(&dir.join(files::BOUNDARY)).is_ok_and(|b| id_is(&b.id));
-    config_ok && history_ok && timing_ok && boundary_ok
+
+    /// True when the run has a complete, successful record (see the module docs).
+    pub fn is_complete(&self, out: &Path, run: &PlannedRun) -> bool {
+        self.ok
+            .get(&run.id)
+            .is_some_and(|s| s.contains(&run.streams))
+            && (!run.keeps_boundary
+                || read_json::<BoundaryRecord>(&boundary_path(out, &run.id))
+                    .is_ok_and(|b| b.id == run.id))
+    }
+
+    /// The reason of the run's last failure, when it has no success.
+    pub fn failure(&self, id: &str) -> Option<&str> {
+        self.failed.get(id).map(String::as_str)
+    }
 }
 
-/// Clears what an interrupted attempt at this run left: temporary files of ended processes.
-pub fn clear_leftovers(out: &Path, id: &str) {
-    remove_temps(&run_dir(out, id), false);
-}
-
-/// Writes a finished run's files, `metrics.json` last.
+/// Writes a finished attempt: its boundary grid (if any), then its line in `log`.
 pub fn write_run(
     out: &Path,
-    run: &PlannedRun,
-    history: Vec<Epoch>,
+    log: &Mutex<LogWriter>,
+    record: &RunRecord,
     boundary: Option<&BoundaryRecord>,
-    record: &MetricsRecord,
-    wall_seconds: f64,
 ) -> Result<(), SweepError> {
-    let dir = run_dir(out, &run.id);
-    std::fs::create_dir_all(&dir).map_err(crate::error::io_error(&dir))?;
     if let Some(b) = boundary {
-        write_json(&dir.join(files::BOUNDARY), b)?;
+        let dir = out.join(files::BOUNDARIES);
+        std::fs::create_dir_all(&dir).map_err(crate::error::io_error(&dir))?;
+        write_json(&boundary_path(out, &record.id), b)?;
     }
-    write_json(
-        &dir.join(files::CONFIG),
-        &ConfigRecord {
-            format: record::FORMAT,
-            id: run.id.clone(),
-            spec: run.spec.clone(),
-            streams: run.streams,
-        },
-    )?;
-    write_json(
-        &dir.join(files::HISTORY),
-        &HistoryRecord {
-            format: record::FORMAT,
-            id: run.id.clone(),
-            epochs: history,
-        },
-    )?;
-    write_json(
-        &dir.join(files::TIMING),
-        &TimingRecord::new(run.id.clone(), wall_seconds),
-    )?;
-    write_json(&dir.join(files::METRICS), record)?;
+    log.lock().expect("not poisoned").append(record)?;
     Ok(())
 }

@@ -4,11 +4,12 @@ use crate::data::DataCache;
 use crate::error::{io_error, SweepError};
 use crate::plan::{Plan, PlannedRun};
 use crate::run::{execute, RunError};
-use crate::store::{clear_leftovers, is_complete, write_run};
+use crate::store::{write_run, Done};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use record::io::{remove_temps, write_atomic, write_json};
-use record::outcome::MetricsRecord;
+use record::io::{remove_temps, write_atomic, write_json, write_json_compact};
+use record::log::{writer_name, LogWriter};
+use record::outcome::{files, RunRecord};
 use record::sweep::{GridEntry, GridRecord, Manifest, ManifestRun, RunStatus};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,11 +82,17 @@ pub fn sweep(
     if opts.jobs == 0 {
         return Err(SweepError::NoJobs);
     }
-    std::fs::create_dir_all(opts.out.join("runs")).map_err(io_error(&opts.out))?;
+    std::fs::create_dir_all(&opts.out).map_err(io_error(&opts.out))?;
     let _lock = crate::lock::lock(&opts.out, opts.shard)?;
     // A killed sweep's half-written files; with the lock held, no live sweep of this shard
     // writes here (another shard's are kept: their process still runs).
-    remove_temps(&opts.out, false);
+    for dir in [
+        opts.out.clone(),
+        opts.out.join(files::RUNS),
+        opts.out.join(files::BOUNDARIES),
+    ] {
+        remove_temps(&dir, false);
+    }
     let source = std::fs::read(&plan.source_path).map_err(io_error(&plan.source_path))?;
     write_atomic(&opts.out.join("experiment.toml"), |w| w.write_all(&source))?;
     let grid = GridRecord {
@@ -101,17 +108,22 @@ pub fn sweep(
             })
             .collect(),
     };
-    write_json(&opts.out.join("grid.json"), &grid)?;
+    // Compact: a line per grid, a few hundred bytes per run.
+    write_json_compact(&opts.out.join("grid.json"), &grid)?;
 
     let mine = shard_runs(plan, opts.shard);
+    let done = if opts.force {
+        Done::default()
+    } else {
+        Done::read(&opts.out)?
+    };
     let todo: Vec<&PlannedRun> = mine
         .iter()
         .copied()
-        .filter(|r| opts.force || !is_complete(&opts.out, r))
+        .filter(|r| !done.is_complete(&opts.out, r))
         .collect();
-    for r in &mine {
-        clear_leftovers(&opts.out, &r.id);
-    }
+    drop(done);
+    let log = Mutex::new(LogWriter::open(&opts.out, &writer_name(opts.shard))?);
     let mut summary = SweepSummary {
         planned: mine.len(),
         skipped: mine.len() - todo.len(),
@@ -152,7 +164,7 @@ pub fn sweep(
             let clock = Instant::now();
             let outcome = execute(run, &cache, &base_dir, stop);
             let wall = clock.elapsed().as_secs_f64();
-            let (history, boundary, record) = match outcome {
+            let (boundary, record) = match outcome {
                 Err(RunError::Interrupted) => return,
                 Ok(out) => {
                     for warning in &out.metrics.warnings {
@@ -167,9 +179,8 @@ pub fn sweep(
                         );
                     }
                     (
-                        out.history,
                         out.boundary,
-                        MetricsRecord::ok(run.id.clone(), out.metrics),
+                        RunRecord::ok(run.id.clone(), run.streams, out.metrics, out.history),
                     )
                 }
                 Err(e) => {
@@ -187,15 +198,11 @@ pub fn sweep(
                         .lock()
                         .expect("not poisoned")
                         .push((run.id.clone(), reason.clone()));
-                    (
-                        Vec::new(),
-                        None,
-                        MetricsRecord::failed(run.id.clone(), reason),
-                    )
+                    (None, RunRecord::failed(run.id.clone(), run.streams, reason))
                 }
             };
             let ok = record.is_ok();
-            if let Err(e) = write_run(&opts.out, run, history, boundary.as_ref(), &record, wall) {
+            if let Err(e) = write_run(&opts.out, &log, &record, boundary.as_ref()) {
                 stop.store(true, Ordering::Relaxed);
                 write_error.lock().expect("not poisoned").get_or_insert(e);
                 return;
@@ -212,6 +219,8 @@ pub fn sweep(
     if let Some(e) = write_error.into_inner().expect("not poisoned") {
         return Err(e);
     }
+    // Every line is written: compress this sweep's log (a tenth of the bytes).
+    log.into_inner().expect("not poisoned").seal()?;
     let mut entries = entries.into_inner().expect("not poisoned");
     entries.sort_by(|a, b| a.id.cmp(&b.id));
     summary.failed = failures.into_inner().expect("not poisoned");

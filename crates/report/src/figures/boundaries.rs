@@ -84,7 +84,6 @@ fn draw(runs: &[&Run], title: &str, subtitle: &str, path: &Path) -> Result<(), S
                 .draw())?;
             let r = b.resolution;
             let step = 1.0 / (r - 1) as f64;
-            let probs = &b.probabilities[t];
             ok(chart.draw_series((0..r * r).map(|k| {
                 let (i, j) = (k % r, k / r);
                 let (x, y) = (i as f64 * step, j as f64 * step);
@@ -92,7 +91,7 @@ fn draw(runs: &[&Run], title: &str, subtitle: &str, path: &Path) -> Result<(), S
                     ((x - step / 2.0).max(0.0), (y - step / 2.0).max(0.0)),
                     ((x + step / 2.0).min(1.0), (y + step / 2.0).min(1.0)),
                 ];
-                Rectangle::new(corners, heat(probs[k]).filled())
+                Rectangle::new(corners, heat(b.probability(t, k)).filled())
             })))?;
             if let Some(line) = rule(task) {
                 ok(chart.draw_series(LineSeries::new(line.to_vec(), BLACK.stroke_width(2))))?;

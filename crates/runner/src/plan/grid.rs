@@ -58,5 +58,6 @@ pub fn planned(spec: RunSpec) -> PlannedRun {
         id: run_id(&spec),
         streams: streams(&spec),
         spec,
+        keeps_boundary: false, // decided over the whole grid, in `validate`
     }
 }

@@ -26,6 +26,9 @@ pub struct PlannedRun {
     pub id: String,
     pub spec: RunSpec,
     pub streams: Streams,
+    /// Whether the run keeps its decision-boundary grid: a report draws it
+    /// ([`record::shown::Shown::draws_boundary`], decided over the whole grid).
+    pub keeps_boundary: bool,
 }
 
 /// A validated experiment.
@@ -180,6 +183,14 @@ pub fn validate(
             ),
         ));
     }
+    let shown = record::shown::Shown::of(runs.iter().map(|r| &r.spec));
+    let runs: Vec<PlannedRun> = runs
+        .into_iter()
+        .map(|r| PlannedRun {
+            keeps_boundary: shown.draws_boundary(&r.spec),
+            ..r
+        })
+        .collect();
     Ok(Plan {
         name: name.into(),
         description: raw.description,

@@ -1,0 +1,317 @@
+//! Run logs: how a sweep keeps its runs' records, a line each, at a few hundred bytes a run.
+//!
+//! Each writer (an unsharded sweep, or one shard: [`writer_name`]) appends one
+//! [`RunRecord`] line per finished attempt to its own `runs/<writer>.jsonl`, holding the
+//! writer's lock, so no two processes ever write one log. A line is written with one
+//! `write` call on a file opened for appending: a killed writer leaves at most one torn
+//! last line (no newline), which readers skip and the next [`LogWriter::open`] cuts off.
+//! When a sweep finishes, [`LogWriter::seal`] compresses its log into
+//! `runs/<writer>.<n>.jsonl.gz` (written atomically, then the plain log is removed), about
+//! a tenth of the bytes. Readers ([`scan`]) take both kinds, in name order.
+//!
+//! A run may have several lines: a failed attempt and a later success, or the same success
+//! twice (a sweep killed between sealing and removing). Consumers take the first successful
+//! line of an id, else its last failure; all successful lines of an id are equal.
+
+use crate::io::{parse_json, write_atomic, RecordError};
+use crate::outcome::{files, RunRecord};
+use flate2::read::MultiGzDecoder;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// The log name of a sweep: `all`, or `shard-K-of-N`.
+pub fn writer_name(shard: Option<(usize, usize)>) -> String {
+    match shard {
+        Some((k, n)) => format!("shard-{k}-of-{n}"),
+        None => "all".into(),
+    }
+}
+
+/// An open run log, appended to one line per run.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    file: File,
+}
+
+impl LogWriter {
+    /// Opens (creating) `<out>/runs/<writer>.jsonl` for appending; a torn last line left by
+    /// a killed writer is cut off first. The caller holds the writer's lock.
+    pub fn open(out: &Path, writer: &str) -> Result<LogWriter, RecordError> {
+        let dir = out.join(files::RUNS);
+        std::fs::create_dir_all(&dir).map_err(RecordError::io(&dir))?;
+        let path = dir.join(format!("{writer}.jsonl"));
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(RecordError::io(&path))?;
+        let whole = end_of_last_line(&mut file).map_err(RecordError::io(&path))?;
+        if whole < file.metadata().map_err(RecordError::io(&path))?.len() {
+            file.set_len(whole).map_err(RecordError::io(&path))?;
+        }
+        Ok(LogWriter { path, file })
+    }
+
+    /// Appends `record` as one line.
+    pub fn append(&mut self, record: &RunRecord) -> Result<(), RecordError> {
+        let mut line = serde_json::to_vec(record).map_err(|e| RecordError::Parse {
+            path: self.path.clone(),
+            field: ".".into(),
+            message: e.to_string(),
+        })?;
+        line.push(b'\n');
+        self.file
+            .write_all(&line)
+            .map_err(RecordError::io(&self.path))
+    }
+
+    /// Compresses the log into `runs/<writer>.<n>.jsonl.gz`, with `n` one more than any
+    /// sealed log of this writer, and removes the plain log. An empty log is just removed.
+    /// Returns the sealed file.
+    pub fn seal(self) -> Result<Option<PathBuf>, RecordError> {
+        let LogWriter { path, file } = self;
+        drop(file);
+        let bytes = std::fs::read(&path).map_err(RecordError::io(&path))?;
+        if bytes.is_empty() {
+            std::fs::remove_file(&path).map_err(RecordError::io(&path))?;
+            return Ok(None);
+        }
+        let stem = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .unwrap_or_default()
+            .to_string();
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let next = sealed_numbers(dir, &stem).max().map_or(1, |n| n + 1);
+        let sealed = dir.join(format!("{stem}.{next}.jsonl.gz"));
+        write_atomic(&sealed, |w| {
+            let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+            gz.write_all(&bytes)?;
+            gz.finish().map(|_| ())
+        })?;
+        std::fs::remove_file(&path).map_err(RecordError::io(&path))?;
+        Ok(Some(sealed))
+    }
+}
+
+/// The `n` of each `<stem>.<n>.jsonl.gz` in `dir`.
+fn sealed_numbers<'a>(dir: &Path, stem: &'a str) -> impl Iterator<Item = u64> + 'a {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(move |e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(stem)?
+                .strip_prefix('.')?
+                .strip_suffix(".jsonl.gz")?
+                .parse()
+                .ok()
+        })
+}
+
+/// The length of the file up to and including its last newline (0 if it has none).
+fn end_of_last_line(file: &mut File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(part)?;
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// The run logs of a results folder, in name order (a writer's sealed logs, `.1`, `.2`,
+/// …, sort before its open one).
+pub fn log_paths(out: &Path) -> Result<Vec<PathBuf>, RecordError> {
+    let dir = out.join(files::RUNS);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(RecordError::io(&dir)(e)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !crate::io::is_temp(name) && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// What [`scan`] passed over besides the records it handed on.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Lines of another record format (an older masklab's; their runs have other ids).
+    pub other_format: usize,
+    /// Torn last lines (a writer killed mid-line).
+    pub torn: usize,
+    /// Lines that do not parse, each as an error naming the log, the line and the field.
+    pub damaged: Vec<RecordError>,
+    /// When a log was last written.
+    pub newest: Option<SystemTime>,
+}
+
+/// Reads every run log of `out`, handing each record to `each` as it is read, so that a
+/// reader holds one line at a time. Only failing to read a log is an error.
+pub fn scan(out: &Path, mut each: impl FnMut(RunRecord)) -> Result<Scan, RecordError> {
+    let mut scan = Scan::default();
+    for path in log_paths(out)? {
+        let file = File::open(&path).map_err(RecordError::io(&path))?;
+        let modified = file.metadata().and_then(|m| m.modified()).ok();
+        scan.newest = scan.newest.max(modified);
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let mut reader: Box<dyn BufRead> = if gz {
+            Box::new(BufReader::new(MultiGzDecoder::new(BufReader::new(file))))
+        } else {
+            Box::new(BufReader::new(file))
+        };
+        let mut line = Vec::new();
+        for number in 1.. {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) if line.last() != Some(&b'\n') => {
+                    scan.torn += 1;
+                    break;
+                }
+                Ok(_) => {}
+                // A sealed log cut short: what came before the cut was read.
+                Err(e) if gz && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    scan.torn += 1;
+                    break;
+                }
+                Err(e) => return Err(RecordError::io(&path)(e)),
+            }
+            let at = PathBuf::from(format!("{}: line {number}", path.display()));
+            match parse_json::<RunRecord>(&at, &line) {
+                Ok(record) => each(record),
+                Err(RecordError::Format { .. }) => scan.other_format += 1,
+                Err(e) => scan.damaged.push(e),
+            }
+        }
+    }
+    Ok(scan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Outcome, RunRecord};
+    use crate::spec::Streams;
+
+    fn record(id: &str, reason: &str) -> RunRecord {
+        let streams = Streams {
+            data: 1,
+            split: 2,
+            drops: 3,
+            init: 4,
+            batches: 5,
+        };
+        RunRecord::failed(id.into(), streams, reason.into())
+    }
+
+    fn read_all(out: &Path) -> (Vec<String>, Scan) {
+        let mut ids = Vec::new();
+        let scan = scan(out, |r| ids.push(r.id)).unwrap();
+        (ids, scan)
+    }
+
+    #[test]
+    fn lines_round_trip_through_open_and_sealed_logs_in_name_order() {
+        let out = tempfile::tempdir().unwrap();
+        let mut log = LogWriter::open(out.path(), "all").unwrap();
+        log.append(&record("a", "x")).unwrap();
+        log.append(&record("b", "y")).unwrap();
+        let sealed = log.seal().unwrap().unwrap();
+        assert!(sealed.ends_with("runs/all.1.jsonl.gz"));
+        let mut log = LogWriter::open(out.path(), "all").unwrap();
+        log.append(&record("c", "z")).unwrap();
+        drop(log);
+        let (ids, scan) = read_all(out.path());
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(
+            (scan.torn, scan.other_format, scan.damaged.len()),
+            (0, 0, 0)
+        );
+        let mut back = Vec::new();
+        super::scan(out.path(), |r| back.push(r)).unwrap();
+        assert!(matches!(&back[2].outcome, Outcome::Failed { reason } if reason == "z"));
+        // A second seal takes the next number; an empty log seals to nothing.
+        let log = LogWriter::open(out.path(), "all").unwrap();
+        assert!(log
+            .seal()
+            .unwrap()
+            .unwrap()
+            .ends_with("runs/all.2.jsonl.gz"));
+        let log = LogWriter::open(out.path(), "all").unwrap();
+        assert_eq!(log.seal().unwrap(), None);
+        assert_eq!(read_all(out.path()).0, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_then_cut_off_by_the_next_writer() {
+        let out = tempfile::tempdir().unwrap();
+        let mut log = LogWriter::open(out.path(), "shard-0-of-2").unwrap();
+        log.append(&record("a", "x")).unwrap();
+        drop(log);
+        let path = out.path().join("runs/shard-0-of-2.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"format":5,"id":"b","str"#).unwrap();
+        drop(f);
+        let (ids, scan) = read_all(out.path());
+        assert_eq!((ids, scan.torn), (vec!["a".to_string()], 1));
+        let mut log = LogWriter::open(out.path(), "shard-0-of-2").unwrap();
+        log.append(&record("c", "y")).unwrap();
+        drop(log);
+        let (ids, scan) = read_all(out.path());
+        assert_eq!(
+            (ids, scan.torn),
+            (vec!["a".to_string(), "c".to_string()], 0)
+        );
+    }
+
+    #[test]
+    fn old_formats_are_counted_and_damaged_lines_named_by_log_line_and_field() {
+        let out = tempfile::tempdir().unwrap();
+        let mut log = LogWriter::open(out.path(), "all").unwrap();
+        log.append(&record("a", "x")).unwrap();
+        drop(log);
+        let path = out.path().join("runs/all.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"format\":4,\"id\":\"old\"}\n").unwrap();
+        let bad = format!("{{\"format\":{},\"id\":7}}\n", crate::FORMAT);
+        f.write_all(bad.as_bytes()).unwrap();
+        drop(f);
+        let (ids, scan) = read_all(out.path());
+        assert_eq!(ids, ["a"]);
+        assert_eq!(scan.other_format, 1);
+        let message = scan.damaged[0].to_string();
+        assert!(
+            message.contains("all.jsonl: line 3") && message.contains("id"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_folder_without_logs_reads_as_empty() {
+        let out = tempfile::tempdir().unwrap();
+        let (ids, scan) = read_all(out.path());
+        assert!(ids.is_empty() && scan.newest.is_none());
+    }
+}
