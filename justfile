@@ -53,6 +53,11 @@ sweep FILE *ARGS: deps
 bench *FILTER: deps
     cargo bench --bench bench_main -- {{FILTER}}
 
+# Sweep and report 10,000, 30,000 and 100,000 tiny runs: disk per run, report time and peak memory (a few minutes)
+scale *SIZES: deps
+    cargo build --release --quiet
+    bash scripts/scale.sh {{SIZES}}
+
 # Print the linked BLAS and its thread setting
 info: deps
     cargo run --release --quiet -- info
