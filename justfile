@@ -53,6 +53,10 @@ sweep FILE *ARGS: deps
 bench *FILTER: deps
     cargo bench --bench bench_main -- {{FILTER}}
 
+# masklab's training step beside Keras 3 (JAX, TensorFlow) and PyTorch, one thread each (makes a venv outside the repo)
+bench-peers: deps
+    bash scripts/bench_peers.sh
+
 # Sweep and report 10,000, 30,000 and 100,000 tiny runs: disk per run, report time and peak memory (a few minutes)
 scale *SIZES: deps
     cargo build --release --quiet

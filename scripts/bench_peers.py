@@ -1,0 +1,120 @@
+"""One training step of masklab's seed network in its peers, timed the same way.
+
+The network 2-10-40-30-3 (ReLU, logits out), a batch of 5,000 rows of the seed data with
+one label in ten missing, the masked binary cross-entropy (mean over observed labels),
+Adam at 1e-3; one thread each. Each framework warms up, then runs `--reps` timed blocks of
+`--steps` steps; the median block gives the time of a step.
+
+    python bench_peers.py keras-jax|keras-tensorflow|torch [--steps 200] [--reps 7]
+
+Prints one line: `<name> <median seconds a step> <version>`. Run each under
+`taskset -c 0` (the recipe `just bench-peers` does), so no framework can use a second core.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+BATCH, SIZES = 5000, [2, 10, 40, 30, 3]
+
+
+def seed_batch():
+    rng = np.random.default_rng(42)
+    x = rng.random((BATCH, 2), dtype=np.float32)
+    y = np.stack([x[:, 1] <= 0.5, x[:, 0] >= 0.5, x.sum(1) > 1.0], 1).astype(np.float32)
+    y[rng.random(y.shape) < 0.1] = -1.0  # missing
+    return x, y
+
+
+def timed(step, steps, reps):
+    for _ in range(steps):  # warm-up: compilation, allocator, caches
+        step()
+    blocks = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        blocks.append((time.perf_counter() - start) / steps)
+    return statistics.median(blocks)
+
+
+def keras_step(backend):
+    os.environ["KERAS_BACKEND"] = backend
+    if backend == "jax":
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    import keras
+    from keras import ops
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+    def masked_bce(y_true, logits):
+        mask = ops.cast(ops.not_equal(y_true, -1.0), "float32")
+        y = ops.where(mask > 0, y_true, 0.0)
+        cell = ops.maximum(logits, 0) - logits * y + ops.log1p(ops.exp(-ops.abs(logits)))
+        return ops.sum(cell * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [keras.Input((SIZES[0],))]
+        + [keras.layers.Dense(k, activation="relu") for k in SIZES[1:-1]]
+        + [keras.layers.Dense(SIZES[-1])]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=masked_bce)
+    x, y = seed_batch()
+    engine = __import__(keras.backend.backend())  # the backend Keras really runs on
+    version = f"keras {keras.__version__}, {engine.__name__} {engine.__version__}"
+    return (lambda: model.train_on_batch(x, y)), version
+
+
+def torch_step():
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(1)
+    layers = []
+    for i, (a, b) in enumerate(zip(SIZES, SIZES[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i + 2 < len(SIZES):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = (torch.from_numpy(a) for a in seed_batch())
+    mask = (y != -1).float()
+    target = torch.where(mask > 0, y, torch.zeros_like(y))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        cell = torch.nn.functional.binary_cross_entropy_with_logits(
+            model(x), target, reduction="none"
+        )
+        loss = (cell * mask).sum() / mask.sum().clamp(min=1)
+        loss.backward()
+        opt.step()
+
+    return step, f"torch {torch.__version__}"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("peer", choices=["keras-jax", "keras-tensorflow", "torch"])
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--reps", type=int, default=7)
+    a = p.parse_args()
+    if a.peer == "torch":
+        step, version = torch_step()
+    else:
+        step, version = keras_step(a.peer.split("-", 1)[1])
+    seconds = timed(step, a.steps, a.reps)
+    print(f"{a.peer} {seconds:.6e} {version}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
