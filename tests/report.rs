@@ -52,7 +52,11 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(md.starts_with("# small\n"));
     assert!(md.contains("12 runs reported (0 failed, 0 not yet run)"));
-    assert!(md.contains("at a drop rate of 0.5 the macro test accuracy against the true labels"));
+    // Findings name the setting as the figures do.
+    assert!(
+        md.contains("with mcar drops of 50% the macro test accuracy against the true labels"),
+        "{md}"
+    );
     assert!(md.contains("![") && md.contains("(boundaries.png)"));
 
     // The summary's numbers are the records' numbers: for each strategy and rate, the mean

@@ -193,6 +193,24 @@ impl MissingSpec {
         }
     }
 
+    /// The setting as every figure and finding names it. Where the data has true labels,
+    /// [`MissingSpec::describe`] (`mcar drops of 50%`, `no drops`); where labels are
+    /// missing in the data already, drops come on top of that: `extra mcar drops of 50%`,
+    /// `no extra drops (labels as measured)`.
+    pub fn setting_phrase(&self, tasks: &[String], has_truth: bool) -> String {
+        let none = self.rate == Some(0.0)
+            || self
+                .task_rates
+                .as_ref()
+                .is_some_and(|r| r.iter().all(|&v| v == 0.0));
+        match (has_truth, none) {
+            (false, true) => "no extra drops (labels as measured)".into(),
+            (false, false) => format!("extra {}", self.describe(tasks)),
+            (true, true) => "no drops".into(),
+            (true, false) => self.describe(tasks),
+        }
+    }
+
     /// The setting in words: `mcar drops of 50%`, or per task `prefix drops of y0 2%`.
     pub fn describe(&self, tasks: &[String]) -> String {
         let pct = |r: f64| {
@@ -275,6 +293,27 @@ pub struct Streams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_setting_reads_as_extra_drops_where_labels_are_missing_already() {
+        let tasks: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        let mcar = |rate| MissingSpec {
+            mechanism: MechanismKind::Mcar,
+            rate: Some(rate),
+            task_rates: None,
+            mnar_skew: None,
+        };
+        assert_eq!(mcar(0.9).setting_phrase(&tasks, true), "mcar drops of 90%");
+        assert_eq!(
+            mcar(0.9).setting_phrase(&tasks, false),
+            "extra mcar drops of 90%"
+        );
+        assert_eq!(mcar(0.0).setting_phrase(&tasks, true), "no drops");
+        assert_eq!(
+            mcar(0.0).setting_phrase(&tasks, false),
+            "no extra drops (labels as measured)"
+        );
+    }
 
     #[test]
     fn settings_are_described_as_a_reader_would_name_them() {

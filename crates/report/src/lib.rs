@@ -34,21 +34,9 @@ pub struct Written {
     pub runs: usize,
 }
 
-/// The drop setting as a reader names it; where labels are missing in the data already
-/// (no truth), drops are extra: `extra mcar drops of 50%`, `no extra drops`.
+/// The drop setting as a reader names it ([`record::spec::MissingSpec::setting_phrase`]).
 fn setting_phrase(run: &Run, tasks: &[String], target: &str) -> String {
-    let m = &run.spec.missing;
-    let plain = m.describe(tasks);
-    let none = m.rate == Some(0.0)
-        || m.task_rates
-            .as_ref()
-            .is_some_and(|r| r.iter().all(|&v| v == 0.0));
-    match (target == "observed", none) {
-        (true, true) => "no extra drops (labels as measured)".into(),
-        (true, false) => format!("extra {plain}"),
-        (false, true) => "no drops".into(),
-        (false, false) => plain,
-    }
+    run.spec.missing.setting_phrase(tasks, target == "truth")
 }
 
 /// Per task, the mean over `runs` of `f(share of positives among the scored test labels)`.

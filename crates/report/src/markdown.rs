@@ -1,7 +1,7 @@
 //! `REPORT.md`: what ran, the findings stated with their numbers, the summary tables and the
 //! figures.
 
-use crate::records::Results;
+use crate::records::{Results, SettingWords};
 use crate::tables::Summary;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -24,22 +24,25 @@ pub fn fmt_rate(rate: f64) -> String {
     }
 }
 
-/// How a drop setting reads in prose and tables: a plain rate where one rate applies to every
-/// task, otherwise the per-task drops (`prefix drops of y0 2.06%`), from the runs' specs.
-pub struct RateLabels(std::collections::HashMap<(String, String, u64), String>);
+/// How a drop setting reads in prose and tables, as the figures name it: `with mcar drops
+/// of 50%`, `with extra mcar drops of 90%` (labels missing in the data already), `with
+/// prefix drops of y0 2.06%`; in a table, the plain rate unless rates are given per task.
+pub struct RateLabels(std::collections::HashMap<(String, String, u64), SettingWords>);
 
 impl RateLabels {
     pub fn of(results: &Results) -> RateLabels {
         RateLabels(results.rate_descriptions.clone())
     }
 
-    /// `at a drop rate of 0.5`, or `with prefix drops of y0 2.06%`.
-    fn phrase(&self, variant: &str, mechanism: &str, rate: f64) -> String {
-        match self
-            .0
+    fn words(&self, variant: &str, mechanism: &str, rate: f64) -> Option<&SettingWords> {
+        self.0
             .get(&(variant.into(), mechanism.into(), rate.to_bits()))
-        {
-            Some(d) => format!("with {d}"),
+    }
+
+    /// `with mcar drops of 50%`.
+    fn phrase(&self, variant: &str, mechanism: &str, rate: f64) -> String {
+        match self.words(variant, mechanism, rate) {
+            Some(w) => format!("with {}", w.phrase),
             None => format!("at a drop rate of {}", fmt_rate(rate)),
         }
     }
@@ -47,10 +50,10 @@ impl RateLabels {
     /// A table cell: `0.5`, or `prefix drops of y0 2.06%`.
     fn cell(&self, variant: &str, mechanism: &str, rate: f64) -> String {
         match self
-            .0
-            .get(&(variant.into(), mechanism.into(), rate.to_bits()))
+            .words(variant, mechanism, rate)
+            .and_then(|w| w.per_task.clone())
         {
-            Some(d) => d.clone(),
+            Some(d) => d,
             None => fmt_rate(rate),
         }
     }

@@ -74,6 +74,15 @@ pub struct Variant {
     pub rates: Vec<f64>,
 }
 
+/// A drop setting in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SettingWords {
+    /// As figures and findings name it ([`record::spec::MissingSpec::setting_phrase`]).
+    pub phrase: String,
+    /// Where rates are given per task, the table's rate cell (`prefix drops of y0 2.06%`).
+    pub per_task: Option<String>,
+}
+
 /// Everything in a results folder.
 pub struct Results {
     pub dir: PathBuf,
@@ -101,9 +110,8 @@ pub struct Results {
     /// The task names, as the first successful run's metrics list them (the truth where
     /// known).
     pub tasks: Vec<String>,
-    /// Per-task drop settings as a reader names them (`prefix drops of y0 2.06%`), by
-    /// (variant, mechanism, nominal rate bits), for the settings given per task.
-    pub rate_descriptions: HashMap<(String, String, u64), String>,
+    /// Each drop setting in words, by (variant, mechanism, nominal rate bits).
+    pub rate_descriptions: HashMap<(String, String, u64), SettingWords>,
 }
 
 impl Results {
@@ -189,23 +197,27 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
                 v.rates.push(axes.rate);
             }
         }
-        if spec.missing.task_rates.is_some() {
-            let key = (
-                axes.variant.clone(),
-                axes.mechanism.clone(),
-                axes.rate.to_bits(),
-            );
-            rate_descriptions.entry(key).or_insert_with(|| {
-                spec.missing.describe(
-                    &metrics
-                        .headline()
-                        .tasks
-                        .iter()
-                        .map(|t| t.task.clone())
-                        .collect::<Vec<_>>(),
-                )
-            });
-        }
+        let key = (
+            axes.variant.clone(),
+            axes.mechanism.clone(),
+            axes.rate.to_bits(),
+        );
+        rate_descriptions.entry(key).or_insert_with(|| {
+            let names: Vec<String> = metrics
+                .headline()
+                .tasks
+                .iter()
+                .map(|t| t.task.clone())
+                .collect();
+            SettingWords {
+                phrase: spec.missing.setting_phrase(&names, metrics.truth.is_some()),
+                per_task: spec
+                    .missing
+                    .task_rates
+                    .is_some()
+                    .then(|| spec.missing.describe(&names)),
+            }
+        });
         let at_lowest = lowest.get(axes.variant.as_str()) == Some(&axes.rate);
         if shown.at_setting(spec) || at_lowest {
             kept.push((
