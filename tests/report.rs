@@ -31,10 +31,10 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
         png_size(&out.join("metric_vs_drop_rate.png")),
         (420 * 4 + 40, 1000)
     );
-    assert_eq!(
-        png_size(&out.join("boundaries.png")),
-        (300 * 2 + 150, 300 * 3 + 130)
-    );
+    // Two strategies: as wide as the subtitle needs, three tasks high.
+    let (width, height) = png_size(&out.join("boundaries.png"));
+    assert!(width >= 300 * 2 + 150, "{width}");
+    assert_eq!(height, 300 * 3 + 130);
     assert_eq!(png_size(&out.join("training_curves.png")), (1500, 640));
     assert!(!out.join("text_axes.png").exists());
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
