@@ -60,7 +60,7 @@ fn a_toy_sweep_reports_tables_figures_and_findings() {
     assert!(md.contains("![") && md.contains("(boundaries.png)"));
 
     // The summary's numbers are the records' numbers: for each strategy and rate, the mean
-    // of the three seeds' macro accuracy against the truth, recomputed from metrics.json.
+    // of the three seeds' macro accuracy against the truth, recomputed from the run records.
     let mut table = csv::Reader::from_reader(csv.as_bytes());
     let header: Vec<String> = table.headers().unwrap().iter().map(String::from).collect();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();

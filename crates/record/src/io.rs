@@ -82,21 +82,17 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes `value` as pretty JSON (with a final newline), atomically.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), RecordError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Parse {
-        path: path.into(),
-        field: ".".into(),
-        message: e.to_string(),
-    })?;
-    write_atomic(path, |w| {
-        w.write_all(&bytes)?;
-        w.write_all(b"\n")
-    })
+    write_json_bytes(path, serde_json::to_vec_pretty(value))
 }
 
 /// Writes `value` as compact JSON (one line), atomically: for records read by programs
 /// more than by people, such as a grid of a hundred thousand runs.
 pub fn write_json_compact(path: &Path, value: &impl Serialize) -> Result<(), RecordError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| RecordError::Parse {
+    write_json_bytes(path, serde_json::to_vec(value))
+}
+
+fn write_json_bytes(path: &Path, bytes: serde_json::Result<Vec<u8>>) -> Result<(), RecordError> {
+    let bytes = bytes.map_err(|e| RecordError::Parse {
         path: path.into(),
         field: ".".into(),
         message: e.to_string(),
