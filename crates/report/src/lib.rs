@@ -215,10 +215,7 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
             .any(|r| matches!(r.spec.data, record::spec::DataSpec::SmilesCsv { .. }))
         {
             // Per assay, with the labels as measured (the lowest extra drop rate).
-            let lowest = runs
-                .iter()
-                .map(|r| r.axes.rate)
-                .fold(f64::INFINITY, f64::min);
+            let lowest = facts.lowest_rate;
             let at_lowest: Vec<&Run> = runs
                 .iter()
                 .copied()

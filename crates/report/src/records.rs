@@ -72,6 +72,8 @@ pub struct Variant {
     pub seeds: BTreeSet<u64>,
     /// Drop rates with a successful run, ascending.
     pub rates: Vec<f64>,
+    /// The grid's lowest drop rate for this variant (the per-assay figure's setting).
+    pub lowest_rate: f64,
 }
 
 /// A drop setting in words.
@@ -138,23 +140,17 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
         .enumerate()
         .map(|(i, e)| (e.id.as_str(), i))
         .collect();
-    // The lowest drop rate of each variant in the grid (the per-assay figure's setting).
-    let mut lowest: HashMap<&str, f64> = HashMap::new();
-    for e in &grid.runs {
-        let rate = e.spec.missing.nominal_rate();
-        let v = lowest
-            .entry(e.spec.variant.as_deref().unwrap_or_default())
-            .or_insert(rate);
-        *v = v.min(rate);
-    }
     let mut variants: Vec<Variant> = Vec::new();
     for e in &grid.runs {
-        let name = e.spec.variant.clone().unwrap_or_default();
-        if !variants.iter().any(|v| v.name == name) {
-            variants.push(Variant {
-                name,
+        let name = e.spec.variant.as_deref().unwrap_or_default();
+        let rate = e.spec.missing.nominal_rate();
+        match variants.iter_mut().find(|v| v.name == name) {
+            Some(v) => v.lowest_rate = v.lowest_rate.min(rate),
+            None => variants.push(Variant {
+                name: name.to_string(),
+                lowest_rate: rate,
                 ..Default::default()
-            });
+            }),
         }
     }
     // 0: no record, 1: success, 2: failures only.
@@ -191,11 +187,13 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
                 .map(|t| t.task.clone())
                 .collect();
         }
+        let mut at_lowest = false;
         if let Some(v) = variants.iter_mut().find(|v| v.name == axes.variant) {
             v.seeds.insert(axes.seed);
             if !v.rates.contains(&axes.rate) {
                 v.rates.push(axes.rate);
             }
+            at_lowest = axes.rate == v.lowest_rate;
         }
         let key = (
             axes.variant.clone(),
@@ -218,7 +216,6 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
                     .then(|| spec.missing.describe(&names)),
             }
         });
-        let at_lowest = lowest.get(axes.variant.as_str()) == Some(&axes.rate);
         if shown.at_setting(spec) || at_lowest {
             kept.push((
                 i,

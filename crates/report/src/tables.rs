@@ -209,7 +209,7 @@ impl TidyTable {
     pub fn summarise(&self) -> Vec<Summary> {
         // Runs that differ only in their seed share a group.
         let mut run_group: Vec<u32> = vec![0; self.runs.len()];
-        let mut groups: std::collections::HashMap<([u32; 4], [u64; 5]), u32> = Default::default();
+        let mut groups: std::collections::HashMap<([u32; 4], [u64; 4]), u32> = Default::default();
         for (i, r) in self.runs.iter().enumerate() {
             let key = (
                 r.text,
@@ -218,7 +218,6 @@ impl TidyTable {
                     r.epochs,
                     r.batch_size,
                     r.learning_rate.to_bits(),
-                    0,
                 ],
             );
             let next = groups.len() as u32;

@@ -53,8 +53,8 @@ fn draw(runs: &[&Run], title: &str, subtitle: &str, path: &Path) -> Result<(), S
     let cell = 300u32;
     // Wide enough for the subtitle too (about 9 px a character), when few strategies ran.
     let width = (cell * runs.len() as u32 + 150).max(40 + 9 * subtitle.chars().count() as u32);
-    let root = BitMapBackend::new(path, (width, cell * tasks.len() as u32 + 130))
-    .into_drawing_area();
+    let root =
+        BitMapBackend::new(path, (width, cell * tasks.len() as u32 + 130)).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, title, subtitle)?;
     let (grid, scale) = body.split_horizontally(cell * runs.len() as u32 + 40);
