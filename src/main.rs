@@ -135,9 +135,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             no_report,
         } => {
-            let plan = runner::plan::load_plan(&file).map_err(runner::SweepError::from)?;
+            let (plan, out) = plan_and_out(&file, out)?;
             let shard = shard.as_deref().map(parse_shard).transpose()?;
-            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
             if dry_run {
                 print_grid(&plan, shard);
                 return Ok(ExitCode::SUCCESS);
@@ -199,8 +198,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             submit,
         } => {
-            let plan = runner::plan::load_plan(&file).map_err(runner::SweepError::from)?;
-            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
+            let (plan, out) = plan_and_out(&file, out)?;
             let job = masklab::slurm::Job {
                 name: plan.name.clone(),
                 experiment: std::path::absolute(&file).context("resolving the experiment file")?,
@@ -276,6 +274,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// This program, as records and reports name it.
+/// The validated experiment, and its results folder: `out`, or `results/<file stem>`.
+fn plan_and_out(
+    file: &std::path::Path,
+    out: Option<PathBuf>,
+) -> anyhow::Result<(runner::plan::Plan, PathBuf)> {
+    let plan = runner::plan::load_plan(file).map_err(runner::SweepError::from)?;
+    let out = out.unwrap_or_else(|| PathBuf::from("results").join(&plan.name));
+    Ok((plan, out))
+}
+
 fn provenance() -> Provenance {
     Provenance {
         masklab_version: env!("CARGO_PKG_VERSION").into(),

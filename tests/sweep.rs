@@ -299,11 +299,7 @@ fn a_run_counts_as_done_only_when_its_line_parses_with_its_streams_and_boundary(
         "a killed writer's temporary file is removed"
     );
     // The torn half line was cut off before the new lines were appended.
-    let mut torn_lines = 0;
-    record::log::scan(&out, |_| {})
-        .map(|s| torn_lines = s.torn)
-        .unwrap();
-    assert_eq!(torn_lines, 0);
+    assert_eq!(record::log::scan(&out, |_| {}).unwrap().torn, 0);
 }
 
 #[test]
