@@ -30,8 +30,6 @@ pub struct Done {
     ok: HashMap<String, Vec<Streams>>,
     /// Ids whose lines are all failures, with the last reason.
     failed: HashMap<String, String>,
-    /// Damaged lines, as errors naming the log, line and field.
-    pub damaged: Vec<String>,
     /// When a log was last written.
     pub newest: Option<SystemTime>,
 }
@@ -54,7 +52,6 @@ impl Done {
                 }
             }
         })?;
-        done.damaged = scan.damaged.iter().map(|e| e.to_string()).collect();
         done.newest = scan.newest;
         Ok(done)
     }
