@@ -236,7 +236,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { dir } => {
-            let s = runner::status::status(&dir).map_err(runner::SweepError::from)?;
+            let s = runner::status::status(&dir)?;
             let line = |c: &runner::status::Counts| {
                 format!(
                     "{} done, {} failed, {} missing",
