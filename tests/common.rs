@@ -44,8 +44,8 @@ pub fn spawn_sweep(
         .unwrap()
 }
 
-/// Every run's record, by run id, as its log line's bytes: the last success of a run, else
-/// its last failure.
+/// Every run's record, by run id, as its log line's bytes: the line that counts
+/// ([`record::runs`]).
 pub fn metric_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
     run_records(out)
         .into_iter()
@@ -53,15 +53,26 @@ pub fn metric_records(out: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Every run's record, by run id (see [`metric_records`]).
+/// Every run's record, by run id, for the runs of the folder's `grid.json`: the line that
+/// counts, by the rule the sweep and the report use ([`record::runs`]).
 pub fn run_records(out: &Path) -> BTreeMap<String, record::outcome::RunRecord> {
-    let mut records: BTreeMap<String, record::outcome::RunRecord> = BTreeMap::new();
-    record::log::scan(out, |r| {
-        let keep = r.is_ok() || records.get(&r.id).is_none_or(|old| !old.is_ok());
-        if keep {
+    if !out.join("grid.json").exists() {
+        return BTreeMap::new(); // a sweep that has not started writing
+    }
+    let grid: record::sweep::GridRecord = record::io::read_json(&out.join("grid.json")).unwrap();
+    let expected: BTreeMap<String, record::spec::Streams> = grid
+        .runs
+        .iter()
+        .map(|e| (e.id.clone(), record::seeds::streams(&e.spec)))
+        .collect();
+    let mut records = BTreeMap::new();
+    record::runs::read_counted(
+        out,
+        |id| expected.get(id).copied(),
+        |r| {
             records.insert(r.id.clone(), r);
-        }
-    })
+        },
+    )
     .unwrap();
     records
 }

@@ -207,3 +207,202 @@ fn a_damaged_run_line_is_listed_and_left_out_not_fatal() {
     assert!(String::from_utf8_lossy(&rerun.stderr).contains("11 already done, 1 completed"));
     assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), before);
 }
+
+/// The lines of a sealed log, unpacked.
+fn unpack(gz: &std::path::Path) -> String {
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(gz)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", gz.display());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `text` gzipped into `gz`.
+fn pack(gz: &std::path::Path, text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    std::fs::write(gz, out.stdout).unwrap();
+}
+
+#[test]
+fn a_forced_rerun_reaches_the_report_and_lines_of_other_seeds_never_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    assert!(sweep(&file, &out, &[]).status.success());
+    let honest = std::fs::read(out.join("summary.csv")).unwrap();
+    // An older line's numbers altered by hand: what a sweep of an earlier masklab, whose
+    // results differed, leaves behind.
+    let first = out.join("runs/all.1.jsonl.gz");
+    let altered = unpack(&first).replace("\"accuracy\":0.", "\"accuracy\":0.0");
+    pack(&first, &altered);
+    assert!(masklab()
+        .arg("report")
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    assert_ne!(std::fs::read(out.join("summary.csv")).unwrap(), honest);
+    // `--force` recomputes every run: its lines are the latest and the report reads them.
+    assert!(sweep(&file, &out, &["--force"]).status.success());
+    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), honest);
+    // A newer line under other stream seeds (and altered numbers) is not the run's.
+    let forced = unpack(&out.join("runs/all.2.jsonl.gz"));
+    let strangers = forced
+        .replace("\"streams\":{\"data\":", "\"streams\":{\"data\":1")
+        .replace("\"accuracy\":0.", "\"accuracy\":0.0");
+    std::fs::write(out.join("runs/all.jsonl"), strangers).unwrap();
+    assert!(masklab()
+        .arg("report")
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), honest);
+    let status = masklab().arg("status").arg(&out).output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("12 done, 0 failed, 0 missing"));
+}
+
+#[test]
+fn a_zero_filled_sealed_log_is_named_then_set_aside_and_its_runs_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    assert!(sweep(&file, &out, &["--shard", "0/2"]).status.success());
+    assert!(sweep(&file, &out, &["--shard", "1/2"]).status.success());
+    let whole = std::fs::read(out.join("summary.csv")).unwrap();
+    // What a crash can leave on some file systems: the right length, all zeros.
+    let log = out.join("runs/shard-0-of-2.1.jsonl.gz");
+    let len = std::fs::metadata(&log).unwrap().len() as usize;
+    std::fs::write(&log, vec![0u8; len]).unwrap();
+    let report = masklab().arg("report").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(report.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("shard-0-of-2.1.jsonl.gz: damaged log (invalid gzip header)"),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("6 runs reported (0 failed, 6 not yet run)"),
+        "{md}"
+    );
+    let status = masklab().arg("status").arg(&out).output().unwrap();
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{said}");
+    assert!(
+        said.contains("6 done, 0 failed, 6 missing") && said.contains("damaged log:"),
+        "{said}"
+    );
+    // The next sweep of that shard moves it aside and runs its runs again.
+    let again = sweep(&file, &out, &["--shard", "0/2"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("0 already done, 6 completed"), "{stderr}");
+    assert!(out.join("runs/damaged/shard-0-of-2.1.jsonl.gz").exists());
+    assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), whole);
+}
+
+#[test]
+fn manifests_of_an_older_format_or_shard_count_are_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        assert!(sweep(&file, &out, &["--shard", &shard, "--no-report"])
+            .status
+            .success());
+    }
+    // An earlier sweep's manifests: four shards, one of them of an older format.
+    let mut earlier: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest-shard-0-of-2.json")).unwrap())
+            .unwrap();
+    earlier["shard"] = "3/4".into();
+    earlier["started_unix"] = 1.into();
+    earlier["ended_unix"] = 2.into();
+    std::fs::write(
+        out.join("manifest-shard-3-of-4.json"),
+        serde_json::to_vec(&earlier).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(out.join("manifest-shard-2-of-4.json"), r#"{"format": 4}"#).unwrap();
+    let report = masklab().arg("report").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(report.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("manifest-shard-2-of-4.json") && stderr.contains("warning: "),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("Passed over") && md.contains("manifest-shard-3-of-4.json"),
+        "{md}"
+    );
+    let status = masklab().arg("status").arg(&out).output().unwrap();
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{said}");
+    assert!(
+        said.contains("shard 1/2:") && !said.contains("/4:"),
+        "no phantom shards: {said}"
+    );
+}
+
+#[test]
+fn a_grid_over_training_settings_or_task_rates_is_grouped_by_the_whole_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = SMALL
+        .replace("learning-rate = 0.01", "learning-rate = [0.01, 0.02]")
+        .replace(
+            "rate = [0.0, 0.5]",
+            "mechanism = \"mcar\"\ntask-rates = [[0.25, 0.5, 0.75], [0.75, 0.5, 0.25]]",
+        );
+    let file = experiment(dir.path(), "grid", &body);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &[]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    // 2 strategies x 2 learning rates x 2 drop settings, each its own group of 3 seeds.
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 2 * 2 * (2 * 4 * 5 + 1),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains(",3,") || l.contains(",0,3,")),
+        "n = 3 seeds per group, never 6"
+    );
+    for name in [
+        "learning-rate 0.01 · task rates [0.25,0.5,0.75]",
+        "learning-rate 0.02 · task rates [0.75,0.5,0.25]",
+    ] {
+        assert!(csv.contains(name), "{name} in\n{csv}");
+    }
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("learning-rate 0.02 · task rates [0.25,0.5,0.75]"),
+        "{md}"
+    );
+    assert!(out
+        .join("training_curves_learning-rate_0.01_task_rates_0.25_0.5_0.75.png")
+        .exists());
+}

@@ -55,7 +55,9 @@ fn a_rerun_skips_finished_runs_and_changed_settings_get_new_ids() {
     );
     let third = sweep(&changed, &out, &[]);
     assert!(String::from_utf8_lossy(&third.stderr).contains("0 already done, 12 completed"));
-    assert_eq!(metric_records(&out).len(), 24);
+    // The grid's 12 runs count; the logs keep the earlier grid's 12 as well.
+    assert_eq!(metric_records(&out).len(), 12);
+    assert_eq!(crate::common::line_counts(&out).len(), 24);
 }
 
 #[test]
@@ -224,7 +226,10 @@ fn an_edited_input_file_gives_new_runs_not_stale_records() {
     let again = sweep(&file, &out, &["--no-report"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("0 already done, 4 completed"), "{stderr}");
-    assert_eq!(metric_records(&out).len(), 8);
+    let now = metric_records(&out);
+    assert_eq!(now.len(), 4);
+    assert!(now.keys().all(|id| !first.contains_key(id)), "new ids");
+    assert_eq!(crate::common::line_counts(&out).len(), 8);
 }
 
 #[test]
@@ -288,7 +293,13 @@ fn a_run_counts_as_done_only_when_its_line_parses_with_its_streams_and_boundary(
     let mut body = lines.join("\n") + "\n";
     body.push_str(&torn[..torn.len() / 2]);
     std::fs::write(runs.join("all.jsonl"), body).unwrap();
-    let leftover = out.join("boundaries").join(".masklab-tmp-4294967-0.x.json");
+    // A dead writer's temporary file, of this host and PID namespace (pids above the
+    // kernel's maximum never run).
+    let me = record::temp::Owner::current();
+    let leftover = out.join("boundaries").join(format!(
+        ".masklab-tmp-{}+{}+4294967+1f.0.x.json",
+        me.host, me.pid_ns
+    ));
     std::fs::write(&leftover, "{").unwrap();
     let again = sweep(&file, &out, &["--no-report"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
@@ -452,4 +463,209 @@ fn status_counts_runs_per_shard_and_says_whether_the_report_is_current() {
     std::thread::sleep(Duration::from_millis(20));
     assert!(sweep(&file, &out, &["--no-report"]).status.success());
     assert!(status().contains("report: stale"));
+}
+
+/// Whether this process may make PID namespaces (`unshare --pid --fork --mount-proc`: root,
+/// as CI runs).
+fn can_unshare() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn shards_in_separate_pid_namespaces_never_touch_each_others_files() {
+    // Two nodes, or two containers of one node, sharing a results folder: each shard is
+    // pid 1 of its own namespace, and neither can see the other's processes.
+    if !can_unshare() {
+        eprintln!("skipped: `unshare --pid --fork --mount-proc` needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "ns", SMALL);
+    let bin = env!("CARGO_BIN_EXE_masklab");
+    for round in 0..12 {
+        let out = dir.path().join(format!("out{round}"));
+        let shard = |k: usize| {
+            std::process::Command::new("unshare")
+                .args(["--pid", "--fork", "--mount-proc", bin, "sweep"])
+                .arg(&file)
+                .arg("--out")
+                .arg(&out)
+                .args(["--jobs", "1", "--no-report", "--shard", &format!("{k}/2")])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (shard(0), shard(1));
+        for (k, child) in [a, b].into_iter().enumerate() {
+            let result = child.wait_with_output().unwrap();
+            assert!(
+                result.status.success(),
+                "round {round}, shard {k}/2: {}",
+                String::from_utf8_lossy(&result.stderr)
+            );
+        }
+        assert_eq!(
+            metric_records(&out).len(),
+            12,
+            "round {round}: every run done"
+        );
+        let temps: Vec<String> = walk(&out)
+            .into_iter()
+            .filter(|n| n.contains(".masklab-tmp-"))
+            .collect();
+        assert!(temps.is_empty(), "round {round}: {temps:?}");
+    }
+}
+
+/// Every file under `dir`, as paths relative to it.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+/// The system calls of `cmd` that make files durable, as `strace -f` prints them.
+fn durability_trace(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> Option<Vec<String>> {
+    let trace = dir.join("trace.txt");
+    let status = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_masklab"))
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    assert!(status.success(), "the traced sweep failed");
+    Some(
+        std::fs::read_to_string(trace)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect(),
+    )
+}
+
+#[test]
+fn sealing_syncs_the_gzip_and_its_folder_before_the_plain_log_goes() {
+    // After a node crash, a rename and an unlink may reach the disk while the data they
+    // point at does not: the gzip must be synced before its rename, and the folder after
+    // it, before the plain log is removed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    let args = [
+        "sweep".as_ref(),
+        file.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--no-report".as_ref(),
+    ];
+    let Some(lines) = durability_trace(dir.path(), &args) else {
+        eprintln!("skipped: strace is not installed (`just test` installs it)");
+        return;
+    };
+    // fd -> path, as opened (the last opening of an fd wins).
+    let mut fds: std::collections::HashMap<String, String> = Default::default();
+    let mut events: Vec<String> = Vec::new();
+    for line in &lines {
+        let call = line
+            .split_once(' ')
+            .map_or(line.as_str(), |(_, c)| c.trim_start());
+        if call.starts_with("openat(") {
+            let path = call.split('"').nth(1).unwrap_or_default().to_string();
+            if let Some(fd) = call
+                .rsplit("= ")
+                .next()
+                .filter(|f| f.parse::<i32>().is_ok())
+            {
+                fds.insert(fd.to_string(), path);
+            }
+        } else if call.starts_with("fsync(") || call.starts_with("fdatasync(") {
+            let fd = call.split(['(', ')']).nth(1).unwrap_or_default();
+            events.push(format!("sync {}", fds.get(fd).cloned().unwrap_or_default()));
+        } else if call.starts_with("rename") {
+            let to = call.split('"').nth(3).unwrap_or_default();
+            events.push(format!("rename {to}"));
+        } else if call.starts_with("unlink") {
+            events.push(format!(
+                "unlink {}",
+                call.split('"').nth(1).unwrap_or_default()
+            ));
+        }
+    }
+    let at = |pred: &dyn Fn(&str) -> bool, what: &str| {
+        events
+            .iter()
+            .position(|e| pred(e))
+            .unwrap_or_else(|| panic!("no {what} in {events:#?}"))
+    };
+    let renamed = at(
+        &|e| e.starts_with("rename") && e.ends_with("runs/all.1.jsonl.gz"),
+        "rename of the sealed log",
+    );
+    let synced_file = at(
+        &|e| {
+            e.starts_with("sync ") && e.contains(".masklab-tmp-") && e.ends_with(".all.1.jsonl.gz")
+        },
+        "sync of the gzip",
+    );
+    let unlinked = at(
+        &|e| e.starts_with("unlink") && e.ends_with("runs/all.jsonl"),
+        "unlink of the plain log",
+    );
+    let synced_dir = events[renamed..unlinked]
+        .iter()
+        .any(|e| e.starts_with("sync ") && e.ends_with("/runs"));
+    assert!(
+        synced_file < renamed,
+        "the gzip is synced before its rename: {events:#?}"
+    );
+    assert!(
+        synced_dir,
+        "the folder is synced between the rename and the unlink: {events:#?}"
+    );
+    // Every line of a run is synced as it is written, and every atomic write too.
+    assert!(events
+        .iter()
+        .any(|e| e.starts_with("sync ") && e.ends_with("runs/all.jsonl")));
+    assert!(events
+        .iter()
+        .any(|e| e.starts_with("sync ") && e.contains("grid.json")));
+}
+
+#[test]
+fn the_sweep_recipe_shows_the_builds_progress() {
+    // A new user's first `just sweep` builds for minutes: a quiet build looks hung.
+    let justfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/justfile")).unwrap();
+    let recipe: Vec<&str> = justfile
+        .split("\nsweep FILE")
+        .nth(1)
+        .expect("a sweep recipe")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    let cargo: Vec<&&str> = recipe.iter().filter(|l| l.contains("cargo ")).collect();
+    assert!(!cargo.is_empty(), "{recipe:?}");
+    for line in cargo {
+        assert!(!line.contains("--quiet") && !line.contains(" -q"), "{line}");
+    }
 }

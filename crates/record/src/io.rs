@@ -1,10 +1,11 @@
 //! The one way records reach disk and come back.
 //!
-//! Writing: [`write_atomic`] fills a temporary file beside the target (named
-//! `.masklab-tmp-<pid>-<n>.<name>`, so it keeps the target's extension and is recognisable as
-//! masklab's) and renames it over the target: a reader sees the old file or the new one,
-//! never half of one, even if the process is killed mid-write. Files get the user's umask,
-//! like any other file they create.
+//! Writing: [`write_atomic`] fills a temporary file beside the target (named for its writer,
+//! [`crate::temp`], ending in the target's name so it keeps its extension), `fsync`s it,
+//! renames it over the target and `fsync`s the folder: a reader sees the old file or the
+//! new one, never half of one, even if the process is killed mid-write, and once it returns
+//! the new file survives a crash of the machine (the rename and the data are both on disk).
+//! Files get the user's umask, like any other file they create.
 //!
 //! Reading: [`read_json`] checks the record's `format` first, then parses it into its type;
 //! an error names the file and the field path (`metrics.observed.tasks[0].auc`).
@@ -13,10 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The prefix of every temporary file masklab writes.
-pub const TEMP_PREFIX: &str = ".masklab-tmp-";
+pub use crate::temp::{is_temp, remove_temps, temp_path, TEMP_PREFIX};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -49,8 +48,9 @@ impl RecordError {
     }
 }
 
-/// Writes a file atomically: `fill` writes into a temporary file beside `path`, which is
-/// then renamed to `path`. On error the temporary file is removed.
+/// Writes a file atomically and durably: `fill` writes into a temporary file beside `path`,
+/// which is synced, renamed to `path`, and its folder synced. On error the temporary file is
+/// removed.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -59,25 +59,25 @@ pub fn write_atomic(
     let result = (|| {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         fill(&mut file)?;
-        file.into_inner().map_err(|e| e.into_error())?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(RecordError::io(path))
+    result.map_err(RecordError::io(path))?;
+    sync_parent(path)
 }
 
-/// A fresh temporary path beside `path`, ending in `path`'s own file name (so tools that
-/// choose a format by extension, like an image encoder, see the right one).
-pub fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!("{TEMP_PREFIX}{}-{n}.{name}", std::process::id()))
+/// Makes a rename or removal in `path`'s folder durable: `fsync` of the folder.
+pub fn sync_parent(path: &Path) -> Result<(), RecordError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(RecordError::io(dir))
 }
 
 /// Writes `value` as pretty JSON (with a final newline), atomically.
@@ -140,54 +140,6 @@ pub fn parse_json<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, R
     de.end()
         .map_err(|e| parse_error(".".into(), e.to_string()))?;
     Ok(value)
-}
-
-/// Whether a file name is one of masklab's temporary files.
-pub fn is_temp(name: &str) -> bool {
-    name.starts_with(TEMP_PREFIX)
-}
-
-/// The process id a temporary file name was written by.
-fn temp_owner(name: &str) -> Option<u32> {
-    name.strip_prefix(TEMP_PREFIX)?
-        .split('-')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Removes masklab's temporary files directly inside `dir` that no running process is
-/// writing: those of a process that has ended (a killed sweep's leftovers), and with
-/// `all` every one. Returns how many were removed.
-pub fn remove_temps(dir: &Path, all: bool) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_temp(&name) {
-            continue;
-        }
-        let orphan = all || temp_owner(&name).is_none_or(|pid| !process_alive(pid));
-        if orphan && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
-}
-
-/// Whether a process with this id runs on this machine (our own counts as running).
-fn process_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    let proc = Path::new("/proc");
-    if proc.join("self").exists() {
-        proc.join(pid.to_string()).exists()
-    } else {
-        true // no way to tell: leave it
-    }
 }
 
 #[cfg(test)]
@@ -253,21 +205,6 @@ mod tests {
             read_json::<Probe>(&path),
             Err(RecordError::Parse { .. })
         ));
-    }
-
-    #[test]
-    fn temporary_files_of_ended_processes_are_removed_and_live_ones_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let mine = temp_path(&dir.path().join("a.json"));
-        std::fs::write(&mine, "x").unwrap();
-        // Process ids above the kernel's maximum (4194304) never run.
-        let dead = dir.path().join(format!("{TEMP_PREFIX}4294967-0.b.json"));
-        std::fs::write(&dead, "x").unwrap();
-        std::fs::write(dir.path().join("c.json"), "x").unwrap();
-        assert_eq!(remove_temps(dir.path(), false), 1);
-        assert!(mine.exists() && !dead.exists());
-        assert_eq!(remove_temps(dir.path(), true), 1);
-        assert!(!mine.exists() && dir.path().join("c.json").exists());
     }
 
     #[test]

@@ -6,14 +6,18 @@
 //! or one that does not parse, is an error naming the file and the field ([`RecordError`]),
 //! never a silent default.
 //!
-//! * [`spec`]: a fully resolved run ([`RunSpec`]) and its parts; its id and stream seeds.
+//! * [`spec`]: a fully resolved run ([`RunSpec`]) and its parts.
+//! * [`seeds`]: a run's id and stream seeds, hashes of its spec.
 //! * [`strategy`]: the registry of strategies, their names, order and what each does.
 //! * [`outcome`]: what a run leaves: a [`outcome::RunRecord`] (its outcome and history) and,
 //!   for the 2-D runs a report draws, a [`outcome::BoundaryRecord`].
 //! * [`log`]: run logs, a line per run, sealed as gzip when a sweep ends.
+//! * [`runs`]: which line of a run id counts (the latest success with the run's seeds).
+//! * [`groups`]: the setting groups a report aggregates seeds over, and their names.
 //! * [`shown`]: which runs a report draws on their own (and so which keep a boundary grid).
 //! * [`sweep`]: what a sweep wrote about itself (`grid.json`, manifests).
-//! * [`io`]: the atomic writer every file goes through, and the typed reader.
+//! * [`io`]: the atomic, durable writer every file goes through, and the typed reader.
+//! * [`temp`]: temporary files named for their writer, and which of them may be cleared.
 //!
 //! ```
 //! use record::{log, outcome::RunRecord, spec::Streams};
@@ -28,13 +32,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod groups;
 pub mod io;
 pub mod log;
 pub mod outcome;
+pub mod runs;
+pub mod seeds;
 pub mod shown;
 pub mod spec;
 pub mod strategy;
 pub mod sweep;
+pub mod temp;
 
 pub use io::RecordError;
 pub use spec::RunSpec;

@@ -3,17 +3,22 @@
 //! Each writer (an unsharded sweep, or one shard: [`writer_name`]) appends one
 //! [`RunRecord`] line per finished attempt to its own `runs/<writer>.jsonl`, holding the
 //! writer's lock, so no two processes ever write one log. A line is written with one
-//! `write` call on a file opened for appending: a killed writer leaves at most one torn
-//! last line (no newline), which readers skip and the next [`LogWriter::open`] cuts off.
-//! When a sweep finishes, [`LogWriter::seal`] compresses its log into
-//! `runs/<writer>.<n>.jsonl.gz` (written atomically, then the plain log is removed), about
-//! a tenth of the bytes. Readers ([`scan`]) take both kinds, in name order.
+//! `write` call on a file opened for appending and synced (`fdatasync`) before the run
+//! counts as written: a killed writer leaves at most one torn last line (no newline), which
+//! readers skip and the next [`LogWriter::open`] cuts off.
 //!
-//! A run may have several lines: a failed attempt and a later success, or the same success
-//! twice (a sweep killed between sealing and removing). Consumers take the first successful
-//! line of an id, else its last failure; all successful lines of an id are equal.
+//! When a sweep finishes, [`LogWriter::seal`] compresses its log into
+//! `runs/<writer>.<n>.jsonl.gz`, `n` one more than any sealed log of any writer in the
+//! folder, so seal numbers order the logs in time. The gzip is written, synced, renamed into
+//! place and the folder synced before the plain log is removed: after a crash at any point
+//! the lines are in one of the two files.
+//!
+//! Readers ([`scan`], and [`crate::runs`] for the rule of which line counts) take the logs in
+//! [`log_files`] order: sealed logs by seal number (numerically, `.2` before `.10`), then
+//! open logs. A sealed log that does not decode (a zero-filled file a crash left on some
+//! file systems) is reported as damaged, never read in part, and none of its lines count.
 
-use crate::io::{parse_json, write_atomic, RecordError};
+use crate::io::{parse_json, sync_parent, write_atomic, RecordError};
 use crate::outcome::{files, RunRecord};
 use flate2::read::MultiGzDecoder;
 use std::fs::{File, OpenOptions};
@@ -66,12 +71,13 @@ impl LogWriter {
         line.push(b'\n');
         self.file
             .write_all(&line)
+            .and_then(|()| self.file.sync_data())
             .map_err(RecordError::io(&self.path))
     }
 
     /// Compresses the log into `runs/<writer>.<n>.jsonl.gz`, with `n` one more than any
-    /// sealed log of this writer, and removes the plain log. An empty log is just removed.
-    /// Returns the sealed file.
+    /// sealed log in the folder, and removes the plain log once the gzip is durably in
+    /// place. An empty log is just removed. Returns the sealed file.
     pub fn seal(self) -> Result<Option<PathBuf>, RecordError> {
         let LogWriter { path, file } = self;
         drop(file);
@@ -87,7 +93,11 @@ impl LogWriter {
             .unwrap_or_default()
             .to_string();
         let dir = path.parent().unwrap_or(Path::new("."));
-        let next = sealed_numbers(dir, &stem).max().map_or(1, |n| n + 1);
+        let next = log_files(dir.parent().unwrap_or(Path::new(".")))?
+            .iter()
+            .filter_map(|f| f.seal)
+            .max()
+            .map_or(1, |n| n + 1);
         let sealed = dir.join(format!("{stem}.{next}.jsonl.gz"));
         write_atomic(&sealed, |w| {
             let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
@@ -95,24 +105,9 @@ impl LogWriter {
             gz.finish().map(|_| ())
         })?;
         std::fs::remove_file(&path).map_err(RecordError::io(&path))?;
+        sync_parent(&path)?;
         Ok(Some(sealed))
     }
-}
-
-/// The `n` of each `<stem>.<n>.jsonl.gz` in `dir`.
-fn sealed_numbers<'a>(dir: &Path, stem: &'a str) -> impl Iterator<Item = u64> + 'a {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(move |e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix(stem)?
-                .strip_prefix('.')?
-                .strip_suffix(".jsonl.gz")?
-                .parse()
-                .ok()
-        })
 }
 
 /// The length of the file up to and including its last newline (0 if it has none).
@@ -133,25 +128,103 @@ fn end_of_last_line(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
-/// The run logs of a results folder, in name order (a writer's sealed logs, `.1`, `.2`,
-/// …, sort before its open one).
-pub fn log_paths(out: &Path) -> Result<Vec<PathBuf>, RecordError> {
+/// One run log of a results folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogFile {
+    pub path: PathBuf,
+    /// The writer that wrote it (`all`, `shard-K-of-N`).
+    pub writer: String,
+    /// The seal number of a sealed log; `None` for an open one.
+    pub seal: Option<u64>,
+}
+
+impl LogFile {
+    /// `<writer>.jsonl` or `<writer>.<n>.jsonl.gz`; anything else is not a log.
+    fn of_name(path: PathBuf) -> Option<LogFile> {
+        let name = path.file_name()?.to_str()?.to_string();
+        if crate::io::is_temp(&name) {
+            return None;
+        }
+        if let Some(writer) = name.strip_suffix(".jsonl") {
+            return Some(LogFile {
+                writer: writer.to_string(),
+                path,
+                seal: None,
+            });
+        }
+        let (writer, n) = name.strip_suffix(".jsonl.gz")?.rsplit_once('.')?;
+        Some(LogFile {
+            writer: writer.to_string(),
+            seal: Some(n.parse().ok()?),
+            path,
+        })
+    }
+
+    fn order(&self) -> (bool, u64, &str) {
+        (self.seal.is_none(), self.seal.unwrap_or(0), &self.writer)
+    }
+}
+
+/// The run logs of a results folder, oldest first: sealed logs by seal number (numerically),
+/// then open logs; ties by writer name.
+pub fn log_files(out: &Path) -> Result<Vec<LogFile>, RecordError> {
     let dir = out.join(files::RUNS);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(RecordError::io(&dir)(e)),
     };
-    let mut paths: Vec<PathBuf> = entries
+    let mut logs: Vec<LogFile> = entries
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            !crate::io::is_temp(name) && (name.ends_with(".jsonl") || name.ends_with(".jsonl.gz"))
-        })
+        .filter_map(|e| LogFile::of_name(e.path()))
         .collect();
-    paths.sort();
-    Ok(paths)
+    logs.sort_by(|a, b| a.order().cmp(&b.order()));
+    Ok(logs)
+}
+
+/// How reading a log ended.
+#[derive(Debug)]
+pub enum LogEnd {
+    Whole,
+    /// A torn last line (a writer killed mid-line), or a sealed log cut short: what came
+    /// before was read.
+    Torn,
+    /// The log does not decode: nothing of it may be trusted.
+    Damaged(String),
+}
+
+/// Hands each whole line of `log` to `each` with its line number (from 1).
+pub fn read_lines(
+    log: &LogFile,
+    mut each: impl FnMut(usize, &[u8]),
+) -> Result<LogEnd, RecordError> {
+    let file = File::open(&log.path).map_err(RecordError::io(&log.path))?;
+    let gz = log.seal.is_some();
+    let mut reader: Box<dyn BufRead> = if gz {
+        Box::new(BufReader::new(MultiGzDecoder::new(BufReader::new(file))))
+    } else {
+        Box::new(BufReader::new(file))
+    };
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) if line.last() != Some(&b'\n') => return Ok(LogEnd::Torn),
+            Ok(_) => each(number, &line),
+            Err(e) if gz && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Ok(LogEnd::Torn)
+            }
+            Err(e) if gz => return Ok(LogEnd::Damaged(e.to_string())),
+            Err(e) => return Err(RecordError::io(&log.path)(e)),
+        }
+    }
+    Ok(LogEnd::Whole)
+}
+
+/// A log line's place in error messages: `runs/all.1.jsonl.gz: line 3`.
+pub fn line_name(log: &LogFile, number: usize) -> PathBuf {
+    PathBuf::from(format!("{}: line {number}", log.path.display()))
 }
 
 /// What [`scan`] passed over besides the records it handed on.
@@ -163,50 +236,83 @@ pub struct Scan {
     pub torn: usize,
     /// Lines that do not parse, each as an error naming the log, the line and the field.
     pub damaged: Vec<RecordError>,
+    /// Sealed logs that do not decode; none of their lines is handed on.
+    pub damaged_logs: Vec<(LogFile, String)>,
     /// When a log was last written.
     pub newest: Option<SystemTime>,
 }
 
-/// Reads every run log of `out`, handing each record to `each` as it is read, so that a
-/// reader holds one line at a time. Only failing to read a log is an error.
-pub fn scan(out: &Path, mut each: impl FnMut(RunRecord)) -> Result<Scan, RecordError> {
-    let mut scan = Scan::default();
-    for path in log_paths(out)? {
-        let file = File::open(&path).map_err(RecordError::io(&path))?;
-        let modified = file.metadata().and_then(|m| m.modified()).ok();
-        scan.newest = scan.newest.max(modified);
-        let gz = path.extension().is_some_and(|e| e == "gz");
-        let mut reader: Box<dyn BufRead> = if gz {
-            Box::new(BufReader::new(MultiGzDecoder::new(BufReader::new(file))))
-        } else {
-            Box::new(BufReader::new(file))
-        };
-        let mut line = Vec::new();
-        for number in 1.. {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) if line.last() != Some(&b'\n') => {
-                    scan.torn += 1;
-                    break;
-                }
-                Ok(_) => {}
-                // A sealed log cut short: what came before the cut was read.
-                Err(e) if gz && e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    scan.torn += 1;
-                    break;
-                }
-                Err(e) => return Err(RecordError::io(&path)(e)),
+impl Scan {
+    /// Notes how a log's reading ended.
+    pub fn note_end(&mut self, log: &LogFile, end: LogEnd) {
+        match end {
+            LogEnd::Whole => {}
+            LogEnd::Torn => self.torn += 1,
+            LogEnd::Damaged(why) => self.damaged_logs.push((log.clone(), why)),
+        }
+    }
+
+    /// Notes when a log was last written.
+    pub fn note_modified(&mut self, log: &LogFile) {
+        let modified = std::fs::metadata(&log.path).and_then(|m| m.modified()).ok();
+        self.newest = self.newest.max(modified);
+    }
+
+    /// Parses a line, counting it as another format or damaged when it is not a record.
+    pub fn parse(&mut self, log: &LogFile, number: usize, line: &[u8]) -> Option<RunRecord> {
+        match parse_json::<RunRecord>(&line_name(log, number), line) {
+            Ok(record) => Some(record),
+            Err(RecordError::Format { .. }) => {
+                self.other_format += 1;
+                None
             }
-            let at = PathBuf::from(format!("{}: line {number}", path.display()));
-            match parse_json::<RunRecord>(&at, &line) {
-                Ok(record) => each(record),
-                Err(RecordError::Format { .. }) => scan.other_format += 1,
-                Err(e) => scan.damaged.push(e),
+            Err(e) => {
+                self.damaged.push(e);
+                None
             }
         }
     }
+}
+
+/// Reads every line of every run log of `out`, handing each record to `each` as it is read,
+/// so that a reader holds one line at a time (every attempt, whichever counts: see
+/// [`crate::runs`] for that). A damaged sealed log is reported, and none of its lines handed
+/// on. Only failing to read a log is an error.
+pub fn scan(out: &Path, mut each: impl FnMut(RunRecord)) -> Result<Scan, RecordError> {
+    let mut scan = Scan::default();
+    for log in log_files(out)? {
+        scan.note_modified(&log);
+        let mut records = Vec::new();
+        let end = read_lines(&log, |number, line| {
+            records.extend(scan.parse(&log, number, line))
+        })?;
+        let damaged = matches!(end, LogEnd::Damaged(_));
+        scan.note_end(&log, end);
+        if !damaged {
+            records.into_iter().for_each(&mut each);
+        }
+    }
     Ok(scan)
+}
+
+/// Moves a damaged log aside, into `runs/damaged/`, where readers do not look; returns
+/// where it went.
+pub fn set_aside(log: &LogFile) -> Result<PathBuf, RecordError> {
+    let runs = log.path.parent().unwrap_or(Path::new("."));
+    let dir = runs.join("damaged");
+    std::fs::create_dir_all(&dir).map_err(RecordError::io(&dir))?;
+    let name = log.path.file_name().unwrap_or_default().to_string_lossy();
+    let mut target = dir.join(&*name);
+    for n in 1.. {
+        if !target.exists() {
+            break;
+        }
+        target = dir.join(format!("{name}.{n}"));
+    }
+    std::fs::rename(&log.path, &target).map_err(RecordError::io(&log.path))?;
+    sync_parent(&log.path)?;
+    sync_parent(&target)?;
+    Ok(target)
 }
 
 #[cfg(test)]

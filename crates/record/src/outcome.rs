@@ -253,3 +253,45 @@ pub mod files {
     /// Boundary grids: `boundaries/<id>.json`.
     pub const BOUNDARIES: &str = "boundaries";
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A successful record with one task and plain numbers, for tests of the logs.
+    pub(crate) fn ok_record(id: &str, streams: Streams) -> RunRecord {
+        let set = MetricSet {
+            tasks: vec![TaskRecord {
+                task: "y0".into(),
+                n: 10,
+                n_positive: 5,
+                accuracy: Some(0.9),
+                balanced_accuracy: Some(0.9),
+                auc: Some(0.95),
+                pr_auc: Some(0.94),
+                bce: Some(0.3),
+                undefined: None,
+            }],
+            accuracy: Some(0.9),
+            balanced_accuracy: Some(0.9),
+            auc: Some(0.95),
+            pr_auc: Some(0.94),
+            bce: Some(0.3),
+        };
+        let metrics = RunMetrics {
+            train_rows: 100,
+            dev_rows: 10,
+            test_rows: 10,
+            train_observed_rate: vec![Some(1.0)],
+            realised_drop_rate: vec![Some(0.0)],
+            realised_drop_rate_overall: Some(0.0),
+            fitted_rows: vec![100],
+            epochs_run: 1,
+            observed: set,
+            truth: None,
+            keras_accuracy: None,
+            warnings: Vec::new(),
+        };
+        RunRecord::ok(id.into(), streams, metrics, Vec::new())
+    }
+}

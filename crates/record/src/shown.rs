@@ -4,8 +4,11 @@
 //! the report asks which runs to draw: one rule, here, so the two cannot disagree.
 //!
 //! The rule: the grid's drop rate closest to 0.5 (the larger on a tie), the mechanism of
-//! the first run at that rate in grid order, and the smallest seed.
+//! the first run at that rate in grid order, and the smallest seed. "Variant" here is the
+//! setting group ([`crate::groups`]): a variant that is a grid over training settings gets a
+//! shown setting per training setting.
 
+use crate::groups::Groups;
 use crate::spec::{DataSpec, RunSpec};
 
 /// The setting a variant's single-setting figures show.
@@ -22,6 +25,7 @@ pub struct Setting {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Shown {
     settings: Vec<Setting>,
+    groups: Groups,
 }
 
 /// The rate figures of one drop rate show: the one closest to 0.5 (the larger on a tie).
@@ -37,23 +41,21 @@ pub fn representative_rate(rates: &[f64]) -> f64 {
     })
 }
 
-fn variant(spec: &RunSpec) -> &str {
-    spec.variant.as_deref().unwrap_or_default()
-}
-
 impl Shown {
     /// The shown settings of the grid whose runs are `specs`, in grid order (every run of
     /// the grid, whichever shard or outcome: the choice must not depend on either).
     pub fn of<'a>(specs: impl IntoIterator<Item = &'a RunSpec> + Clone) -> Shown {
+        let groups = Groups::of(specs.clone());
         let mut rates: Vec<(String, Vec<f64>, u64)> = Vec::new();
         for spec in specs.clone() {
             let rate = spec.missing.nominal_rate();
-            match rates.iter_mut().find(|(v, _, _)| v == variant(spec)) {
+            let name = groups.name(spec);
+            match rates.iter_mut().find(|(v, _, _)| *v == name) {
                 Some((_, rs, seed)) => {
                     rs.push(rate);
                     *seed = (*seed).min(spec.seed);
                 }
-                None => rates.push((variant(spec).to_string(), vec![rate], spec.seed)),
+                None => rates.push((name, vec![rate], spec.seed)),
             }
         }
         let settings = rates
@@ -63,7 +65,7 @@ impl Shown {
                 let mechanism = specs
                     .clone()
                     .into_iter()
-                    .find(|s| self::variant(s) == variant && s.missing.nominal_rate() == rate)
+                    .find(|s| groups.name(s) == variant && s.missing.nominal_rate() == rate)
                     .map(|s| s.missing.mechanism_label())
                     .unwrap_or_default();
                 Setting {
@@ -74,7 +76,12 @@ impl Shown {
                 }
             })
             .collect();
-        Shown { settings }
+        Shown { settings, groups }
+    }
+
+    /// The setting group a run belongs to, as tables and figures name it.
+    pub fn group(&self, spec: &RunSpec) -> String {
+        self.groups.name(spec)
     }
 
     pub fn setting(&self, variant: &str) -> Option<&Setting> {
@@ -83,7 +90,7 @@ impl Shown {
 
     /// Whether a run is at its variant's shown setting (any seed).
     pub fn at_setting(&self, spec: &RunSpec) -> bool {
-        self.setting(variant(spec)).is_some_and(|s| {
+        self.setting(&self.group(spec)).is_some_and(|s| {
             spec.missing.nominal_rate() == s.rate && spec.missing.mechanism_label() == s.mechanism
         })
     }
@@ -94,7 +101,7 @@ impl Shown {
         matches!(spec.data, DataSpec::Toy { .. })
             && self.at_setting(spec)
             && self
-                .setting(variant(spec))
+                .setting(&self.group(spec))
                 .is_some_and(|s| s.seed == spec.seed)
     }
 }

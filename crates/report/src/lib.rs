@@ -77,10 +77,28 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
     let mut figures: Vec<(String, String)> = Vec::new();
     for facts in &results.variants {
         let variant = &facts.name;
+        // A file name: a setting group's name (`wide · hidden [64,32]`) in plain characters.
         let suffix = if variant.is_empty() {
             String::new()
         } else {
-            format!("_{variant}")
+            let plain: String = variant
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!(
+                "_{}",
+                plain
+                    .split('_')
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            )
         };
         let label = if variant.is_empty() {
             results.experiment.clone()
@@ -264,6 +282,9 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
     let text = markdown::report(&results, &rows, &figures, target, writer);
     let report_path = dir.join("REPORT.md");
     record::io::write_atomic(&report_path, |w| w.write_all(text.as_bytes()))?;
+    for m in &results.passed_over_manifests {
+        eprintln!("warning: passed over an earlier sweep's manifest: {m}");
+    }
     for damaged in &results.damaged {
         eprintln!("warning: {damaged} (left out of the report; the next sweep runs it again)");
     }

@@ -318,6 +318,9 @@ pub fn report(
             p.blas,
         );
     }
+    for m in &results.passed_over_manifests {
+        let _ = writeln!(out, "- Passed over (an earlier sweep's manifest): {m}.");
+    }
     let _ = writeln!(
         out,
         "- Report written by masklab {} ({}).",

@@ -2,7 +2,8 @@
 //! `grid.json` names the experiment's current runs, the run logs hold their records
 //! ([`record::log`]), and `boundaries/` the grids a figure draws.
 //!
-//! The logs are read in one streaming pass: every successful run's metrics go into the
+//! The logs are read by the one rule of which line counts ([`record::runs`]), streaming:
+//! every successful run's metrics go into the
 //! tidy table ([`TidyTable`], compact) and are dropped; only the runs a figure draws on
 //! their own ([`Results::kept`]: at their variant's shown setting, or at its lowest drop
 //! rate) are kept whole. A damaged line or boundary grid is listed in the report, never
@@ -11,8 +12,8 @@
 use crate::error::ReportError;
 use crate::tables::TidyTable;
 use record::io::read_json;
-use record::log::scan;
 use record::outcome::{files, BoundaryRecord, Outcome, RunMetrics};
+use record::runs::read_counted;
 use record::shown::Shown;
 use record::spec::RunSpec;
 use record::sweep::{GridRecord, Manifest};
@@ -50,9 +51,11 @@ pub struct Axes {
 }
 
 impl Axes {
-    pub fn of(spec: &RunSpec) -> Axes {
+    /// A run's axes; `group` is its setting group's name ([`record::groups`]), which tables
+    /// and figures call its variant.
+    pub fn of(spec: &RunSpec, group: String) -> Axes {
         Axes {
-            variant: spec.variant.clone().unwrap_or_default(),
+            variant: group,
             strategy: spec.strategy.name().to_string(),
             seed: spec.seed,
             mechanism: spec.missing.mechanism_label(),
@@ -108,6 +111,9 @@ pub struct Results {
     /// next sweep).
     pub damaged: Vec<String>,
     pub manifests: Vec<Manifest>,
+    /// Manifests of an older format or of an earlier sweep with another shard count, each
+    /// as `file: why` (a warning, never a failure).
+    pub passed_over_manifests: Vec<String>,
     pub experiment_toml: Option<String>,
     /// The task names, as the first successful run's metrics list them (the truth where
     /// known).
@@ -142,12 +148,12 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
         .collect();
     let mut variants: Vec<Variant> = Vec::new();
     for e in &grid.runs {
-        let name = e.spec.variant.as_deref().unwrap_or_default();
+        let name = shown.group(&e.spec);
         let rate = e.spec.missing.nominal_rate();
         match variants.iter_mut().find(|v| v.name == name) {
             Some(v) => v.lowest_rate = v.lowest_rate.min(rate),
             None => variants.push(Variant {
-                name: name.to_string(),
+                name,
                 lowest_rate: rate,
                 ..Default::default()
             }),
@@ -160,80 +166,97 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
     let mut kept: Vec<(usize, Run)> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     let mut rate_descriptions = HashMap::new();
-    let scan = scan(dir, |record| {
-        let Some(&i) = index.get(record.id.as_str()) else {
-            return; // a run of an earlier grid
-        };
-        if state[i] == 1 {
-            return; // the first success of a run is the one read
-        }
-        let spec = &grid.runs[i].spec;
-        let metrics = match record.outcome {
-            Outcome::Failed { reason } => {
-                state[i] = 2;
-                reasons.insert(i, reason);
+    let expected: HashMap<&str, record::spec::Streams> = grid
+        .runs
+        .iter()
+        .map(|e| (e.id.as_str(), record::seeds::streams(&e.spec)))
+        .collect();
+    // One line per run of the grid: the one that counts (record::runs).
+    let scan = read_counted(
+        dir,
+        |id| expected.get(id).copied(),
+        |record| {
+            let Some(&i) = index.get(record.id.as_str()) else {
                 return;
+            };
+            let spec = &grid.runs[i].spec;
+            let metrics = match record.outcome {
+                Outcome::Failed { reason } => {
+                    state[i] = 2;
+                    reasons.insert(i, reason);
+                    return;
+                }
+                Outcome::Ok { metrics } => *metrics,
+            };
+            state[i] = 1;
+            let axes = Axes::of(spec, shown.group(spec));
+            table.push_run(i, &record.id, &axes, &metrics);
+            if tasks.is_empty() {
+                tasks = metrics
+                    .headline()
+                    .tasks
+                    .iter()
+                    .map(|t| t.task.clone())
+                    .collect();
             }
-            Outcome::Ok { metrics } => *metrics,
-        };
-        state[i] = 1;
-        let axes = Axes::of(spec);
-        table.push_run(i, &record.id, &axes, &metrics);
-        if tasks.is_empty() {
-            tasks = metrics
-                .headline()
-                .tasks
-                .iter()
-                .map(|t| t.task.clone())
-                .collect();
-        }
-        let mut at_lowest = false;
-        if let Some(v) = variants.iter_mut().find(|v| v.name == axes.variant) {
-            v.seeds.insert(axes.seed);
-            if !v.rates.contains(&axes.rate) {
-                v.rates.push(axes.rate);
+            let mut at_lowest = false;
+            if let Some(v) = variants.iter_mut().find(|v| v.name == axes.variant) {
+                v.seeds.insert(axes.seed);
+                if !v.rates.contains(&axes.rate) {
+                    v.rates.push(axes.rate);
+                }
+                at_lowest = axes.rate == v.lowest_rate;
             }
-            at_lowest = axes.rate == v.lowest_rate;
-        }
-        let key = (
-            axes.variant.clone(),
-            axes.mechanism.clone(),
-            axes.rate.to_bits(),
-        );
-        rate_descriptions.entry(key).or_insert_with(|| {
-            let names: Vec<String> = metrics
-                .headline()
-                .tasks
-                .iter()
-                .map(|t| t.task.clone())
-                .collect();
-            SettingWords {
-                phrase: spec.missing.setting_phrase(&names, metrics.truth.is_some()),
-                per_task: spec
-                    .missing
-                    .task_rates
-                    .is_some()
-                    .then(|| spec.missing.describe(&names)),
+            let key = (
+                axes.variant.clone(),
+                axes.mechanism.clone(),
+                axes.rate.to_bits(),
+            );
+            rate_descriptions.entry(key).or_insert_with(|| {
+                let names: Vec<String> = metrics
+                    .headline()
+                    .tasks
+                    .iter()
+                    .map(|t| t.task.clone())
+                    .collect();
+                SettingWords {
+                    phrase: spec.missing.setting_phrase(&names, metrics.truth.is_some()),
+                    per_task: spec
+                        .missing
+                        .task_rates
+                        .is_some()
+                        .then(|| spec.missing.describe(&names)),
+                }
+            });
+            if shown.at_setting(spec) || at_lowest {
+                kept.push((
+                    i,
+                    Run {
+                        id: record.id,
+                        spec: spec.clone(),
+                        axes,
+                        metrics,
+                        history: record.history,
+                        boundary: None,
+                    },
+                ));
             }
-        });
-        if shown.at_setting(spec) || at_lowest {
-            kept.push((
-                i,
-                Run {
-                    id: record.id,
-                    spec: spec.clone(),
-                    axes,
-                    metrics,
-                    history: record.history,
-                    boundary: None,
-                },
-            ));
-        }
-    })?;
+        },
+    )?;
     for v in &mut variants {
         v.rates.sort_by(f64::total_cmp);
     }
-    let mut damaged: Vec<String> = scan.damaged.iter().map(|e| e.to_string()).collect();
+    let mut damaged: Vec<String> = scan
+        .damaged_logs
+        .iter()
+        .map(|(log, why)| {
+            format!(
+                "{}: damaged log ({why}): none of its lines counts; the next sweep sets it aside and reruns its runs",
+                log.path.display()
+            )
+        })
+        .collect();
+    damaged.extend(scan.damaged.iter().map(|e| e.to_string()));
     kept.sort_by_key(|(i, _)| *i);
     let mut kept: Vec<Run> = kept.into_iter().map(|(_, r)| r).collect();
     for run in kept.iter_mut().filter(|r| shown.draws_boundary(&r.spec)) {
@@ -271,26 +294,14 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
         missing: state.iter().filter(|&&s| s == 0).count(),
         damaged,
         manifests: Vec::new(),
+        passed_over_manifests: Vec::new(),
         experiment_toml: std::fs::read_to_string(dir.join("experiment.toml")).ok(),
         tasks,
         rate_descriptions,
     };
-    let mut manifests: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| ReportError::Io {
-            path: dir.into(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("manifest") && n.ends_with(".json"))
-        })
-        .collect();
-    manifests.sort();
-    for m in manifests {
-        results.manifests.push(read_json(&m)?);
-    }
+    let manifests = record::sweep::read_manifests(dir)?;
+    results.manifests = manifests.current;
+    results.passed_over_manifests = manifests.passed_over;
     if results.done == 0 {
         return Err(ReportError::NoRuns { dir: dir.into() });
     }

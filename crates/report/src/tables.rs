@@ -450,7 +450,7 @@ mod tests {
         .unwrap();
         Run {
             id: id.into(),
-            axes: Axes::of(&spec),
+            axes: Axes::of(&spec, spec.variant.clone().unwrap_or_default()),
             spec,
             metrics: RunMetrics {
                 train_rows: 10,
@@ -505,6 +505,15 @@ mod tests {
         );
         let keras = rows.iter().find(|r| r.metric == "keras_accuracy").unwrap();
         assert_eq!((keras.mean, keras.std, keras.n), (Some(0.25), Some(0.0), 4));
+    }
+
+    #[test]
+    fn a_table_row_is_the_24_bytes_the_readme_says() {
+        assert_eq!(std::mem::size_of::<Row>(), 24);
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        assert!(readme.contains("as table rows (24 bytes a row)"));
     }
 
     #[test]

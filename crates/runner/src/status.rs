@@ -37,6 +37,10 @@ pub struct Status {
     /// `(run id, reason)`.
     pub failures: Vec<(String, String)>,
     pub report: ReportState,
+    /// Sealed logs that do not decode (`file: why`): their runs count as not done.
+    pub damaged_logs: Vec<String>,
+    /// Manifests passed over (`file: why`): an older format, or another shard count.
+    pub passed_over: Vec<String>,
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -46,18 +50,22 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// Reads a results folder's status.
 pub fn status(dir: &Path) -> Result<Status, SweepError> {
     let grid: GridRecord = read_json(&dir.join("grid.json"))?;
-    let done = Done::read(dir)?;
     let shown = Shown::of(grid.runs.iter().map(|e| &e.spec));
-    let mut kinds = Vec::with_capacity(grid.runs.len()); // 0 done, 1 failed, 2 missing
-    let mut failures = Vec::new();
-    for entry in &grid.runs {
-        let run = PlannedRun {
+    let runs: Vec<PlannedRun> = grid
+        .runs
+        .iter()
+        .map(|entry| PlannedRun {
             id: entry.id.clone(),
             streams: streams(&entry.spec),
             keeps_boundary: shown.draws_boundary(&entry.spec),
             spec: entry.spec.clone(),
-        };
-        let kind = if done.is_complete(dir, &run) {
+        })
+        .collect();
+    let done = Done::read(dir, &runs)?;
+    let mut kinds = Vec::with_capacity(grid.runs.len()); // 0 done, 1 failed, 2 missing
+    let mut failures = Vec::new();
+    for run in &runs {
+        let kind = if done.is_complete(dir, run) {
             0
         } else if let Some(reason) = done.failure(&run.id) {
             failures.push((run.id.clone(), reason.to_string()));
@@ -81,20 +89,10 @@ pub fn status(dir: &Path) -> Result<Status, SweepError> {
         }
         c
     };
-    // Shard counts from the manifests a sharded sweep leaves: manifest-shard-K-of-N.json.
-    let mut ns: Vec<usize> = std::fs::read_dir(dir)
-        .map_err(crate::error::io_error(dir))?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let rest = name
-                .strip_prefix("manifest-shard-")?
-                .strip_suffix(".json")?;
-            rest.split_once("-of-")?.1.parse().ok()
-        })
-        .collect();
-    ns.sort_unstable();
-    ns.dedup();
+    // Shards of the latest sharded sweep only: earlier shard counts' manifests are passed
+    // over, not listed as shards that never ran.
+    let manifests = record::sweep::read_manifests(dir)?;
+    let ns: Vec<usize> = manifests.shard_count().into_iter().collect();
     let shards = ns
         .iter()
         .flat_map(|&n| (0..n).map(move |k| (k, n)))
@@ -112,5 +110,11 @@ pub fn status(dir: &Path) -> Result<Status, SweepError> {
         shards,
         failures,
         report,
+        damaged_logs: done
+            .damaged_logs
+            .iter()
+            .map(|(log, why)| format!("{}: {why}", log.path.display()))
+            .collect(),
+        passed_over: manifests.passed_over,
     })
 }

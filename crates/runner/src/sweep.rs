@@ -84,14 +84,14 @@ pub fn sweep(
     }
     std::fs::create_dir_all(&opts.out).map_err(io_error(&opts.out))?;
     let _lock = crate::lock::lock(&opts.out, opts.shard)?;
-    // A killed sweep's half-written files; with the lock held, no live sweep of this shard
-    // writes here (another shard's are kept: their process still runs).
+    // A killed sweep's half-written files: only those provably of a dead process of this
+    // host and PID namespace (another node's or container's may be a live shard's).
     for dir in [
         opts.out.clone(),
         opts.out.join(files::RUNS),
         opts.out.join(files::BOUNDARIES),
     ] {
-        remove_temps(&dir, false);
+        remove_temps(&dir);
     }
     let source = std::fs::read(&plan.source_path).map_err(io_error(&plan.source_path))?;
     write_atomic(&opts.out.join("experiment.toml"), |w| w.write_all(&source))?;
@@ -112,11 +112,11 @@ pub fn sweep(
     write_json_compact(&opts.out.join("grid.json"), &grid)?;
 
     let mine = shard_runs(plan, opts.shard);
-    let done = if opts.force {
-        Done::default()
-    } else {
-        Done::read(&opts.out)?
-    };
+    let mut done = Done::read(&opts.out, &plan.runs)?;
+    set_aside_damaged(&done)?;
+    if opts.force {
+        done = Done::default();
+    }
     let todo: Vec<&PlannedRun> = mine
         .iter()
         .copied()
@@ -241,6 +241,24 @@ pub fn sweep(
     };
     write_json(&opts.out.join(Manifest::file_name(opts.shard)), &manifest)?;
     Ok(summary)
+}
+
+/// Moves the damaged sealed logs aside (their runs are run again), saying so.
+fn set_aside_damaged(done: &Done) -> Result<(), SweepError> {
+    for (log, why) in &done.damaged_logs {
+        match record::log::set_aside(log) {
+            Ok(to) => eprintln!(
+                "warning: {}: damaged log ({why}); moved to {}, its runs are run again",
+                log.path.display(),
+                to.display()
+            ),
+            // Another shard set it aside first.
+            Err(record::RecordError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Prints a line above the progress bar, or plainly when there is no bar (output not a

@@ -1,57 +1,9 @@
 //! The grid: the product of a variant's axes, each point a fully resolved run with its id
-//! and stream seeds.
+//! and stream seeds ([`record::seeds`]).
 
 use super::PlannedRun;
-use record::spec::{RunSpec, Streams};
-
-fn hash(parts: &[&dyn erased::Json]) -> blake3::Hash {
-    let mut h = blake3::Hasher::new();
-    for p in parts {
-        h.update(p.json().as_bytes());
-        h.update(b"\0");
-    }
-    h.finalize()
-}
-
-/// Object-safe JSON serialisation for hashing heterogeneous parts.
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).expect("plain data serialises")
-        }
-    }
-}
-
-fn stream(parts: &[&dyn erased::Json]) -> u64 {
-    u64::from_le_bytes(hash(parts).as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
-/// The run's id: a hash of its resolved settings (input files by their content hash).
-pub fn run_id(spec: &RunSpec) -> String {
-    hash(&[spec]).to_hex()[..16].to_string()
-}
-
-/// The run's stream seeds, from the experiment seed, the settings each depends on, and the
-/// stream's purpose. Runs that differ only in strategy share data, drops and init, so
-/// strategies are compared on identical inputs.
-pub fn streams(spec: &RunSpec) -> Streams {
-    let (e, s) = (&spec.experiment_seed, &spec.seed);
-    Streams {
-        data: data_stream(spec.experiment_seed, &spec.data, spec.seed),
-        split: stream(&[e, &"split", &spec.data, &spec.split, s]),
-        drops: stream(&[e, &"drops", &spec.data, &spec.split, &spec.missing, s]),
-        init: stream(&[e, &"init", &spec.hidden, s]),
-        batches: stream(&[e, &"batches", &spec.training, s]),
-    }
-}
-
-/// The seed of the stream that generates a source's data.
-pub fn data_stream(experiment_seed: u64, data: &record::spec::DataSpec, seed: u64) -> u64 {
-    stream(&[&experiment_seed, &"data", data, &seed])
-}
+pub use record::seeds::{data_stream, run_id, streams};
+use record::spec::RunSpec;
 
 pub fn planned(spec: RunSpec) -> PlannedRun {
     PlannedRun {
