@@ -1,6 +1,7 @@
 //! Any CSV: feature columns plus 0/1 label columns (`-1` or empty for missing), and an
 //! exporter so another tool can train on exactly the data of an experiment.
 
+use crate::input::Input;
 use crate::{DataError, Dataset};
 use ndarray::Array2;
 use std::collections::HashSet;
@@ -18,8 +19,14 @@ pub enum LabelColumns {
 
 /// Reads a headed CSV into a [`Dataset`]. A file with no missing label also gets its labels
 /// as the truth; otherwise the truth is unknown.
-pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError> {
-    let mut reader = open_csv(path)?;
+pub fn load_csv<'a>(
+    input: impl Into<Input<'a>>,
+    labels: &LabelColumns,
+) -> Result<Dataset, DataError> {
+    let input = input.into();
+    let path = input.path;
+    let bytes = input.read()?;
+    let mut reader = csv_reader(&bytes);
     let header = read_header(&mut reader, path)?;
     let label_idx: Vec<usize> = match labels {
         LabelColumns::Named(names) => names
@@ -99,7 +106,7 @@ pub fn load_csv(path: &Path, labels: &LabelColumns) -> Result<Dataset, DataError
 
 /// Calls `f` with each record and its 1-based line, stopping at the first error.
 pub(crate) fn for_each_record(
-    reader: &mut csv::Reader<std::fs::File>,
+    reader: &mut csv::Reader<&[u8]>,
     path: &Path,
     mut f: impl FnMut(&csv::StringRecord, u64) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
@@ -145,30 +152,16 @@ pub(crate) fn parse_label(
     }
 }
 
-/// Opens a CSV with a header, refusing an empty file up front.
-pub(crate) fn open_csv(path: &Path) -> Result<csv::Reader<std::fs::File>, DataError> {
-    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let len = file
-        .metadata()
-        .map_err(|source| DataError::Io {
-            path: path.into(),
-            source,
-        })?
-        .len();
-    if len == 0 {
-        return Err(DataError::Empty { path: path.into() });
-    }
-    Ok(csv::ReaderBuilder::new()
+/// A CSV reader with a header over bytes already read ([`Input::read`]).
+pub(crate) fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(file))
+        .from_reader(bytes)
 }
 
 /// The header's column names, refusing duplicates and a header-less file.
 pub(crate) fn read_header(
-    reader: &mut csv::Reader<std::fs::File>,
+    reader: &mut csv::Reader<&[u8]>,
     path: &Path,
 ) -> Result<Vec<String>, DataError> {
     let header: Vec<String> = reader
@@ -215,10 +208,9 @@ pub fn write_csv(data: &Dataset, path: &Path) -> Result<(), DataError> {
     })
 }
 
-/// Writes a file atomically: `fill` writes into a temporary file beside `path`, which is
-/// renamed over `path` only when `fill` succeeds, so a reader never sees half a file, even if
-/// the process is killed mid-write. (There is no fsync: a sweep writes thousands of small
-/// files and a power cut is not what resuming guards against.)
+/// Writes a file atomically and durably: `fill` writes into a temporary file beside `path`,
+/// which is synced and renamed over `path` only when `fill` succeeds, and the folder synced,
+/// so a reader never sees half a file, even if the process or the machine stops mid-write.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<(), Box<dyn std::error::Error>>,
@@ -235,8 +227,9 @@ pub fn write_atomic(
             fill(&mut buffered).map_err(to_io)?;
             buffered.flush()?;
         }
+        tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        std::fs::File::open(dir)?.sync_all()
     })();
     result.map_err(|source| DataError::Write {
         path: path.into(),

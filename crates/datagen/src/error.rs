@@ -10,6 +10,8 @@ pub enum DataError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: input changed since the sweep was planned (its content hash differs; plan the sweep again to run on the new file)")]
+    InputChanged { path: PathBuf },
     #[error("{path}: the file is empty (a header line is required)")]
     Empty { path: PathBuf },
     #[error("{path}: line 2: the file has a header but no data rows")]

@@ -11,6 +11,8 @@
 //! * [`molecule`]: SMILES parsed into graphs (`purr`), ECFP fingerprints, Bemis–Murcko
 //!   scaffolds and the scaffold split, and the Tox21-style SMILES CSV loader.
 //! * [`split()`]: train / dev / test rows.
+//! * [`input`]: input files read once, checked against their planned content hash, `.gz`
+//!   or plain.
 //!
 //! Every random function takes `rng: &mut impl Rng`; nothing here seeds itself.
 //!
@@ -32,6 +34,7 @@
 pub mod csvio;
 mod dataset;
 mod error;
+pub mod input;
 pub mod mbti;
 mod missing;
 pub mod molecule;

@@ -5,7 +5,8 @@
 //! `intuitive` (N vs S), `thinking` (T vs F), `judging` (J vs P). A type may hold `X` on an
 //! axis a labeller left blank (`INXJ`): that axis's label is then missing.
 
-use crate::csvio::{for_each_record, open_csv, read_header};
+use crate::csvio::{csv_reader, for_each_record, read_header};
+use crate::input::Input;
 use crate::DataError;
 use ndarray::Array2;
 use rand::seq::IndexedRandom;
@@ -52,8 +53,11 @@ pub fn parse_type(code: &str) -> Option<([f32; 4], [bool; 4])> {
 }
 
 /// Loads a Kaggle-format MBTI CSV (`type,posts`; other columns are ignored).
-pub fn load_mbti(path: &Path) -> Result<TextCorpus, DataError> {
-    let mut reader = open_csv(path)?;
+pub fn load_mbti<'a>(input: impl Into<Input<'a>>) -> Result<TextCorpus, DataError> {
+    let input = input.into();
+    let path = input.path;
+    let bytes = input.read()?;
+    let mut reader = csv_reader(&bytes);
     let header = read_header(&mut reader, path)?;
     let column = |name: &str| crate::csvio::column_index(&header, name, path);
     let (type_col, posts_col) = (column("type")?, column("posts")?);

@@ -2,6 +2,7 @@
 //! dropped for each run.
 
 use crate::run::RunError;
+use datagen::input::Input;
 use datagen::mbti::{corpus_from_rows, generate_mbti, load_mbti, MbtiParams, TextCorpus};
 use datagen::text::{featurize_counts, hashed_counts};
 use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, TestRows};
@@ -98,16 +99,17 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
         DataSpec::Toy { rows } => Base::Table(toy(*rows, &mut rng)),
         DataSpec::Csv {
             path,
+            content_hash,
             label_columns,
             label_prefix,
-            ..
         } => {
             let labels = match (label_columns, label_prefix) {
                 (Some(c), _) => csvio::LabelColumns::Named(c.clone()),
                 (None, Some(p)) => csvio::LabelColumns::Prefix(p.clone()),
                 (None, None) => csvio::LabelColumns::Named(Vec::new()),
             };
-            Base::Table(csvio::load_csv(&base_dir.join(path), &labels)?)
+            let full = base_dir.join(path);
+            Base::Table(csvio::load_csv(checked(&full, content_hash), &labels)?)
         }
         DataSpec::SmilesCsv {
             path,
@@ -116,13 +118,15 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             radius,
             bits,
             counts,
-            ..
+            content_hash,
         } => {
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: smiles_column.clone(),
                 label_columns: label_columns.clone(),
             };
-            let loaded = datagen::molecule::load_smiles_csv(&base_dir.join(path), &options)?;
+            let full = base_dir.join(path);
+            let loaded =
+                datagen::molecule::load_smiles_csv(checked(&full, content_hash), &options)?;
             let params = datagen::molecule::ecfp::EcfpParams {
                 radius: *radius,
                 bits: *bits,
@@ -190,9 +194,10 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             path,
             dims,
             svd_dims,
-            ..
+            content_hash,
         } => {
-            let corpus = load_mbti(&base_dir.join(path))?;
+            let full = base_dir.join(path);
+            let corpus = load_mbti(checked(&full, content_hash))?;
             let counts = hashed_counts(&corpus.texts, *dims);
             Base::Text {
                 corpus,
@@ -201,6 +206,14 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             }
         }
     })
+}
+
+/// An input file that must still have the content hash the sweep was planned with.
+fn checked<'a>(path: &'a Path, content_hash: &'a str) -> Input<'a> {
+    Input {
+        path,
+        content_hash: Some(content_hash),
+    }
 }
 
 /// A run's data after split, features and drops.

@@ -2,10 +2,10 @@
 //! label that was not measured), as MoleculeNet distributes Tox21.
 
 use super::Molecule;
-use crate::csvio::{column_index, for_each_record, open_csv, parse_label, read_header};
+use crate::csvio::{column_index, csv_reader, for_each_record, parse_label, read_header};
+use crate::input::Input;
 use crate::DataError;
 use ndarray::Array2;
-use std::path::Path;
 
 /// Which columns to read.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,8 +42,14 @@ pub const MAX_SKIPPED_SHARE: f64 = 0.01;
 
 /// Reads a SMILES CSV. Rows whose SMILES does not parse are skipped and listed; more than
 /// 1% of them is an error naming the file and the first lines.
-pub fn load_smiles_csv(path: &Path, options: &SmilesOptions) -> Result<SmilesCsv, DataError> {
-    let mut reader = open_csv(path)?;
+pub fn load_smiles_csv<'a>(
+    input: impl Into<Input<'a>>,
+    options: &SmilesOptions,
+) -> Result<SmilesCsv, DataError> {
+    let input = input.into();
+    let path = input.path;
+    let bytes = input.read()?;
+    let mut reader = csv_reader(&bytes);
     let header = read_header(&mut reader, path)?;
     let column = |name: &str| column_index(&header, name, path);
     let smiles_idx = column(&options.smiles_column)?;

@@ -54,7 +54,7 @@ pub fn finite(key: &str, values: &[f64], err: &ErrFn) -> Result<(), ConfigError>
 fn content_hash(path: &Path, err: &ErrFn) -> Result<String, ConfigError> {
     let bytes = std::fs::read(path)
         .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?;
-    Ok(blake3::hash(&bytes).to_hex().to_string())
+    Ok(datagen::input::content_hash(&bytes))
 }
 
 pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFacts), ConfigError> {
