@@ -33,6 +33,14 @@ pub enum SweepError {
     Record(#[from] record::RecordError),
     #[error("{path}: another sweep is writing this results folder: {holder}")]
     Locked { path: PathBuf, holder: String },
+    #[error("{path}: this file system ({file_system}) does not support the lock masklab takes (flock: {source}); a sweep never runs unlocked. Put the results folder on a file system with flock support (Lustre mounted with -o flock, NFSv4, or a local disk): see the README's `Locks on cluster file systems`")]
+    LockUnsupported {
+        path: PathBuf,
+        file_system: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    BadArgument(String),
 }
 
 impl SweepError {
@@ -43,8 +51,12 @@ impl SweepError {
             SweepError::Config(_)
             | SweepError::BadShard(_)
             | SweepError::NoJobs
-            | SweepError::Locked { .. } => true,
-            SweepError::Io { .. } | SweepError::Data(_) | SweepError::Record(_) => false,
+            | SweepError::Locked { .. }
+            | SweepError::BadArgument(_) => true,
+            SweepError::Io { .. }
+            | SweepError::Data(_)
+            | SweepError::Record(_)
+            | SweepError::LockUnsupported { .. } => false,
         }
     }
 }

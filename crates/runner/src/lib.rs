@@ -28,6 +28,7 @@
 pub mod config;
 mod data;
 mod error;
+mod fsinfo;
 pub mod lock;
 pub mod plan;
 pub mod run;

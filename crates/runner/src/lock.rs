@@ -4,6 +4,14 @@
 //! grid may share a folder) and `<out>/.lock-shard-K-of-N` exclusively (the same shard twice
 //! may not run). The locks are the operating system's advisory file locks, so they go away
 //! with the process, however it ends; the files only say who held them last.
+//!
+//! The lock is `flock(2)` (Rust's `File::lock`). Where it holds: local file systems, NFSv4
+//! (Linux maps `flock` to NFS byte-range locks, which the server keeps across clients),
+//! Lustre mounted with `-o flock` (cluster-wide), BeeGFS and GPFS. Where it does not:
+//! Lustre mounted with `-o localflock` holds it on one node only (shards on two nodes
+//! would not see each other's lock), and Lustre without either option, or NFSv3 without a
+//! lock manager, refuses it (`ENOLCK`, `EOPNOTSUPP`): masklab then stops with an error
+//! naming the file system, and never runs unlocked.
 
 use crate::error::SweepError;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -93,7 +101,7 @@ pub fn lock(out: &Path, shard: Option<(usize, usize)>) -> Result<SweepLock, Swee
                 paths.extend(shard_lock_paths(out));
                 Err(busy(&folder, holder_text(&paths)))
             }
-            Err(TryLockError::Error(e)) => Err(crate::error::io_error(&folder)(e)),
+            Err(TryLockError::Error(e)) => Err(lock_error(&folder, e)),
         },
         Some((k, n)) => {
             match folder_file.try_lock_shared() {
@@ -101,7 +109,7 @@ pub fn lock(out: &Path, shard: Option<(usize, usize)>) -> Result<SweepLock, Swee
                 Err(TryLockError::WouldBlock) => {
                     return Err(busy(&folder, holder_text(std::slice::from_ref(&folder))))
                 }
-                Err(TryLockError::Error(e)) => return Err(crate::error::io_error(&folder)(e)),
+                Err(TryLockError::Error(e)) => return Err(lock_error(&folder, e)),
             }
             let path = out.join(format!(".lock-shard-{k}-of-{n}"));
             let mut file = open(&path)?;
@@ -115,15 +123,49 @@ pub fn lock(out: &Path, shard: Option<(usize, usize)>) -> Result<SweepLock, Swee
                 Err(TryLockError::WouldBlock) => {
                     Err(busy(&path, holder_text(std::slice::from_ref(&path))))
                 }
-                Err(TryLockError::Error(e)) => Err(crate::error::io_error(&path)(e)),
+                Err(TryLockError::Error(e)) => Err(lock_error(&path, e)),
             }
         }
+    }
+}
+
+/// A lock call that failed: a file system without lock support is named as such.
+fn lock_error(path: &Path, e: std::io::Error) -> SweepError {
+    const ENOLCK: i32 = 37;
+    const ENOSYS: i32 = 38;
+    const EOPNOTSUPP: i32 = 95;
+    match e.raw_os_error() {
+        Some(ENOLCK | ENOSYS | EOPNOTSUPP) => SweepError::LockUnsupported {
+            path: path.into(),
+            file_system: crate::fsinfo::file_system(path),
+            source: e,
+        },
+        _ => crate::error::io_error(path)(e),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsupported_lock_is_an_error_naming_the_file_system() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = lock_error(
+            &dir.path().join(".lock"),
+            std::io::Error::from_raw_os_error(37),
+        );
+        let text = e.to_string();
+        let fs = crate::fsinfo::file_system(dir.path());
+        assert!(matches!(e, SweepError::LockUnsupported { .. }), "{text}");
+        assert!(
+            text.contains(&format!("({fs})")) && text.contains("never runs unlocked"),
+            "{text}"
+        );
+        assert!(!fs.is_empty());
+        let other = lock_error(dir.path(), std::io::Error::from_raw_os_error(5));
+        assert!(matches!(other, SweepError::Io { .. }));
+    }
 
     #[test]
     fn the_same_shard_twice_is_refused_and_other_shards_share_the_folder() {
