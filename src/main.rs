@@ -47,13 +47,13 @@ enum Command {
         dir: PathBuf,
     },
     /// Write (and with --submit, submit) a Slurm job array of N shards and a report job
-    /// that runs after it
+    /// that runs after it ends; --resubmit K reruns task K and replaces the report job
     Slurm {
         /// The experiment file (TOML)
         file: PathBuf,
-        /// Array tasks, each a `--shard K/N` of the grid
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-        shards: u32,
+        /// Array tasks, each a `--shard K/N` of the grid (at most one per run)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..), required_unless_present = "resubmit")]
+        shards: Option<u32>,
         /// Cores per array task (its --jobs)
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         cpus_per_task: u32,
@@ -73,6 +73,10 @@ enum Command {
         /// Submit with sbatch (otherwise print the commands)
         #[arg(long)]
         submit: bool,
+        /// Resubmit array tasks K (e.g. 0 or 0,3) of the submitted array: cancels the report
+        /// job still waiting and submits a new one after both arrays
+        #[arg(long, value_name = "K", conflicts_with_all = ["submit", "shards"])]
+        resubmit: Option<String>,
     },
     /// Runs done, failed and missing (per shard where shards ran), and whether the report
     /// is current
@@ -197,12 +201,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mem,
             out,
             submit,
+            resubmit,
         } => {
             let (plan, out) = plan_and_out(&file, out)?;
+            let out = std::path::absolute(&out).context("resolving the results folder")?;
+            let bad = |e: anyhow::Error| runner::SweepError::BadArgument(format!("{e:#}"));
+            if let Some(tasks) = resubmit {
+                let tasks = masklab::slurm::args::tasks(&tasks).map_err(bad)?;
+                let (jobs, old_report) = masklab::slurm::resubmit(&out, &tasks)?;
+                println!("{old_report}");
+                println!(
+                    "submitted array task(s) {tasks} as job {} and report job {} (after arrays {} end)",
+                    jobs.arrays.last().map_or("", String::as_str),
+                    jobs.report,
+                    jobs.arrays.join(", ")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (shards, fewer) =
+                masklab::slurm::args::shards(shards.unwrap_or(1), plan.runs.len());
+            if let Some(said) = fewer {
+                eprintln!("note: {said}");
+            }
             let job = masklab::slurm::Job {
                 name: plan.name.clone(),
                 experiment: std::path::absolute(&file).context("resolving the experiment file")?,
-                out: std::path::absolute(&out).context("resolving the results folder")?,
+                out,
                 binary: std::env::current_exe().context("finding the masklab binary")?,
                 workdir: std::env::current_dir().context("reading the current folder")?,
                 shards,
@@ -211,7 +235,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 partition,
                 account,
                 mem,
-            };
+            }
+            .validated()
+            .map_err(bad)?;
             let (array, report) = job.write().context("writing the Slurm scripts")?;
             if !submit {
                 println!(
@@ -220,18 +246,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     report.display()
                 );
                 println!("  id=$(sbatch --parsable {})", array.display());
-                println!("  sbatch --dependency=afterok:$id {}", report.display());
+                println!("  sbatch --dependency=afterany:$id {}", report.display());
                 println!(
-                    "a shard that did not finish reruns only what is missing: sbatch --array=K {}",
-                    array.display()
+                    "or let masklab submit both (and keep their ids for --resubmit): masklab slurm {} --shards {shards} --submit",
+                    file.display()
                 );
                 return Ok(ExitCode::SUCCESS);
             }
             let (array_id, report_id) = job.submit(&array, &report)?;
-            println!("submitted job array {array_id} ({shards} tasks) and report job {report_id} (after it succeeds)");
+            println!("submitted job array {array_id} ({shards} tasks) and report job {report_id} (after the array ends, however its tasks end)");
             println!(
                 "follow with: squeue -j {array_id},{report_id}   or   masklab status {}",
                 job.out.display()
+            );
+            println!(
+                "a task that did not finish: masklab slurm {} --resubmit K (reruns only what is missing, and replaces the report job)",
+                file.display()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -254,6 +284,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             for (id, reason) in &s.failures {
                 println!("failed: {id}: {reason}");
+            }
+            for log in &s.damaged_logs {
+                println!("damaged log: {log} (its runs count as not done; the next sweep sets it aside and reruns them)");
+            }
+            for m in &s.passed_over {
+                println!("passed over: {m}");
             }
             println!(
                 "report: {}",

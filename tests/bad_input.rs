@@ -16,6 +16,8 @@ struct Case {
     /// A CSV written as `data.csv` beside the experiment.
     csv: Option<&'static str>,
     args: &'static [&'static str],
+    /// The subcommand: `sweep`, or `slurm` for the job-array arguments.
+    command: &'static str,
     /// The experiment file's name (without `.toml`).
     file: &'static str,
     expected: &'static str,
@@ -37,6 +39,7 @@ const fn case(
         append: "",
         csv: None,
         args: &[],
+        command: "sweep",
         file: "bad",
         expected,
     }
@@ -102,6 +105,15 @@ fn cases() -> Vec<Case> {
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },
         Case { args: &["--shard", "3/3"], ..case("shard out of range", &[], "--shard 3/3: expected K/N with 0 <= K < N") },
         Case { args: &["--shard", "a/b"], ..case("shard not numbers", &[], "--shard a/b: expected K/N") },
+        // Slurm's arguments: nothing a user types may become a line of the batch script.
+        Case { command: "slurm", args: &["--shards", "2", "--mem", "4G\necho INJECTED"], ..case("slurm memory with a shell line", &[], "--mem: `4G\\necho INJECTED` is not a Slurm memory size") },
+        Case { command: "slurm", args: &["--shards", "2", "--mem", "4GB"], ..case("slurm memory unit", &[], "--mem: `4GB` is not a Slurm memory size") },
+        Case { command: "slurm", args: &["--shards", "2", "--time", "banana"], ..case("slurm time not a time", &[], "--time: `banana` is not a Slurm time limit") },
+        Case { command: "slurm", args: &["--shards", "2", "--time", "1:2:3:4"], ..case("slurm time too many parts", &[], "--time: `1:2:3:4` is not a Slurm time limit") },
+        Case { command: "slurm", args: &["--shards", "2", "--partition", "short\n#SBATCH --exclusive"], ..case("slurm partition with a newline", &[], "--partition: `short\\n#SBATCH --exclusive` is not a Slurm name") },
+        Case { command: "slurm", args: &["--shards", "2", "--account", "a b"], ..case("slurm account with a space", &[], "--account: `a b` is not a Slurm name") },
+        Case { command: "slurm", args: &["--resubmit", "0;rm"], ..case("slurm resubmit not task numbers", &[], "--resubmit: `0;rm` is not a list of array task numbers") },
+        Case { command: "slurm", args: &["--shards", "0"], ..case("slurm zero shards", &[], "--shards <SHARDS>': 0 is not in 1..") },
     ]
 }
 
@@ -118,6 +130,13 @@ fn listing(dir: &Path) -> Vec<String> {
 fn every_malformed_input_gets_exit_2_one_line_and_writes_nothing() {
     let cases = cases();
     assert!(cases.len() >= 30);
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let claim = format!("a table of {} malformed inputs", cases.len());
+    assert!(
+        readme.contains(&claim),
+        "the README says how many cases there are: `{claim}`"
+    );
     let mut failures = Vec::new();
     for c in &cases {
         let dir = tempfile::tempdir().unwrap();
@@ -139,7 +158,7 @@ fn every_malformed_input_gets_exit_2_one_line_and_writes_nothing() {
         let before = listing(dir.path());
         let result = masklab()
             .current_dir(dir.path())
-            .arg("sweep")
+            .arg(c.command)
             .arg(&file)
             .args(["--out", "out"])
             .args(c.args)

@@ -171,7 +171,7 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         done(&ids)
     );
     run(std::process::Command::new("scancel").arg(format!("{array}_0")));
-    run(std::process::Command::new("scancel").arg(&report)); // its dependency can no longer be met
+    // The report job runs once the array has ended, however its tasks ended.
     wait_for(&[&array, &report], Duration::from_secs(300));
     let records_then = run_records(&out);
     let finished: Vec<&String> = ids
@@ -182,6 +182,11 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         finished.len() < 10,
         "the cancel came too late: shard 0 finished"
     );
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains(&format!("0 failed, {} not yet run", 10 - finished.len())),
+        "the first report job reported what had finished: {md}"
+    );
     let status = run(masklab().arg("status").arg(&out));
     assert!(
         status.contains(&format!(
@@ -191,13 +196,20 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         )),
         "{status}"
     );
-    // Resubmit shard 0 only, as the README says.
-    let again = run(std::process::Command::new("sbatch")
-        .args(["--parsable", "--array=0"])
-        .arg(out.join("slurm/array.sbatch")));
-    wait_for(
-        &[again.trim().split(';').next().unwrap()],
-        Duration::from_secs(300),
+    // Resubmit shard 0 only, as the README says: a new report job follows it.
+    let said = run(masklab()
+        .arg("slurm")
+        .arg(&slow)
+        .args(["--resubmit", "0", "--out"])
+        .arg(&out));
+    assert!(said.contains("was left as it is"), "{said}");
+    let (again, new_report) = (id_after(&said, "as job "), id_after(&said, "report job "));
+    assert_ne!(new_report, report);
+    wait_for(&[&again, &new_report], Duration::from_secs(300));
+    assert_eq!(
+        std::fs::read(out.join("summary.csv")).unwrap(),
+        std::fs::read(slow_local.join("summary.csv")).unwrap(),
+        "the new report job reported every run"
     );
     assert_eq!(
         records(&out),
@@ -218,4 +230,112 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         finished.len(),
         10 - finished.len()
     );
+}
+
+#[test]
+#[ignore = "needs a Slurm cluster: run `just test-slurm`"]
+fn a_diverging_run_does_not_block_the_report_job() {
+    let dir = tempfile::tempdir().unwrap();
+    // Half the runs at a learning rate of 1e30, which diverges.
+    let file = experiment(
+        dir.path(),
+        "diverge",
+        &SMALL.replace("learning-rate = 0.01", "learning-rate = [0.01, 1e30]"),
+    );
+    let out = dir.path().join("out");
+    let (array, report) = submit(&file, &out);
+    wait_for(&[&array, &report], Duration::from_secs(300));
+    let md = std::fs::read_to_string(out.join("REPORT.md"))
+        .expect("the report job ran although array tasks failed");
+    assert!(
+        md.contains("## Failed runs") && md.contains("diverged"),
+        "{md}"
+    );
+    let status = run(masklab().arg("status").arg(&out));
+    assert!(status.contains("report: current"), "{status}");
+}
+
+#[test]
+fn more_shards_than_runs_are_clamped_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small", SMALL);
+    let out = dir.path().join("out");
+    let result = masklab()
+        .arg("slurm")
+        .arg(&file)
+        .args(["--shards", "100000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("100000 shards asked for a grid of 12 runs: using 12"),
+        "{stderr}"
+    );
+    let script = std::fs::read_to_string(out.join("slurm/array.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-11\n"), "{script}");
+    assert!(
+        script.contains("--shard \"${SLURM_ARRAY_TASK_ID}/12\""),
+        "{script}"
+    );
+}
+
+#[test]
+fn the_cluster_script_never_stops_a_process_it_did_not_start() {
+    let state = tempfile::tempdir().unwrap();
+    // A stranger: a process of the same name the script's `started` file names, but
+    // not the one it started (its pid was reused), and a line with no pid at all.
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let pid = stranger.id();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat
+        .rsplit(") ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::fs::write(
+        state.path().join("started"),
+        format!("sleep {pid} {}\nslurmd\nslurmctld {pid}\n", start + 1),
+    )
+    .unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/slurm-cluster.sh");
+    let out = std::process::Command::new("bash")
+        .args([script, "stop"])
+        .env("MASKLAB_SLURM_STATE", state.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok(),
+        "the stranger still runs: {said}"
+    );
+    assert!(said.contains(&format!("not stopping pid {pid}")), "{said}");
+    assert!(!state.path().join("started").exists());
+    // The same process, named with its real start time, is the script's own and is stopped.
+    std::fs::write(
+        state.path().join("started"),
+        format!("sleep {pid} {start}\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new("bash")
+        .args([script, "stop"])
+        .env("MASKLAB_SLURM_STATE", state.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("stopping sleep ({pid})")));
+    let status = stranger.wait().unwrap();
+    assert!(!status.success(), "killed");
 }
