@@ -24,7 +24,19 @@ fn assert_close<'a>(
     ours: impl IntoIterator<Item = &'a f32>,
     keras: impl IntoIterator<Item = &'a f32>,
 ) {
-    for (i, (&a, &b)) in ours.into_iter().zip(keras).enumerate() {
+    let (ours, keras): (Vec<f32>, Vec<f32>) = (
+        ours.into_iter().copied().collect(),
+        keras.into_iter().copied().collect(),
+    );
+    // A zip would stop at the shorter side and pass a shape mismatch.
+    assert_eq!(
+        ours.len(),
+        keras.len(),
+        "{what}: masklab has {} elements, Keras {}",
+        ours.len(),
+        keras.len()
+    );
+    for (i, (&a, &b)) in ours.iter().zip(&keras).enumerate() {
         let tolerance = 1e-5 * b.abs().max(1e-3);
         assert!(
             (a - b).abs() <= tolerance,
@@ -71,6 +83,9 @@ fn losses_gradients_and_an_adam_step_equal_keras() {
         let value = trainer.compute_gradients(x.view(), y.view(), observed.view(), loss);
         let want = keras["value"].as_f64().unwrap() as f32;
         assert_close(&format!("{name} loss"), [&value], [&want]);
+        let layers = keras["grad_weights"].as_array().unwrap().len();
+        assert_eq!(trainer.grad_weights().len(), layers, "{name}: layers");
+        assert_eq!(trainer.grad_biases().len(), layers, "{name}: layers");
         for (l, (gw, gb)) in trainer
             .grad_weights()
             .iter()
@@ -88,6 +103,8 @@ fn losses_gradients_and_an_adam_step_equal_keras() {
     let mut trainer = Trainer::new(mlp, lr, x.nrows());
     trainer.compute_gradients(x.view(), y.view(), observed.view(), &Loss::masked());
     trainer.apply_adam();
+    let layers = reference["adam"]["weights"].as_array().unwrap().len();
+    assert_eq!(trainer.mlp().weights.len(), layers, "Adam: layers");
     for (l, (w, b)) in trainer
         .mlp()
         .weights

@@ -492,8 +492,19 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let vecs = TILE / LANES - 1;
         let rows = vecs * LANES;
+        // Outputs 1..=12 with inputs spread over 2..=13, and one wide layer: every remainder
+        // of `combine`'s 6-output blocks, and of `outer`'s 4 x 3 blocks in both dimensions.
+        let shapes: Vec<(usize, usize)> = (1..=12)
+            .map(|m| (m, (m * 5) % 13 + 1))
+            .chain([(13, 40)])
+            .collect();
+        for (modulus, dim) in [(6, 0), (4, 0), (3, 0), (4, 1), (3, 1)] {
+            let seen: std::collections::BTreeSet<usize> =
+                shapes.iter().map(|&(m, k)| [m, k][dim] % modulus).collect();
+            assert_eq!(seen.len(), modulus, "remainders mod {modulus} of dim {dim}");
+        }
         for isa in isas() {
-            for (m, k) in [(1, 1), (2, 3), (3, 5), (4, 2), (7, 9), (13, 40)] {
+            for &(m, k) in &shapes {
                 let inp = tile(&mut rng, k);
                 let mask = tile(&mut rng, m);
                 let w: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
