@@ -6,15 +6,19 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Install the system OpenBLAS (Debian's libopenblas-dev) if it is missing; sudo when not root
+# Install what building and testing need when missing (Debian's libopenblas-dev, the BLAS masklab links against; strace, for the durability test); sudo when not root
 deps:
     #!/usr/bin/env bash
     set -euo pipefail
-    if dpkg-query -W -f='${Status}' libopenblas-dev 2>/dev/null | grep -q "ok installed"; then exit 0; fi
-    echo "installing libopenblas-dev (the BLAS masklab links against)..."
+    need=""
+    for p in libopenblas-dev strace; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
+    done
+    [ -z "$need" ] && exit 0
+    echo "installing$need..."
     sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libopenblas-dev
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $need
 
 # Run every test: unit, integration and doc tests, and each benchmark once as a smoke test
 test: deps
@@ -47,7 +51,8 @@ test-slurm: deps
 
 # Run an experiment file's sweep (resumes where it stopped), e.g. `just sweep experiments/drop_rates.toml`
 sweep FILE *ARGS: deps
-    cargo run --release --quiet -- sweep {{FILE}} {{ARGS}}
+    @[ -x target/release/masklab ] || echo "building masklab first: the first build takes several minutes (cargo shows its progress)"
+    cargo run --release -- sweep {{FILE}} {{ARGS}}
 
 # Run the criterion benchmarks (one BLAS thread); pass a filter such as `train_step`
 bench *FILTER: deps
@@ -59,9 +64,9 @@ bench-peers: deps
 
 # Sweep and report 10,000, 30,000 and 100,000 tiny runs: disk per run, report time and peak memory (about 30 s here)
 scale *SIZES: deps
-    cargo build --release --quiet
+    cargo build --release
     bash scripts/scale.sh {{SIZES}}
 
 # Print the linked BLAS and its thread setting
 info: deps
-    cargo run --release --quiet -- info
+    cargo run --release -- info
