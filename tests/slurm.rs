@@ -203,7 +203,14 @@ fn a_job_array_gives_the_local_records_and_a_cancelled_shard_resumes() {
         .args(["--resubmit", "0", "--out"])
         .arg(&out));
     assert!(said.contains("was left as it is"), "{said}");
-    let (again, new_report) = (id_after(&said, "as job "), id_after(&said, "report job "));
+    let submitted = said
+        .lines()
+        .find(|l| l.starts_with("submitted"))
+        .unwrap_or_else(|| panic!("{said}"));
+    let (again, new_report) = (
+        id_after(submitted, "as job "),
+        id_after(submitted, "report job "),
+    );
     assert_ne!(new_report, report);
     wait_for(&[&again, &new_report], Duration::from_secs(300));
     assert_eq!(
