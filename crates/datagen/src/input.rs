@@ -1,5 +1,8 @@
-//! Input files, read once: their bytes, checked against the content hash a sweep was planned
-//! with, and decompressed when the name ends in `.gz` (DeepChem ships `tox21.csv.gz`).
+//! Input files, read once: their bytes, decompressed when the name ends in `.gz` (DeepChem
+//! ships `tox21.csv.gz`), and checked against the content hash a sweep was planned with.
+//!
+//! The content hash is of the data, not of its encoding: `tox21.csv` and `tox21.csv.gz`
+//! holding the same table have the same hash (and so, the path aside, the same runs).
 //!
 //! A sweep hashes every input file when it plans (the hash is part of each run's id) and
 //! loads it again when a run starts, perhaps hours later on another node. [`Input::read`]
@@ -42,16 +45,30 @@ impl Input<'_> {
     /// differs from the planned one, or a gzip that does not decode is an error naming the
     /// file.
     pub fn read(&self) -> Result<Vec<u8>, DataError> {
+        let bytes = self.read_unchecked()?;
+        if let Some(planned) = self.content_hash {
+            if content_hash(&bytes) != planned {
+                return Err(DataError::InputChanged {
+                    path: self.path.into(),
+                });
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The file's bytes and their content hash, for planning.
+    pub fn read_and_hash(&self) -> Result<(Vec<u8>, String), DataError> {
+        let bytes = self.read_unchecked()?;
+        let hash = content_hash(&bytes);
+        Ok((bytes, hash))
+    }
+
+    fn read_unchecked(&self) -> Result<Vec<u8>, DataError> {
         let path = self.path;
         let raw = std::fs::read(path).map_err(|source| DataError::Io {
             path: path.into(),
             source,
         })?;
-        if let Some(planned) = self.content_hash {
-            if content_hash(&raw) != planned {
-                return Err(DataError::InputChanged { path: path.into() });
-            }
-        }
         let bytes = if path.extension().is_some_and(|e| e == "gz") {
             let mut out = Vec::with_capacity(raw.len() * 4);
             flate2::read::MultiGzDecoder::new(raw.as_slice())
@@ -97,7 +114,9 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(b"a,y\n1,0\n").unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        assert_eq!(Input::from(gz.as_path()).read().unwrap(), b"a,y\n1,0\n");
+        let (bytes, hash) = Input::from(gz.as_path()).read_and_hash().unwrap();
+        assert_eq!(bytes, b"a,y\n1,0\n");
+        assert_eq!(hash, planned, "the same table, compressed or not, has one hash");
         std::fs::write(&gz, b"not gzip").unwrap();
         let e = Input::from(gz.as_path()).read().unwrap_err().to_string();
         assert!(e.contains("t.csv.gz: cannot read"), "{e}");

@@ -37,13 +37,19 @@ pub fn run_id(spec: &RunSpec) -> String {
 
 /// The run's stream seeds, from the experiment seed, the settings each depends on, and the
 /// stream's purpose. Runs that differ only in strategy share data, drops and init, so
-/// strategies are compared on identical inputs.
+/// strategies are compared on identical inputs. An input file counts by its content, not its
+/// path: the same table moved, or gzipped, gives the same streams.
 pub fn streams(spec: &RunSpec) -> Streams {
     let (e, s) = (&spec.experiment_seed, &spec.seed);
+    let identity = path_free(&spec.data);
+    let data: &dyn erased::Json = match &identity {
+        Some(v) => v,
+        None => &spec.data,
+    };
     Streams {
         data: data_stream(spec.experiment_seed, &spec.data, spec.seed),
-        split: stream(&[e, &"split", &spec.data, &spec.split, s]),
-        drops: stream(&[e, &"drops", &spec.data, &spec.split, &spec.missing, s]),
+        split: stream(&[e, &"split", data, &spec.split, s]),
+        drops: stream(&[e, &"drops", data, &spec.split, &spec.missing, s]),
         init: stream(&[e, &"init", &spec.hidden, s]),
         batches: stream(&[e, &"batches", &spec.training, s]),
     }
@@ -51,5 +57,19 @@ pub fn streams(spec: &RunSpec) -> Streams {
 
 /// The seed of the stream that generates a source's data.
 pub fn data_stream(experiment_seed: u64, data: &DataSpec, seed: u64) -> u64 {
-    stream(&[&experiment_seed, &"data", data, &seed])
+    let identity = path_free(data);
+    let d: &dyn erased::Json = match &identity {
+        Some(v) => v,
+        None => data,
+    };
+    stream(&[&experiment_seed, &"data", d, &seed])
+}
+
+/// A file source's settings without where its file lives (its content hash stands for it);
+/// `None` for a generated source, which is hashed as it is.
+fn path_free(data: &DataSpec) -> Option<serde_json::Value> {
+    let mut value = serde_json::to_value(data).expect("plain data serialises");
+    let map = value.as_object_mut()?;
+    map.remove("path")?;
+    Some(value)
 }

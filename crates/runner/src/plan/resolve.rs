@@ -50,11 +50,13 @@ pub fn finite(key: &str, values: &[f64], err: &ErrFn) -> Result<(), ConfigError>
     }
 }
 
-/// The content hash of an input file: runs on an edited file get new ids.
+/// The content hash of an input file (of its data, decompressed): runs on an edited file get
+/// new ids.
 fn content_hash(path: &Path, err: &ErrFn) -> Result<String, ConfigError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?;
-    Ok(datagen::input::content_hash(&bytes))
+    let (_, hash) = datagen::input::Input::from(path)
+        .read_and_hash()
+        .map_err(|e| err("data.path", e.to_string()))?;
+    Ok(hash)
 }
 
 pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFacts), ConfigError> {
