@@ -57,10 +57,12 @@ pub fn bench(c: &mut Criterion) {
         b.iter(|| black_box(hashed_counts(&corpus.texts, 4096)))
     });
 
-    // Tox21's 7,831 SMILES (../shared/data/tox21.csv): parse, then ECFP4 into 2048 bits.
-    let tox21 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tox21.csv");
-    let smiles: Vec<String> = csv::Reader::from_path(&tox21)
-        .unwrap_or_else(|e| panic!("{}: {e} (clone masklab beside shared/)", tox21.display()))
+    // Tox21's 7,831 SMILES (data/tox21.csv.gz): parse, then ECFP4 into 2048 bits.
+    let tox21 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tox21.csv.gz");
+    let table = datagen::input::Input::from(tox21.as_path())
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let smiles: Vec<String> = csv::Reader::from_reader(table.as_slice())
         .records()
         .map(|r| r.expect("a CSV record")[0].to_string())
         .collect();

@@ -28,6 +28,13 @@ const CSV_SOURCE: (&str, &str) = (
     "source = \"csv\"\npath = \"data.csv\"\nlabel-prefix = \"y\"",
 );
 
+const SMILES_SOURCE: (&str, &str) = (
+    "source = \"toy\"\nrows = 3000",
+    "source = \"smiles-csv\"\npath = \"data.csv\"\nlabel-columns = [\"a\"]",
+);
+
+const COLUMN_SPLIT: (&str, &str) = ("test-rows = 500", "method = \"column\"");
+
 const fn case(
     name: &'static str,
     edits: &'static [(&'static str, &'static str)],
@@ -97,10 +104,19 @@ fn cases() -> Vec<Case> {
         Case { csv: Some(good_csv), ..case("csv test rows beyond its rows", &[CSV_SOURCE, ("test-rows = 500", "test-rows = 9")], "line 12: split.test-rows: 9 test rows asked of a data set of 4 rows") },
         Case { csv: Some("x0,y0\n0.1,2\n"), ..case("bad label", &[CSV_SOURCE, ("test-rows = 500", "test-rows = 0")], "data.csv: line 2: column `y0`: label `2` is not 0, 1, -1 or empty") },
         Case { csv: Some("x0,z0\n0.1,1\n"), ..case("no label column", &[CSV_SOURCE, ("test-rows = 500", "test-rows = 0")], "data.csv: no label columns: none named `y*`") },
-        case("missing csv", &[CSV_SOURCE], "line 8: data.path: cannot read "),
+        case("missing csv", &[CSV_SOURCE], "line 8: data.path: "),
+        case("missing csv, said", &[CSV_SOURCE], "data.csv: cannot read: No such file or directory"),
         Case { csv: Some("SMILES,a\nCC,1\nC1CC,0\n"), ..case("unparseable smiles", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\""), ("test-rows = 500", "test-fraction = 0.5\nmethod = \"scaffold\"")], "data.csv: 1 of 2 SMILES do not parse (at most 1% may be skipped): line 3: `C1CC`") },
         Case { csv: Some("smiles,a\nCC,1\n"), ..case("no smiles column", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\"")], "data.csv: line 1: required column `SMILES` is missing from the header") },
         Case { csv: Some("SMILES,a\nCC,1\n"), ..case("scaffold split with test rows", &[("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"data.csv\""), ("test-rows = 500", "test-rows = 1\nmethod = \"scaffold\"")], "split.method: a scaffold split takes test-fraction") },
+        // A predefined split from a column.
+        Case { csv: Some("SMILES,split,a\nCC,train,1\nCCO,tset,0\nCCN,test,1\n"), ..case("split column value unknown", &[SMILES_SOURCE, COLUMN_SPLIT], "split.column: ") },
+        Case { csv: Some("SMILES,split,a\nCC,train,1\nCCO,tset,0\nCCN,test,1\n"), ..case("split column value unknown, named with its line", &[SMILES_SOURCE, COLUMN_SPLIT], "data.csv: line 3: column `split`: value `tset` is none of the train values [\"train\"], dev values [\"validation\", \"valid\", \"dev\"] or test values [\"test\"]") },
+        Case { csv: Some("SMILES,split,a\nCC,train,1\nCCO,validation,0\n"), ..case("split column without test rows", &[SMILES_SOURCE, COLUMN_SPLIT], "split.test-values: ") },
+        Case { csv: Some("SMILES,split,a\nCC,train,1\nCCO,validation,0\n"), ..case("split column without test rows, said", &[SMILES_SOURCE, COLUMN_SPLIT], "no row's `split` is one of [\"test\"]: the test set would be empty") },
+        Case { csv: Some("SMILES,a\nCC,1\n"), ..case("split column missing", &[SMILES_SOURCE, COLUMN_SPLIT], "data.csv: line 1: required column `split` is missing from the header") },
+        Case { csv: Some("SMILES,split,a\nCC,train,1\n"), ..case("split column with test rows", &[SMILES_SOURCE, ("test-rows = 500", "method = \"column\"\ntest-rows = 5")], "split.test-rows: a column split takes its parts from the column") },
+        case("split column on the toy set", &[("test-rows = 500", "method = \"column\"")], "split.method: a column split reads a column of a molecule file"),
         // The command line.
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },
         Case { args: &["--shard", "3/3"], ..case("shard out of range", &[], "--shard 3/3: expected K/N with 0 <= K < N") },

@@ -124,3 +124,85 @@ split = { test-fraction = 0.2, dev-fraction = 0.125, method = "scaffold" }
         "{md}"
     );
 }
+
+#[test]
+fn a_column_split_takes_its_parts_from_the_file_gzipped_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    // 80 molecules: every tenth in test, every tenth but one in validation, the rest train;
+    // an ID column that is neither label nor feature.
+    let mut csv = String::from("ID,split,SMILES,ring\n");
+    let mut parts = [0u64; 3];
+    for i in 0..80 {
+        let s = SMILES[i % SMILES.len()];
+        let (part, name) = match i % 10 {
+            0 => (2, "test"),
+            1 => (1, "validation"),
+            _ => (0, "train"),
+        };
+        parts[part] += 1;
+        csv.push_str(&format!("N{i},{name},{s},{}\n", s.contains('1') as u8));
+    }
+    let body = |path: &str| {
+        format!(
+            r#"
+seed = 3
+seeds = 1
+strategies = ["masked"]
+
+[data]
+source = "smiles-csv"
+path = "{path}"
+label-columns = ["ring"]
+bits = 128
+
+[split]
+method = "column"
+
+[missing]
+rate = 0.0
+
+[model]
+hidden = [8]
+
+[training]
+epochs = 3
+batch-size = 16
+learning-rate = 0.01
+patience = 2
+"#
+        )
+    };
+    std::fs::write(dir.path().join("mols.csv"), &csv).unwrap();
+    let gz = std::process::Command::new("gzip")
+        .args(["-k", "-n"])
+        .arg(dir.path().join("mols.csv"))
+        .status()
+        .unwrap();
+    assert!(gz.success());
+    let mut outcomes = Vec::new();
+    for path in ["mols.csv", "mols.csv.gz"] {
+        let file = experiment(dir.path(), &path.replace('.', "_"), &body(path));
+        let out = dir.path().join(format!("out_{path}"));
+        let result = sweep(&file, &out, &["--no-report"]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let records = metric_records(&out);
+        assert_eq!(records.len(), 1);
+        let (_, bytes) = records.into_iter().next().unwrap();
+        let m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let metrics = m["outcome"]["ok"]["metrics"].clone();
+        let rows = |k: &str| metrics[k].as_u64().unwrap();
+        assert_eq!(
+            [rows("train_rows"), rows("dev_rows"), rows("test_rows")],
+            parts
+        );
+        outcomes.push((m["streams"].clone(), metrics));
+    }
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "the same table, gzipped, gives the same run"
+    );
+}

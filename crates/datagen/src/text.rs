@@ -232,7 +232,10 @@ pub fn featurize_counts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mbti::{load_mbti, tests::sample_path};
+    use crate::mbti::{
+        load_mbti,
+        tests::{fixture_path, sample_path},
+    };
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -316,8 +319,14 @@ mod tests {
     }
 
     #[test]
-    fn the_real_sample_featurizes_without_type_codes() {
-        let corpus = load_mbti(&sample_path()).unwrap();
+    fn the_real_sample_and_the_fixture_featurize_without_type_codes() {
+        for path in std::iter::once(fixture_path()).chain(sample_path()) {
+            featurizes_without_type_codes(&path);
+        }
+    }
+
+    fn featurizes_without_type_codes(path: &std::path::Path) {
+        let corpus = load_mbti(path).unwrap();
         // Independently of the tokeniser's filter: the 16 codes written out by hand, and a
         // plain split on non-letters. The sample names types in its posts...
         const CODES: [&str; 16] = [
@@ -360,13 +369,15 @@ mod tests {
             .all(|&v| v == 0.0));
         let plain = hashed_counts(&["hello world".to_string()], 64);
         assert_eq!(hashed_counts(&[format!("hello {codes} world")], 64), plain);
-        let train: Vec<usize> = (0..80).collect();
+        let n = corpus.texts.len();
+        let train: Vec<usize> = (0..n * 8 / 10).collect();
+        let svd_dims = 16.min(train.len() / 2);
         let params = TextParams {
             dims: 2048,
-            svd_dims: Some(16),
+            svd_dims: Some(svd_dims),
         };
         let d = featurize(&corpus, &train, &params, &mut ChaCha8Rng::seed_from_u64(1));
-        assert_eq!(d.features.dim(), (99, 16));
+        assert_eq!(d.features.dim(), (n, svd_dims));
         assert!(d.features.iter().all(|v| v.is_finite()));
         assert_eq!(d.task_names.len(), 4);
         // A raw sample post mentions type codes; they are gone from the tokens.

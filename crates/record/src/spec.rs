@@ -41,6 +41,10 @@ pub enum DataSpec {
         radius: usize,
         bits: usize,
         counts: bool,
+        /// The column a `column` split reads (left out when there is none, so that older
+        /// settings keep their ids).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        split_column: Option<String>,
     },
     #[serde(rename_all = "kebab-case")]
     Csv {
@@ -88,6 +92,28 @@ pub struct SplitSpec {
     /// record when random, so that older settings keep their ids and streams.
     #[serde(default, skip_serializing_if = "SplitMethod::is_random")]
     pub method: SplitMethod,
+    /// For `method = "column"`: the column and the values that mean train, dev and test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<ColumnSplit>,
+}
+
+/// A predefined split read from a column of the data file (the Tox21 challenge's `split`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ColumnSplit {
+    pub column: String,
+    pub train: Vec<String>,
+    pub dev: Vec<String>,
+    pub test: Vec<String>,
+}
+
+impl ColumnSplit {
+    /// Which part a row with this value goes to: 0 train, 1 dev, 2 test.
+    pub fn part(&self, value: &str) -> Option<usize> {
+        [&self.train, &self.dev, &self.test]
+            .iter()
+            .position(|values| values.iter().any(|v| v == value))
+    }
 }
 
 /// How rows are assigned to train, dev and test.
@@ -98,6 +124,8 @@ pub enum SplitMethod {
     Random,
     /// Whole scaffold groups, largest to train first; no test scaffold is seen in training.
     Scaffold,
+    /// A predefined split from a column of the data file ([`ColumnSplit`]).
+    Column,
 }
 
 impl SplitMethod {
@@ -109,6 +137,7 @@ impl SplitMethod {
         match self {
             SplitMethod::Random => "random",
             SplitMethod::Scaffold => "scaffold",
+            SplitMethod::Column => "column",
         }
     }
 }

@@ -160,10 +160,16 @@ pub struct RawSplit {
     /// Drop labels from test rows too (default false: test keeps every label).
     #[serde(default)]
     pub drop_test: bool,
-    /// `random` (default) or `scaffold` (molecules: whole scaffold groups; with
-    /// test-fraction).
+    /// `random` (default), `scaffold` (molecules: whole scaffold groups; with
+    /// test-fraction) or `column` (molecules: a predefined split read from a column).
     #[serde(default)]
     pub method: record::spec::SplitMethod,
+    /// `column` split: the column (default `split`) and the values that mean train (default
+    /// `train`), dev (`validation`, `valid`, `dev`; `[]` for none) and test (`test`).
+    pub column: Option<String>,
+    pub train_values: Option<Vec<String>>,
+    pub dev_values: Option<Vec<String>>,
+    pub test_values: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

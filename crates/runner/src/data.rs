@@ -25,6 +25,8 @@ pub enum Base {
         scaffolds: Vec<u64>,
         /// What the loader skipped, said in each run's record: `None` when nothing was.
         skipped: Option<String>,
+        /// Each molecule's value in the split column, where a column split reads one.
+        split_values: Option<Vec<String>>,
     },
     Text {
         corpus: TextCorpus,
@@ -119,10 +121,12 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             bits,
             counts,
             content_hash,
+            split_column,
         } => {
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: smiles_column.clone(),
                 label_columns: label_columns.clone(),
+                split_column: split_column.clone(),
             };
             let full = base_dir.join(path);
             let loaded =
@@ -156,6 +160,9 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             });
             Base::Molecules {
                 skipped,
+                split_values: loaded
+                    .split_values
+                    .map(|v| v.into_iter().map(|(value, _)| value).collect()),
                 data: Dataset {
                     feature_names: (0..*bits).map(|j| format!("ecfp{j}")).collect(),
                     features,
@@ -208,6 +215,22 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
     })
 }
 
+/// The rows of each part of a predefined split, in file order.
+fn by_column(
+    values: &[String],
+    column: Option<&record::spec::ColumnSplit>,
+) -> Result<Split, RunError> {
+    let column = column.ok_or(RunError::NoSplitColumn)?;
+    let mut parts: [Vec<usize>; 3] = Default::default();
+    for (row, value) in values.iter().enumerate() {
+        // Planning checked every value; one that is not known here is not this file's.
+        let part = column.part(value).ok_or(RunError::NoSplitColumn)?;
+        parts[part].push(row);
+    }
+    let [train, dev, test] = parts;
+    Ok(Split { train, dev, test })
+}
+
 /// An input file that must still have the content hash the sweep was planned with.
 fn checked<'a>(path: &'a Path, content_hash: &'a str) -> Input<'a> {
     Input {
@@ -251,6 +274,14 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
             )
         }
         (SplitMethod::Scaffold, _) => return Err(RunError::ScaffoldWithoutMolecules),
+        (
+            SplitMethod::Column,
+            Base::Molecules {
+                split_values: Some(values),
+                ..
+            },
+        ) => by_column(values, spec.split.column.as_ref())?,
+        (SplitMethod::Column, _) => return Err(RunError::NoSplitColumn),
         (SplitMethod::Random, _) => split(
             n,
             &test,

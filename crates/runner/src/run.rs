@@ -72,6 +72,8 @@ pub enum RunError {
     NoTruthForMnar,
     #[error("a scaffold split needs molecules")]
     ScaffoldWithoutMolecules,
+    #[error("a column split needs the split column's values, which this data source lacks")]
+    NoSplitColumn,
     #[error("{0}")]
     MnarUnreachable(String),
     #[error("diverged: training loss is {loss} at epoch {epoch}")]

@@ -14,6 +14,8 @@ pub struct SmilesOptions {
     pub smiles_column: String,
     /// Label columns by name, in this order; `None`: every other column.
     pub label_columns: Option<Vec<String>>,
+    /// A column whose values are kept as they are (a predefined split's).
+    pub split_column: Option<String>,
 }
 
 impl Default for SmilesOptions {
@@ -21,6 +23,7 @@ impl Default for SmilesOptions {
         SmilesOptions {
             smiles_column: "SMILES".into(),
             label_columns: None,
+            split_column: None,
         }
     }
 }
@@ -35,6 +38,8 @@ pub struct SmilesCsv {
     pub task_names: Vec<String>,
     /// Rows whose SMILES did not parse: `(file line, SMILES, reason)`.
     pub skipped: Vec<(u64, String, String)>,
+    /// The split column's value and file line of each molecule, when one was asked for.
+    pub split_values: Option<Vec<(String, u64)>>,
 }
 
 /// The most unparseable SMILES a file may have: 1% of its rows.
@@ -53,10 +58,14 @@ pub fn load_smiles_csv<'a>(
     let header = read_header(&mut reader, path)?;
     let column = |name: &str| column_index(&header, name, path);
     let smiles_idx = column(&options.smiles_column)?;
+    let split_idx = options.split_column.as_deref().map(column).transpose()?;
     let label_idx: Vec<usize> = match &options.label_columns {
         Some(names) => names.iter().map(|n| column(n)).collect::<Result<_, _>>()?,
-        None => (0..header.len()).filter(|&i| i != smiles_idx).collect(),
+        None => (0..header.len())
+            .filter(|&i| i != smiles_idx && Some(i) != split_idx)
+            .collect(),
     };
+    let mut split_values = Vec::new();
     if label_idx.is_empty() {
         return Err(DataError::NoLabelColumns {
             path: path.into(),
@@ -79,6 +88,9 @@ pub fn load_smiles_csv<'a>(
         match Molecule::from_smiles(smiles) {
             Ok(m) => {
                 molecules.push(m);
+                if let Some(i) = split_idx {
+                    split_values.push((record[i].trim().to_string(), line));
+                }
                 for (v, o) in row_labels {
                     labels.push(v);
                     observed.push(o);
@@ -111,6 +123,7 @@ pub fn load_smiles_csv<'a>(
         observed: Array2::from_shape_vec((n, label_idx.len()), observed).expect("row-major"),
         task_names: label_idx.iter().map(|&i| header[i].clone()).collect(),
         skipped,
+        split_values: split_idx.map(|_| split_values),
     })
 }
 
@@ -174,6 +187,7 @@ mod tests {
         let opts = SmilesOptions {
             smiles_column: "s".into(),
             label_columns: Some(vec!["b".into()]),
+            split_column: None,
         };
         let d = load_smiles_csv(&write(&dir, "a,s,b\n1,CC,0\n"), &opts).unwrap();
         assert_eq!(
@@ -183,8 +197,8 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_tox21_file_loads() {
-        let path = crate::mbti::tests::shared_path("tox21.csv");
+    fn the_shipped_tox21_file_loads() {
+        let path = crate::mbti::tests::data_path("tox21.csv.gz");
         let d = load_smiles_csv(&path, &SmilesOptions::default()).unwrap();
         assert_eq!(d.task_names.len(), 12);
         assert_eq!(d.molecules.len() + d.skipped.len(), 7831);

@@ -12,7 +12,9 @@ mod resolve;
 
 use crate::config::{RawExperiment, RawVariant, Seeds};
 use crate::error::ConfigError;
-use record::spec::{DataSpec, MechanismKind, MissingSpec, RunSpec, Streams, TrainingSpec};
+use record::spec::{
+    DataSpec, MechanismKind, MissingSpec, RunSpec, SplitMethod, Streams, TrainingSpec,
+};
 use record::Strategy;
 use resolve::{no_repeats, ErrFn};
 use std::path::{Path, PathBuf};
@@ -219,11 +221,17 @@ struct Common<'a> {
 }
 
 fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRun>, ConfigError> {
-    let (data, facts) = resolve::data(sec.data, c.base, err)?;
+    let split_column = (sec.split.method == SplitMethod::Column)
+        .then(|| sec.split.column.as_deref().unwrap_or("split"));
+    let (data, facts) = resolve::data(sec.data, c.base, split_column, err)?;
     let split = resolve::split(sec.split, &data, &facts, err)?;
     resolve::hidden(&sec.model.hidden, err)?;
     let t = sec.training;
-    resolve::training(t, split.dev_fraction, c.strategies, err)?;
+    let has_dev = match &split.column {
+        Some(c) => !c.dev.is_empty(),
+        None => split.dev_fraction > 0.0,
+    };
+    resolve::training(t, has_dev, c.strategies, err)?;
     let missing = resolve::missing(sec.missing, facts.tasks, err)?;
     check_mnar_reachable(&missing, &data, c, err)?;
 

@@ -13,6 +13,8 @@ pub type ErrFn<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
 pub struct SourceFacts {
     pub rows: usize,
     pub tasks: usize,
+    /// A split column's value and file line per row, and the file's name, when one was read.
+    pub split_values: Option<(Vec<(String, u64)>, String)>,
 }
 
 /// A repeated value in a sweep axis would run (and count) the same runs twice. `show`
@@ -59,7 +61,13 @@ fn content_hash(path: &Path, err: &ErrFn) -> Result<String, ConfigError> {
     Ok(hash)
 }
 
-pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFacts), ConfigError> {
+/// `split_column`: the column a `column` split reads, loaded with the data.
+pub fn data(
+    d: &RawData,
+    base: &Path,
+    split_column: Option<&str>,
+    err: &ErrFn,
+) -> Result<(DataSpec, SourceFacts), ConfigError> {
     let allowed: &[&str] = match d.source {
         Source::Toy => &["rows"],
         Source::MbtiGenerated => &[
@@ -131,6 +139,7 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
                 SourceFacts {
                     rows,
                     tasks: datagen::TOY_TASKS.len(),
+                    split_values: None,
                 },
             )
         }
@@ -156,6 +165,7 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
                 SourceFacts {
                     rows: users,
                     tasks: 4,
+                    split_values: None,
                 },
             )
         }
@@ -167,6 +177,7 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
             let facts = SourceFacts {
                 rows: corpus.texts.len(),
                 tasks: corpus.task_names.len(),
+                split_values: None,
             };
             let spec = DataSpec::MbtiCsv {
                 path: file,
@@ -186,11 +197,15 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: d.smiles_column.clone().unwrap_or_else(|| "SMILES".into()),
                 label_columns: d.label_columns.clone(),
+                split_column: split_column.map(String::from),
             };
             let loaded = datagen::molecule::load_smiles_csv(&full, &options).map_err(load_error)?;
             let facts = SourceFacts {
                 rows: loaded.molecules.len(),
                 tasks: loaded.task_names.len(),
+                split_values: loaded
+                    .split_values
+                    .map(|v| (v, full.display().to_string())),
             };
             let defaults = datagen::molecule::ecfp::EcfpParams::default();
             let spec = DataSpec::SmilesCsv {
@@ -201,6 +216,7 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
                 radius: d.radius.unwrap_or(defaults.radius),
                 bits: positive("bits", d.bits, defaults.bits)?,
                 counts: d.counts.unwrap_or(defaults.counts),
+                split_column: split_column.map(String::from),
             };
             (spec, facts)
         }
@@ -225,6 +241,7 @@ pub fn data(d: &RawData, base: &Path, err: &ErrFn) -> Result<(DataSpec, SourceFa
             let facts = SourceFacts {
                 rows: loaded.n_rows(),
                 tasks: loaded.n_tasks(),
+                split_values: None,
             };
             let spec = DataSpec::Csv {
                 path: file,
@@ -243,6 +260,19 @@ pub fn split(
     facts: &SourceFacts,
     err: &ErrFn,
 ) -> Result<SplitSpec, ConfigError> {
+    if s.method == SplitMethod::Column {
+        return column_split(s, data, facts, err);
+    }
+    for (key, given) in [
+        ("split.column", s.column.is_some()),
+        ("split.train-values", s.train_values.is_some()),
+        ("split.dev-values", s.dev_values.is_some()),
+        ("split.test-values", s.test_values.is_some()),
+    ] {
+        if given {
+            return Err(err(key, "only a column split (method = \"column\") reads a column".into()));
+        }
+    }
     if s.method == SplitMethod::Scaffold {
         if !matches!(data, DataSpec::SmilesCsv { .. }) {
             return Err(err(
@@ -282,6 +312,7 @@ pub fn split(
         dev_fraction: s.dev_fraction.unwrap_or(0.1),
         drop_test: s.drop_test,
         method: s.method,
+        column: None,
     };
     let (test, test_key) = match (spec.test_rows, spec.test_fraction) {
         (Some(k), _) => (datagen::TestRows::Last(k), "split.test-rows"),
@@ -310,6 +341,85 @@ pub fn split(
         }
         Some(_) => Ok(spec),
     }
+}
+
+/// A predefined split from a column: every value must mean train, dev or test, and train
+/// and test (and dev, unless its values are `[]`) must have rows.
+fn column_split(
+    s: &RawSplit,
+    data: &DataSpec,
+    facts: &SourceFacts,
+    err: &ErrFn,
+) -> Result<SplitSpec, ConfigError> {
+    if !matches!(data, DataSpec::SmilesCsv { .. }) {
+        return Err(err(
+            "split.method",
+            "a column split reads a column of a molecule file: source = \"smiles-csv\"".into(),
+        ));
+    }
+    for (key, given) in [
+        ("split.test-rows", s.test_rows.is_some()),
+        ("split.test-fraction", s.test_fraction.is_some()),
+        ("split.dev-fraction", s.dev_fraction.is_some()),
+    ] {
+        if given {
+            return Err(err(key, "a column split takes its parts from the column".into()));
+        }
+    }
+    let owned = |v: &Option<Vec<String>>, default: &[&str]| {
+        v.clone()
+            .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+    };
+    let column = record::spec::ColumnSplit {
+        column: s.column.clone().unwrap_or_else(|| "split".into()),
+        train: owned(&s.train_values, &["train"]),
+        dev: owned(&s.dev_values, &["validation", "valid", "dev"]),
+        test: owned(&s.test_values, &["test"]),
+    };
+    let Some((values, file)) = &facts.split_values else {
+        return Err(err("split.column", "the data source read no split column".into()));
+    };
+    let mut counts = [0usize; 3];
+    for (value, line) in values {
+        match column.part(value) {
+            Some(p) => counts[p] += 1,
+            None => {
+                return Err(err(
+                    "split.column",
+                    format!(
+                        "{file}: line {line}: column `{}`: value `{value}` is none of the train values {:?}, dev values {:?} or test values {:?}",
+                        column.column, column.train, column.dev, column.test
+                    ),
+                ))
+            }
+        }
+    }
+    for (part, (name, key, wanted)) in [
+        ("train", "split.train-values", &column.train),
+        ("dev", "split.dev-values", &column.dev),
+        ("test", "split.test-values", &column.test),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if counts[part] == 0 && !(part == 1 && wanted.is_empty()) {
+            return Err(err(
+                key,
+                format!(
+                    "{file}: no row's `{}` is one of {wanted:?}: the {name} set would be empty",
+                    column.column
+                ),
+            ));
+        }
+    }
+    Ok(SplitSpec {
+        test_rows: None,
+        test_fraction: None,
+        dev_fraction: 0.0,
+        drop_test: s.drop_test,
+        method: SplitMethod::Column,
+        column: Some(column),
+    })
 }
 
 pub fn missing(m: &RawMissing, tasks: usize, err: &ErrFn) -> Result<Vec<MissingSpec>, ConfigError> {
@@ -408,7 +518,7 @@ pub fn missing(m: &RawMissing, tasks: usize, err: &ErrFn) -> Result<Vec<MissingS
 /// The training settings, checked.
 pub fn training(
     t: &RawTraining,
-    dev_fraction: f64,
+    has_dev: bool,
     strategies: &[record::Strategy],
     err: &ErrFn,
 ) -> Result<(), ConfigError> {
@@ -451,7 +561,7 @@ pub fn training(
             "early stopping needs dev evaluations: set eval-every >= 1".into(),
         ));
     }
-    if t.patience.is_some() && dev_fraction == 0.0 {
+    if t.patience.is_some() && !has_dev {
         return Err(err(
             "training.patience",
             "early stopping needs a dev split: dev-fraction > 0".into(),
