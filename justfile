@@ -62,7 +62,7 @@ bench *FILTER: deps
 bench-peers: deps
     bash scripts/bench_peers.sh
 
-# Sweep and report 10,000, 30,000 and 100,000 tiny runs: disk per run, report time and peak memory (about 30 s here)
+# Sweep and report 10,000, 30,000 and 100,000 tiny runs: disk per run, report time and peak memory (about 2 minutes here)
 scale *SIZES: deps
     cargo build --release
     bash scripts/scale.sh {{SIZES}}

@@ -3,7 +3,7 @@
 # rows), then `masklab report` on each, measured as whole processes. Prints, per size, the
 # sweep's wall time, the records' disk use per run (run logs, grid and manifests, as `du`
 # counts blocks; boundary grids apart), and the report's wall time and peak memory.
-# Usage: scripts/scale.sh [SIZE...]   (default: 10000 30000 100000; about 30 s in all on 2 cores)
+# Usage: scripts/scale.sh [SIZE...]   (default: 10000 30000 100000; about 2 minutes in all on 2 cores)
 set -euo pipefail
 masklab="${MASKLAB:-target/release/masklab}"
 sizes=("$@")

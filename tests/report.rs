@@ -174,14 +174,8 @@ fn a_damaged_run_line_is_listed_and_left_out_not_fatal() {
     let before = std::fs::read(out.join("summary.csv")).unwrap();
     // The sealed log, unpacked, with one run's line damaged (a negative row count).
     let runs = out.join("runs");
-    let text = std::process::Command::new("gzip")
-        .arg("-dc")
-        .arg(runs.join("all.1.jsonl.gz"))
-        .output()
-        .unwrap()
-        .stdout;
+    let text = unpack(&runs.join("all.1.jsonl.gz"));
     std::fs::remove_file(runs.join("all.1.jsonl.gz")).unwrap();
-    let text = String::from_utf8(text).unwrap();
     let damaged = text.replacen("\"train_rows\":", "\"train_rows\":-", 1);
     std::fs::write(runs.join("all.jsonl"), &damaged).unwrap();
     let again = masklab().arg("report").arg(&out).output().unwrap();

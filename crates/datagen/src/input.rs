@@ -116,7 +116,10 @@ mod tests {
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
         let (bytes, hash) = Input::from(gz.as_path()).read_and_hash().unwrap();
         assert_eq!(bytes, b"a,y\n1,0\n");
-        assert_eq!(hash, planned, "the same table, compressed or not, has one hash");
+        assert_eq!(
+            hash, planned,
+            "the same table, compressed or not, has one hash"
+        );
         std::fs::write(&gz, b"not gzip").unwrap();
         let e = Input::from(gz.as_path()).read().unwrap_err().to_string();
         assert!(e.contains("t.csv.gz: cannot read"), "{e}");

@@ -432,7 +432,9 @@ pub(crate) mod tests {
 
     /// A data set shipped in the repository's `data/` (Tox21's, say).
     pub(crate) fn data_path(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data")
+            .join(name)
     }
 
     #[test]
@@ -455,9 +457,12 @@ pub(crate) mod tests {
         let c = load_mbti(&fixture_path()).unwrap();
         assert_eq!(c.texts.len(), 12);
         assert_eq!(c.labels.row(0).to_vec(), vec![1.0, 1.0, 0.0, 1.0]); // INFJ
-        // IXTJ: the blank axis is missing, the others observed.
+                                                                        // IXTJ: the blank axis is missing, the others observed.
         assert_eq!(c.observed.row(5).to_vec(), vec![true, false, true, true]);
-        assert!(c.texts.iter().all(|t| t.starts_with('\'') && t.contains("|||")));
+        assert!(c
+            .texts
+            .iter()
+            .all(|t| t.starts_with('\'') && t.contains("|||")));
         assert!(c.texts.iter().any(|t| t.contains("https://")));
         // A doubled quote in the CSV field is one quote in the post.
         assert!(c.texts.iter().any(|t| t.contains("\"you're such an ")));

@@ -203,9 +203,7 @@ pub fn data(
             let facts = SourceFacts {
                 rows: loaded.molecules.len(),
                 tasks: loaded.task_names.len(),
-                split_values: loaded
-                    .split_values
-                    .map(|v| (v, full.display().to_string())),
+                split_values: loaded.split_values.map(|v| (v, full.display().to_string())),
             };
             let defaults = datagen::molecule::ecfp::EcfpParams::default();
             let spec = DataSpec::SmilesCsv {
@@ -270,7 +268,10 @@ pub fn split(
         ("split.test-values", s.test_values.is_some()),
     ] {
         if given {
-            return Err(err(key, "only a column split (method = \"column\") reads a column".into()));
+            return Err(err(
+                key,
+                "only a column split (method = \"column\") reads a column".into(),
+            ));
         }
     }
     if s.method == SplitMethod::Scaffold {
@@ -363,7 +364,10 @@ fn column_split(
         ("split.dev-fraction", s.dev_fraction.is_some()),
     ] {
         if given {
-            return Err(err(key, "a column split takes its parts from the column".into()));
+            return Err(err(
+                key,
+                "a column split takes its parts from the column".into(),
+            ));
         }
     }
     let owned = |v: &Option<Vec<String>>, default: &[&str]| {
@@ -377,7 +381,10 @@ fn column_split(
         test: owned(&s.test_values, &["test"]),
     };
     let Some((values, file)) = &facts.split_values else {
-        return Err(err("split.column", "the data source read no split column".into()));
+        return Err(err(
+            "split.column",
+            "the data source read no split column".into(),
+        ));
     };
     let mut counts = [0usize; 3];
     for (value, line) in values {
