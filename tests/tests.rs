@@ -5,6 +5,7 @@ mod blas;
 mod common;
 mod keras;
 mod molecules;
+mod readme;
 mod report;
 mod slurm;
 mod soak;
