@@ -7,6 +7,7 @@
 //! hydrogen count (explicit in brackets, implicit from the organic subset's standard
 //! valences), bond orders, and which bonds and atoms lie in a ring.
 
+mod aromaticity;
 pub mod ecfp;
 mod load;
 pub mod scaffold;
@@ -168,7 +169,9 @@ fn aromatic_symbol(a: &Aromatic) -> &'static str {
 
 impl Molecule {
     /// Parses a SMILES string (OpenSMILES, via `purr`). Stereo marks (`@`, `/`, `\`) are read
-    /// and ignored: fingerprints here are not stereo-aware.
+    /// and ignored: fingerprints here are not stereo-aware. Rings written in Kekulé form are
+    /// perceived as aromatic where Hückel's rule says so ([`aromaticity`]), so both
+    /// spellings of a molecule are one molecule.
     pub fn from_smiles(smiles: &str) -> Result<Molecule, SmilesError> {
         let smiles = smiles.trim();
         if smiles.is_empty() {
@@ -199,8 +202,11 @@ impl Molecule {
                             BondKind::Triple => BondOrder::Triple,
                             BondKind::Quadruple => BondOrder::Quadruple,
                             BondKind::Aromatic => BondOrder::Aromatic,
-                            // An unwritten bond between two aromatic atoms is aromatic.
-                            BondKind::Elided if atoms[i].aromatic && atoms[b.tid].aromatic => {
+                            // An unwritten bond between two aromatic atoms is aromatic, and so
+                            // is a stereo mark (`/`, `\`) between them, as RDKit reads it.
+                            BondKind::Elided | BondKind::Up | BondKind::Down
+                                if atoms[i].aromatic && atoms[b.tid].aromatic =>
+                            {
                                 BondOrder::Aromatic
                             }
                             BondKind::Elided | BondKind::Single | BondKind::Up | BondKind::Down => {
@@ -214,6 +220,7 @@ impl Molecule {
             .collect();
         let mut m = Molecule { atoms, bonds };
         m.mark_rings();
+        aromaticity::perceive(&mut m);
         Ok(m)
     }
 
