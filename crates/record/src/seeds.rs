@@ -65,11 +65,76 @@ pub fn data_stream(experiment_seed: u64, data: &DataSpec, seed: u64) -> u64 {
     stream(&[&experiment_seed, &"data", d, &seed])
 }
 
-/// A file source's settings without where its file lives (its content hash stands for it);
-/// `None` for a generated source, which is hashed as it is.
+/// A file source's settings without where its file lives (its content hash stands for it)
+/// and without the version of masklab's molecule reading (which changes what ran, not the
+/// random draws); `None` for a generated source, which is hashed as it is.
 fn path_free(data: &DataSpec) -> Option<serde_json::Value> {
     let mut value = serde_json::to_value(data).expect("plain data serialises");
     let map = value.as_object_mut()?;
     map.remove("path")?;
+    map.remove("chemistry");
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MechanismKind, MissingSpec, SplitMethod, SplitSpec, TrainingSpec};
+    use crate::Strategy;
+
+    fn molecules(path: &str, chemistry: u32) -> RunSpec {
+        RunSpec {
+            format: crate::FORMAT,
+            experiment: "e".into(),
+            variant: None,
+            experiment_seed: 1,
+            seed: 0,
+            data: DataSpec::SmilesCsv {
+                path: path.into(),
+                content_hash: "abc".into(),
+                smiles_column: "SMILES".into(),
+                label_columns: None,
+                radius: 2,
+                bits: 2048,
+                counts: false,
+                split_column: None,
+                chemistry,
+            },
+            split: SplitSpec {
+                test_rows: None,
+                test_fraction: Some(0.1),
+                dev_fraction: 0.1,
+                drop_test: false,
+                method: SplitMethod::Random,
+                column: None,
+            },
+            missing: MissingSpec {
+                mechanism: MechanismKind::Mcar,
+                rate: Some(0.0),
+                task_rates: None,
+                mnar_skew: None,
+            },
+            hidden: vec![8],
+            training: TrainingSpec {
+                epochs: 1,
+                batch_size: 8,
+                learning_rate: 0.01,
+                eval_every: 1,
+                patience: None,
+                pos_weight: None,
+            },
+            strategy: Strategy::Masked,
+        }
+    }
+
+    #[test]
+    fn a_new_way_of_reading_molecules_is_a_new_run_on_the_same_draws() {
+        let (old, new) = (molecules("t.csv", 1), molecules("t.csv", 2));
+        assert_ne!(run_id(&old), run_id(&new));
+        assert_eq!(streams(&old), streams(&new));
+        // Where the file lives changes what ran's name, not the draws either.
+        let moved = molecules("data/t.csv.gz", 2);
+        assert_ne!(run_id(&moved), run_id(&new));
+        assert_eq!(streams(&moved), streams(&new));
+    }
 }

@@ -5,6 +5,11 @@ use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The version of masklab's molecule reading, recorded in every molecule source's spec:
+/// 1: SMILES as written; 2: Kekulé rings perceived as aromatic, stereo marks between aromatic
+/// atoms read as aromatic bonds.
+pub const CHEMISTRY: u32 = 2;
+
 /// A fully resolved data source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "kebab-case", deny_unknown_fields)]
@@ -45,6 +50,12 @@ pub enum DataSpec {
         /// settings keep their ids).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         split_column: Option<String>,
+        /// How masklab reads molecules ([`CHEMISTRY`]): part of the run id, so runs made by a
+        /// masklab that read them differently are never taken for this one's (0 in records
+        /// written before it was recorded). Not part of the stream seeds: the same table
+        /// is split the same way.
+        #[serde(default)]
+        chemistry: u32,
     },
     #[serde(rename_all = "kebab-case")]
     Csv {

@@ -122,6 +122,7 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             counts,
             content_hash,
             split_column,
+            chemistry: _,
         } => {
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: smiles_column.clone(),

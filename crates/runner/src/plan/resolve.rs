@@ -215,6 +215,7 @@ pub fn data(
                 bits: positive("bits", d.bits, defaults.bits)?,
                 counts: d.counts.unwrap_or(defaults.counts),
                 split_column: split_column.map(String::from),
+                chemistry: record::spec::CHEMISTRY,
             };
             (spec, facts)
         }
