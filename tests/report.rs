@@ -168,9 +168,7 @@ fn reporting_a_folder_without_runs_is_a_clear_error() {
 #[test]
 fn a_damaged_run_line_is_listed_and_left_out_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
-    let file = experiment(dir.path(), "small", SMALL);
-    let out = dir.path().join("out");
-    assert!(sweep(&file, &out, &[]).status.success());
+    let (file, out) = swept_small(dir.path());
     let before = std::fs::read(out.join("summary.csv")).unwrap();
     // The sealed log, unpacked, with one run's line damaged (a negative row count).
     let runs = out.join("runs");
@@ -200,6 +198,19 @@ fn a_damaged_run_line_is_listed_and_left_out_not_fatal() {
     let rerun = sweep(&file, &out, &[]);
     assert!(String::from_utf8_lossy(&rerun.stderr).contains("11 already done, 1 completed"));
     assert_eq!(std::fs::read(out.join("summary.csv")).unwrap(), before);
+}
+
+/// The small toy experiment swept into `dir/out`: its file and results folder.
+fn swept_small(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let file = experiment(dir, "small", SMALL);
+    let out = dir.join("out");
+    let result = sweep(&file, &out, &[]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    (file, out)
 }
 
 /// The lines of a sealed log, unpacked.
@@ -235,9 +246,7 @@ fn pack(gz: &std::path::Path, text: &str) {
 #[test]
 fn a_forced_rerun_reaches_the_report_and_lines_of_other_seeds_never_count() {
     let dir = tempfile::tempdir().unwrap();
-    let file = experiment(dir.path(), "small", SMALL);
-    let out = dir.path().join("out");
-    assert!(sweep(&file, &out, &[]).status.success());
+    let (file, out) = swept_small(dir.path());
     let honest = std::fs::read(out.join("summary.csv")).unwrap();
     // An older line's numbers altered by hand: what a sweep of an earlier masklab, whose
     // results differed, leaves behind.
