@@ -7,4 +7,5 @@
 extern crate openblas_src;
 
 pub mod blas;
+pub mod featurize;
 pub mod slurm;

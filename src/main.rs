@@ -84,6 +84,26 @@ enum Command {
         /// The experiment's results folder, e.g. results/drop_rates
         dir: PathBuf,
     },
+    /// Write a SMILES file's features as a sweep computes them: per line, the SMILES, its
+    /// scaffold key and its ECFP fingerprint, or why it was skipped
+    Featurize {
+        /// A CSV (or .csv.gz) with a SMILES column
+        file: PathBuf,
+        /// Where to write: .parquet, or CSV otherwise [default: FILE's stem + .features.csv]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "SMILES")]
+        smiles_column: String,
+        /// ECFP radius (2: ECFP4)
+        #[arg(long, default_value_t = 2)]
+        radius: usize,
+        /// Folded length
+        #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+        bits: u32,
+        /// Counts instead of bits
+        #[arg(long)]
+        counts: bool,
+    },
     /// Print the linked BLAS and its thread setting
     Info,
 }
@@ -299,6 +319,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "stale: records are newer (masklab report DIR)",
                     runner::status::ReportState::Current => "current",
                 }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Featurize {
+            file,
+            out,
+            smiles_column,
+            radius,
+            bits,
+            counts,
+        } => {
+            let out = out.unwrap_or_else(|| {
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let stem = name.trim_end_matches(".gz").trim_end_matches(".csv");
+                file.with_file_name(format!("{stem}.features.csv"))
+            });
+            let params = datagen::molecule::ecfp::EcfpParams {
+                radius,
+                bits: bits as usize,
+                counts,
+            };
+            let (molecules, skipped) =
+                masklab::featurize::featurize(&file, &smiles_column, &params, &out).map_err(
+                    |e| match e.downcast::<datagen::DataError>() {
+                        Ok(data) => anyhow::Error::from(runner::SweepError::Data(data)),
+                        Err(other) => other,
+                    },
+                )?;
+            eprintln!(
+                "{}: {molecules} molecules, {skipped} lines skipped -> {}",
+                file.display(),
+                out.display()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -206,3 +206,57 @@ patience = 2
         "the same table, gzipped, gives the same run"
     );
 }
+
+#[test]
+fn featurize_lists_each_line_and_both_spellings_of_a_molecule_give_one_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mols.csv");
+    // Aromatic and Kekulé spellings of toluene, 2-pyridone and naphthalene, and a line that
+    // does not parse (listed, not refused); no label column is needed.
+    std::fs::write(
+        &file,
+        "SMILES\nCc1ccccc1\nCC1=CC=CC=C1\nO=c1cccc[nH]1\nO=C1C=CC=CN1\nC1CC\nc1ccc2ccccc2c1\nC1=CC=C2C=CC=CC2=C1\n",
+    )
+    .unwrap();
+    let result = crate::common::masklab()
+        .arg("featurize")
+        .arg(&file)
+        .args(["--counts"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.contains("6 molecules, 1 lines skipped"), "{stderr}");
+    let csv = std::fs::read_to_string(dir.path().join("mols.features.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 7);
+    // (line, smiles, scaffold, skipped, features)
+    for (a, b) in [(0, 1), (2, 3), (5, 6)] {
+        assert_eq!(
+            rows[a][2], rows[b][2],
+            "scaffold of {} and {}",
+            rows[a][1], rows[b][1]
+        );
+        assert_eq!(
+            rows[a][4], rows[b][4],
+            "features of {} and {}",
+            rows[a][1], rows[b][1]
+        );
+        assert!(!rows[a][4].is_empty());
+    }
+    assert_eq!((rows[4][0].as_str(), rows[4][1].as_str()), ("6", "C1CC"));
+    assert!(rows[4][3].contains("ring closure") && rows[4][4].is_empty());
+    let parquet = dir.path().join("mols.parquet");
+    let result = crate::common::masklab()
+        .arg("featurize")
+        .arg(&file)
+        .arg("--out")
+        .arg(&parquet)
+        .output()
+        .unwrap();
+    assert!(result.status.success());
+    assert_eq!(&std::fs::read(&parquet).unwrap()[..4], b"PAR1");
+}

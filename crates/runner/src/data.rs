@@ -128,6 +128,7 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                 smiles_column: smiles_column.clone(),
                 label_columns: label_columns.clone(),
                 split_column: split_column.clone(),
+                listing: false,
             };
             let full = base_dir.join(path);
             let loaded =

@@ -16,6 +16,9 @@ pub struct SmilesOptions {
     pub label_columns: Option<Vec<String>>,
     /// A column whose values are kept as they are (a predefined split's).
     pub split_column: Option<String>,
+    /// Reading to list features (`masklab featurize`): a file without label columns is read,
+    /// and any share of unreadable SMILES is skipped and listed rather than refused.
+    pub listing: bool,
 }
 
 impl Default for SmilesOptions {
@@ -24,6 +27,7 @@ impl Default for SmilesOptions {
             smiles_column: "SMILES".into(),
             label_columns: None,
             split_column: None,
+            listing: false,
         }
     }
 }
@@ -40,6 +44,9 @@ pub struct SmilesCsv {
     pub skipped: Vec<(u64, String, String)>,
     /// The split column's value and file line of each molecule, when one was asked for.
     pub split_values: Option<Vec<(String, u64)>>,
+    /// The file line and SMILES (as written) of each molecule.
+    pub lines: Vec<u64>,
+    pub smiles: Vec<String>,
 }
 
 /// The most unparseable SMILES a file may have: 1% of its rows.
@@ -66,7 +73,9 @@ pub fn load_smiles_csv<'a>(
             .collect(),
     };
     let mut split_values = Vec::new();
-    if label_idx.is_empty() {
+    let mut lines = Vec::new();
+    let mut written = Vec::new();
+    if label_idx.is_empty() && !options.listing {
         return Err(DataError::NoLabelColumns {
             path: path.into(),
             wanted: "(any column besides the SMILES)".into(),
@@ -88,6 +97,8 @@ pub fn load_smiles_csv<'a>(
         match Molecule::from_smiles(smiles) {
             Ok(m) => {
                 molecules.push(m);
+                lines.push(line);
+                written.push(smiles.to_string());
                 if let Some(i) = split_idx {
                     split_values.push((record[i].trim().to_string(), line));
                 }
@@ -103,7 +114,7 @@ pub fn load_smiles_csv<'a>(
     if rows == 0 {
         return Err(DataError::NoRows { path: path.into() });
     }
-    if skipped.len() as f64 > MAX_SKIPPED_SHARE * rows as f64 {
+    if !options.listing && skipped.len() as f64 > MAX_SKIPPED_SHARE * rows as f64 {
         return Err(DataError::BadSmiles {
             path: path.into(),
             count: skipped.len(),
@@ -124,6 +135,8 @@ pub fn load_smiles_csv<'a>(
         task_names: label_idx.iter().map(|&i| header[i].clone()).collect(),
         skipped,
         split_values: split_idx.map(|_| split_values),
+        lines,
+        smiles: written,
     })
 }
 
@@ -188,6 +201,7 @@ mod tests {
             smiles_column: "s".into(),
             label_columns: Some(vec!["b".into()]),
             split_column: None,
+            listing: false,
         };
         let d = load_smiles_csv(&write(&dir, "a,s,b\n1,CC,0\n"), &opts).unwrap();
         assert_eq!(

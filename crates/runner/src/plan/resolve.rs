@@ -198,6 +198,7 @@ pub fn data(
                 smiles_column: d.smiles_column.clone().unwrap_or_else(|| "SMILES".into()),
                 label_columns: d.label_columns.clone(),
                 split_column: split_column.map(String::from),
+                listing: false,
             };
             let loaded = datagen::molecule::load_smiles_csv(&full, &options).map_err(load_error)?;
             let facts = SourceFacts {
