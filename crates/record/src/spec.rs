@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 /// The version of masklab's molecule reading, recorded in every molecule source's spec:
 /// 1: SMILES as written; 2: Kekulé rings perceived as aromatic, stereo marks between aromatic
-/// atoms read as aromatic bonds.
-pub const CHEMISTRY: u32 = 2;
+/// atoms read as aromatic bonds; 3: Murcko scaffolds as RDKit's (double-bonded atoms and
+/// charges kept) keyed by a canonical form.
+pub const CHEMISTRY: u32 = 3;
 
 /// A fully resolved data source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

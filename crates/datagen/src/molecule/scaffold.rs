@@ -1,15 +1,20 @@
 //! Bemis–Murcko frameworks and the scaffold split.
 //!
 //! A molecule's framework is what is left after repeatedly removing atoms of degree one
-//! that are not in a ring: side chains go, rings and the linkers between them stay. Acyclic
-//! molecules have the empty framework. Molecules are grouped by a hash of their framework
-//! graph that does not depend on atom order (Weisfeiler–Lehman refinement of element,
-//! aromaticity and bond orders), and whole groups are assigned to train, dev and test,
-//! largest groups to train first, as chemprop and DeepChem do: a test molecule's scaffold is
-//! never seen in training.
+//! that are not in a ring: side chains go, rings and the linkers between them stay, and so
+//! do atoms double-bonded to them (cyclohexanone keeps its oxygen), as RDKit's
+//! `MurckoScaffold` keeps them. Acyclic molecules have the empty framework. Molecules are
+//! grouped by a key of their framework graph (element, aromaticity, charge, an aromatic
+//! nitrogen's hydrogen, bond orders) computed from a canonical labelling of it
+//! ([`canonical`]): two frameworks share a key only when they are the same graph, which a
+//! plain Weisfeiler–Lehman hash cannot promise (cyclododecane and two cyclohexanes look
+//! alike to it). Whole groups are assigned to train, dev and test, largest groups to train
+//! first, as chemprop and DeepChem do: a test molecule's scaffold is never seen in training.
 
 use super::Molecule;
 use crate::Split;
+
+mod canonical;
 
 /// The framework's atoms, as indices into the molecule (empty for an acyclic molecule).
 pub fn framework_atoms(m: &Molecule) -> Vec<usize> {
@@ -33,47 +38,33 @@ pub fn framework_atoms(m: &Molecule) -> Vec<usize> {
             }
         }
     }
-    (0..n).filter(|&v| alive[v]).collect()
+    // Atoms double-bonded to the framework stay with it (RDKit's MurckoScaffold).
+    let kept: Vec<usize> = (0..n).filter(|&v| alive[v]).collect();
+    if kept.is_empty() {
+        return kept;
+    }
+    let mut with = alive.clone();
+    for &v in &kept {
+        for &(w, order, _) in &m.bonds[v] {
+            if order == super::BondOrder::Double && !alive[w] {
+                with[w] = true;
+            }
+        }
+    }
+    (0..n).filter(|&v| with[v]).collect()
 }
 
-fn mix(h: u64, x: u64) -> u64 {
-    let mut h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
-    h ^= h >> 29;
-    h.wrapping_mul(0xbf58_476d_1ce4_e5b9)
-}
-
-/// A hash of the framework graph that two writings of one molecule share. 0 for the empty
-/// framework.
+/// The key of a molecule's framework: equal for two molecules exactly when their
+/// frameworks are the same graph (up to a 64-bit hash of the canonical form). 0 for the
+/// empty framework.
 pub fn scaffold_hash(m: &Molecule) -> u64 {
     let keep = framework_atoms(m);
     if keep.is_empty() {
         return 0;
     }
-    let index: std::collections::HashMap<usize, usize> =
-        keep.iter().enumerate().map(|(i, &v)| (v, i)).collect();
-    let mut labels: Vec<u64> = keep
-        .iter()
-        .map(|&v| mix(m.atoms[v].element as u64, m.atoms[v].aromatic as u64))
-        .collect();
-    // Refine as many times as there are atoms (enough to separate what WL can), at most 32.
-    for _ in 0..keep.len().min(32) {
-        let next: Vec<u64> = keep
-            .iter()
-            .map(|&v| {
-                let mut around: Vec<u64> = m.bonds[v]
-                    .iter()
-                    .filter_map(|&(w, order, _)| {
-                        index.get(&w).map(|&j| mix(order.code() as u64, labels[j]))
-                    })
-                    .collect();
-                around.sort_unstable();
-                around.into_iter().fold(labels[index[&v]], mix)
-            })
-            .collect();
-        labels = next;
-    }
-    labels.sort_unstable();
-    labels.into_iter().fold(keep.len() as u64, mix).max(1)
+    let form = canonical::form(m, &keep);
+    let digest = blake3::hash(form.as_bytes());
+    u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes")).max(1)
 }
 
 /// Splits rows into train, dev and test by scaffold group: groups sorted by size (largest
@@ -159,6 +150,42 @@ mod tests {
         );
         assert_eq!(h("CCO"), 0);
         assert_eq!(h("CCCCN"), 0, "acyclic molecules share the empty framework");
+        // What the issue found colliding or merged, and RDKit's MurckoScaffold keeps apart.
+        assert_ne!(
+            h("C1CCCCCCCCCCC1"),
+            h("C1CCCCC1.C1CCCCC1"),
+            "cyclododecane, two cyclohexanes"
+        );
+        assert_ne!(
+            h("C1CCC2CCCCC2C1"),
+            h("C1CCC(C1)C1CCCC1"),
+            "decalin, bicyclopentyl"
+        );
+        assert_ne!(
+            h("O=C1CCCCC1"),
+            h("C1CCCCC1"),
+            "cyclohexanone keeps its oxygen"
+        );
+        assert_ne!(
+            h("O=C(c1ccccc1)c1ccccc1"),
+            h("c1ccccc1Cc1ccccc1"),
+            "benzophenone"
+        );
+        assert_ne!(
+            h("C[n+]1ccccc1"),
+            h("c1ccncc1"),
+            "pyridinium keeps its charge"
+        );
+        assert_eq!(
+            h("CC(=O)C1CCCCC1"),
+            h("C1CCCCC1"),
+            "a side chain's C=O goes"
+        );
+        assert_eq!(
+            h("Cc1ccc2ccccc2c1"),
+            h("c1ccc2cc(O)ccc2c1"),
+            "atom order does not matter"
+        );
     }
 
     #[test]
@@ -171,5 +198,57 @@ mod tests {
         assert_eq!(split.test, vec![7]);
         let empty = scaffold_split(&[], 0.1, 0.1);
         assert!(empty.train.is_empty() && empty.dev.is_empty() && empty.test.is_empty());
+    }
+
+    /// RDKit's MurckoScaffold of 392 Tox21 molecules (`scripts/rdkit_fixture.py`): masklab
+    /// groups two molecules together exactly when RDKit gives them one scaffold.
+    #[test]
+    fn scaffold_groups_are_rdkits_murcko_groups() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_kekule.csv");
+        let text = std::fs::read_to_string(path).unwrap();
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let rows: Vec<(String, u64, u64)> = csv::Reader::from_reader(body.as_bytes())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                let ours = scaffold_hash(&Molecule::from_smiles(&r[0]).unwrap());
+                let kekule = scaffold_hash(&Molecule::from_smiles(&r[1]).unwrap());
+                (r[3].to_string(), ours, kekule)
+            })
+            .collect();
+        let mut disagree = Vec::new();
+        let mut pairs = 0;
+        for i in 0..rows.len() {
+            for j in i + 1..rows.len() {
+                pairs += 1;
+                let rdkit = rows[i].0 == rows[j].0;
+                let ours = rows[i].1 == rows[j].1;
+                if rdkit != ours {
+                    disagree.push(format!(
+                        "`{}` and `{}`: RDKit {rdkit}, masklab {ours}",
+                        rows[i].0, rows[j].0
+                    ));
+                }
+            }
+        }
+        let groups = rows
+            .iter()
+            .map(|r| r.0.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        eprintln!(
+            "{} molecules, {groups} RDKit scaffolds: {} of {pairs} pairs grouped alike",
+            rows.len(),
+            pairs - disagree.len()
+        );
+        assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+        // The Kekulé spelling has the aromatic spelling's scaffold (one known exception, see
+        // the aromaticity test).
+        assert!(rows.iter().filter(|r| r.1 != r.2).count() <= 1);
     }
 }
