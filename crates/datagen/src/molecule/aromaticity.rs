@@ -223,20 +223,10 @@ mod tests {
     fn both_spellings_of_tox21_molecules_are_one_molecule_as_rdkit_says() {
         use crate::molecule::ecfp::{identifiers, EcfpParams};
         use crate::molecule::scaffold::scaffold_hash;
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_kekule.csv");
-        let text = std::fs::read_to_string(path).unwrap();
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut reader = csv::Reader::from_reader(body.as_bytes());
         let (mut total, mut atoms_agree, mut same) = (0, 0, 0);
         let mut differ = Vec::new();
         let radius = EcfpParams::default().radius;
-        for row in reader.records() {
-            let row = row.unwrap();
+        for row in crate::molecule::rdkit_fixture() {
             let (aromatic, kekule) = (
                 Molecule::from_smiles(&row[0]).unwrap(),
                 Molecule::from_smiles(&row[1]).unwrap(),

@@ -285,6 +285,23 @@ impl Molecule {
     }
 }
 
+/// RDKit's numbers for 392 Tox21 molecules (`scripts/rdkit_fixture.py`): per molecule its
+/// aromatic SMILES, its Kekulé SMILES, RDKit's aromatic atom count and Murcko scaffold.
+#[cfg(test)]
+pub(crate) fn rdkit_fixture() -> Vec<csv::StringRecord> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_kekule.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    csv::Reader::from_reader(body.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,18 +204,9 @@ mod tests {
     /// groups two molecules together exactly when RDKit gives them one scaffold.
     #[test]
     fn scaffold_groups_are_rdkits_murcko_groups() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_kekule.csv");
-        let text = std::fs::read_to_string(path).unwrap();
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let rows: Vec<(String, u64, u64)> = csv::Reader::from_reader(body.as_bytes())
-            .records()
+        let rows: Vec<(String, u64, u64)> = crate::molecule::rdkit_fixture()
+            .into_iter()
             .map(|r| {
-                let r = r.unwrap();
                 let ours = scaffold_hash(&Molecule::from_smiles(&r[0]).unwrap());
                 let kekule = scaffold_hash(&Molecule::from_smiles(&r[1]).unwrap());
                 (r[3].to_string(), ours, kekule)
