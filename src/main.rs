@@ -103,6 +103,9 @@ enum Command {
         /// Counts instead of bits
         #[arg(long)]
         counts: bool,
+        /// Use RDKit's Morgan atom invariants instead of masklab's
+        #[arg(long)]
+        rdkit_invariants: bool,
     },
     /// Print the linked BLAS and its thread setting
     Info,
@@ -329,6 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             radius,
             bits,
             counts,
+            rdkit_invariants,
         } => {
             let out = out.unwrap_or_else(|| {
                 let name = file
@@ -342,6 +346,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 radius,
                 bits: bits as usize,
                 counts,
+                invariants: if rdkit_invariants {
+                    datagen::molecule::ecfp::Invariants::Rdkit
+                } else {
+                    datagen::molecule::ecfp::Invariants::Masklab
+                },
             };
             let (molecules, skipped) =
                 masklab::featurize::featurize(&file, &smiles_column, &params, &out).map_err(

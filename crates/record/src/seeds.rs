@@ -99,6 +99,7 @@ mod tests {
                 counts: false,
                 split_column: None,
                 chemistry,
+                invariants: Default::default(),
             },
             split: SplitSpec {
                 test_rows: None,

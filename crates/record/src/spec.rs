@@ -11,6 +11,21 @@ use std::path::PathBuf;
 /// charges kept) keyed by a canonical form.
 pub const CHEMISTRY: u32 = 3;
 
+/// ECFP atom invariants: masklab's (Rogers & Hahn's plus the valence) or RDKit's Morgan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariants {
+    #[default]
+    Masklab,
+    Rdkit,
+}
+
+impl Invariants {
+    pub fn is_masklab(&self) -> bool {
+        *self == Invariants::Masklab
+    }
+}
+
 /// A fully resolved data source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "kebab-case", deny_unknown_fields)]
@@ -57,6 +72,10 @@ pub enum DataSpec {
         /// is split the same way.
         #[serde(default)]
         chemistry: u32,
+        /// ECFP atom invariants (left out when masklab's, so that older settings keep their
+        /// ids).
+        #[serde(default, skip_serializing_if = "Invariants::is_masklab")]
+        invariants: Invariants,
     },
     #[serde(rename_all = "kebab-case")]
     Csv {

@@ -142,6 +142,8 @@ pub struct RawData {
     pub radius: Option<usize>,
     pub bits: Option<usize>,
     pub counts: Option<bool>,
+    /// smiles-csv: ECFP atom invariants, `masklab` (default) or `rdkit` (RDKit's Morgan).
+    pub invariants: Option<record::spec::Invariants>,
     /// Text sources: hashing dimensions (default 4096, `datagen::text::TextParams`) and
     /// optional SVD dimensions.
     pub dims: Option<usize>,

@@ -123,6 +123,7 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             content_hash,
             split_column,
             chemistry: _,
+            invariants,
         } => {
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: smiles_column.clone(),
@@ -137,6 +138,12 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                 radius: *radius,
                 bits: *bits,
                 counts: *counts,
+                invariants: match invariants {
+                    record::spec::Invariants::Masklab => {
+                        datagen::molecule::ecfp::Invariants::Masklab
+                    }
+                    record::spec::Invariants::Rdkit => datagen::molecule::ecfp::Invariants::Rdkit,
+                },
             };
             let features = datagen::molecule::ecfp::fingerprint_matrix(&loaded.molecules, &params);
             let scaffolds = loaded

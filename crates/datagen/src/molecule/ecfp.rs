@@ -1,7 +1,8 @@
 //! Extended-connectivity fingerprints (ECFP, Rogers & Hahn 2010; RDKit's "Morgan").
 //!
-//! Each atom starts from a hash of its invariants (heavy neighbours, valence, atomic
-//! number, isotope, charge, hydrogens, ring membership). Each of `radius` iterations
+//! Each atom starts from a hash of its invariants ([`Invariants`]: by default heavy
+//! neighbours, valence, atomic number, isotope, charge, hydrogens and ring membership;
+//! RDKit's Morgan leaves out the valence). Each of `radius` iterations
 //! rehashes an atom with its neighbours' identifiers and the bond orders to them, sorted so
 //! that atom order does not matter. An identifier whose environment (the set of bonds it
 //! covers) was already seen, at this iteration or an earlier one, is dropped as a duplicate.
@@ -13,13 +14,15 @@
 use super::Molecule;
 use ndarray::Array2;
 
-/// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits.
+/// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits, masklab's
+/// invariants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EcfpParams {
     pub radius: usize,
     pub bits: usize,
     /// Count how often each folded identifier occurs instead of marking presence.
     pub counts: bool,
+    pub invariants: Invariants,
 }
 
 impl Default for EcfpParams {
@@ -28,8 +31,20 @@ impl Default for EcfpParams {
             radius: 2,
             bits: 2048,
             counts: false,
+            invariants: Invariants::Masklab,
         }
     }
+}
+
+/// What an atom's starting identifier is made of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Invariants {
+    /// Rogers & Hahn's, plus the total bond order (valence): masklab's first choice.
+    #[default]
+    Masklab,
+    /// RDKit's Morgan connectivity invariants: atomic number, heavy neighbours, total
+    /// hydrogens, charge, isotope, ring membership.
+    Rdkit,
 }
 
 /// FNV-1a over 32-bit words, then a 64-bit finaliser, folded to 32 bits.
@@ -51,6 +66,11 @@ fn hash(words: &[u32]) -> u32 {
 /// the same identifier and different bonds both count (a fingerprint of counts sees 6 for
 /// benzene's carbons).
 pub fn identifiers(m: &Molecule, radius: usize) -> Vec<u32> {
+    identifiers_with(m, radius, Invariants::Masklab)
+}
+
+/// [`identifiers`] with a choice of atom invariants.
+pub fn identifiers_with(m: &Molecule, radius: usize, invariants: Invariants) -> Vec<u32> {
     let n = m.n_atoms();
     // Bond indices, so that an environment is a set of bonds.
     let mut bond_index = std::collections::HashMap::new();
@@ -70,15 +90,25 @@ pub fn identifiers(m: &Molecule, radius: usize) -> Vec<u32> {
             let heavy = m.bonds[v].len() as u32;
             let valence: u32 =
                 m.bonds[v].iter().map(|b| b.1.valence()).sum::<u32>() + a.hydrogens as u32;
-            hash(&[
-                heavy,
-                valence,
-                a.element as u32,
-                a.isotope as u32,
-                (a.charge as i32) as u32,
-                a.hydrogens as u32,
-                a.in_ring as u32,
-            ])
+            match invariants {
+                Invariants::Masklab => hash(&[
+                    heavy,
+                    valence,
+                    a.element as u32,
+                    a.isotope as u32,
+                    (a.charge as i32) as u32,
+                    a.hydrogens as u32,
+                    a.in_ring as u32,
+                ]),
+                Invariants::Rdkit => hash(&[
+                    a.element as u32,
+                    heavy,
+                    a.hydrogens as u32,
+                    (a.charge as i32) as u32,
+                    a.isotope as u32,
+                    a.in_ring as u32,
+                ]),
+            }
         })
         .collect();
     let mut out: Vec<u32> = Vec::new();
@@ -131,7 +161,7 @@ pub fn identifiers(m: &Molecule, radius: usize) -> Vec<u32> {
 
 /// The folded fingerprint of one molecule as `(position, value)` pairs, sorted by position.
 pub fn ecfp(m: &Molecule, params: &EcfpParams) -> Vec<(usize, f32)> {
-    let mut folded: Vec<usize> = identifiers(m, params.radius)
+    let mut folded: Vec<usize> = identifiers_with(m, params.radius, params.invariants)
         .into_iter()
         .map(|id| id as usize % params.bits)
         .collect();
@@ -217,6 +247,7 @@ mod tests {
             radius: 0,
             bits: 2048,
             counts: true,
+            ..EcfpParams::default()
         };
         // Octane at radius 0: two CH3 and six CH2.
         let f = ecfp(&m, &params);
@@ -235,6 +266,7 @@ mod tests {
             radius: 2,
             bits: 8,
             counts: true,
+            ..EcfpParams::default()
         };
         let f = ecfp(&m, &small);
         assert!(f.iter().all(|&(b, _)| b < 8));
@@ -246,5 +278,30 @@ mod tests {
         );
         assert_eq!(x.dim(), (2, 2048));
         assert!(x.iter().all(|&v| v == 0.0 || v == 1.0));
+    }
+
+    /// RDKit's count of distinct radius-2 Morgan environments with its own invariants, for
+    /// the 392 fixture molecules (`scripts/rdkit_fixture.py`), against masklab's with
+    /// `Invariants::Rdkit`.
+    #[test]
+    fn rdkit_invariants_give_rdkits_environment_counts() {
+        let mut differ = Vec::new();
+        let rows = crate::molecule::rdkit_fixture();
+        for row in &rows {
+            let m = Molecule::from_smiles(&row[0]).unwrap();
+            let mut ids = identifiers_with(&m, 2, Invariants::Rdkit);
+            ids.sort_unstable();
+            ids.dedup();
+            let rdkit: usize = row[4].parse().unwrap();
+            if ids.len() != rdkit {
+                differ.push(format!("{}: masklab {}, RDKit {rdkit}", &row[0], ids.len()));
+            }
+        }
+        eprintln!(
+            "{} of {} molecules: RDKit's environment count",
+            rows.len() - differ.len(),
+            rows.len()
+        );
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
     }
 }

@@ -87,6 +87,7 @@ pub fn data(
             "radius",
             "bits",
             "counts",
+            "invariants",
         ],
     };
     let given = [
@@ -104,6 +105,7 @@ pub fn data(
         ("radius", d.radius.is_some()),
         ("bits", d.bits.is_some()),
         ("counts", d.counts.is_some()),
+        ("invariants", d.invariants.is_some()),
     ];
     if let Some((key, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
         let source = serde_json::to_string(&d.source).expect("serialises");
@@ -217,6 +219,7 @@ pub fn data(
                 counts: d.counts.unwrap_or(defaults.counts),
                 split_column: split_column.map(String::from),
                 chemistry: record::spec::CHEMISTRY,
+                invariants: d.invariants.unwrap_or_default(),
             };
             (spec, facts)
         }
