@@ -274,10 +274,11 @@ impl Scan {
     }
 }
 
-/// Reads every line of every run log of `out`, handing each record to `each` as it is read,
-/// so that a reader holds one line at a time (every attempt, whichever counts: see
-/// [`crate::runs`] for that). A damaged sealed log is reported, and none of its lines handed
-/// on. Only failing to read a log is an error.
+/// Reads every line of every run log of `out` and hands each record to `each`: every
+/// attempt, whichever counts (see [`crate::runs`] for that, which also holds one record at
+/// a time). A log's records are handed on once the whole log has read, so that a damaged
+/// sealed log is reported with none of its lines handed on; this holds one log's records
+/// at a time. Only failing to read a log is an error.
 pub fn scan(out: &Path, mut each: impl FnMut(RunRecord)) -> Result<Scan, RecordError> {
     let mut scan = Scan::default();
     for log in log_files(out)? {

@@ -34,7 +34,6 @@ pub fn read_counted(
     let mut scan = Scan::default();
     let mut latest_ok: HashMap<String, Place> = HashMap::new();
     let mut latest_failed: HashMap<String, Place> = HashMap::new();
-    let mut damaged_logs = HashSet::new();
     for (index, log) in logs.iter().enumerate() {
         scan.note_modified(log);
         let mut found: Vec<(String, bool, usize)> = Vec::new();
@@ -46,9 +45,8 @@ pub fn read_counted(
                 }
             }
         })?;
-        if matches!(end, LogEnd::Damaged(_)) {
-            damaged_logs.insert(index);
-        } else {
+        // A damaged log's lines never count.
+        if !matches!(end, LogEnd::Damaged(_)) {
             for (id, ok, number) in found {
                 let latest = if ok {
                     &mut latest_ok
@@ -64,8 +62,11 @@ pub fn read_counted(
         latest_ok.entry(id).or_insert(place);
     }
     let counting: HashSet<Place> = latest_ok.into_values().collect();
+    // Only logs holding a counting line are read again (never a damaged one: none of its
+    // lines counts).
+    let needed: HashSet<usize> = counting.iter().map(|&(log, _)| log).collect();
     for (index, log) in logs.iter().enumerate() {
-        if damaged_logs.contains(&index) || !counting.iter().any(|&(i, _)| i == index) {
+        if !needed.contains(&index) {
             continue;
         }
         hand_on(log, index, &counting, &mut each)?;

@@ -266,19 +266,16 @@ pub fn split(
     if s.method == SplitMethod::Column {
         return column_split(s, data, facts, err);
     }
-    for (key, given) in [
-        ("split.column", s.column.is_some()),
-        ("split.train-values", s.train_values.is_some()),
-        ("split.dev-values", s.dev_values.is_some()),
-        ("split.test-values", s.test_values.is_some()),
-    ] {
-        if given {
-            return Err(err(
-                key,
-                "only a column split (method = \"column\") reads a column".into(),
-            ));
-        }
-    }
+    refuse_given(
+        &[
+            ("split.column", s.column.is_some()),
+            ("split.train-values", s.train_values.is_some()),
+            ("split.dev-values", s.dev_values.is_some()),
+            ("split.test-values", s.test_values.is_some()),
+        ],
+        "only a column split (method = \"column\") reads a column",
+        err,
+    )?;
     if s.method == SplitMethod::Scaffold {
         if !matches!(data, DataSpec::SmilesCsv { .. }) {
             return Err(err(
@@ -349,6 +346,14 @@ pub fn split(
     }
 }
 
+/// The first of `keys` that was given, as an error with `rule`.
+fn refuse_given(keys: &[(&str, bool)], rule: &str, err: &ErrFn) -> Result<(), ConfigError> {
+    match keys.iter().find(|(_, given)| *given) {
+        Some((key, _)) => Err(err(key, rule.into())),
+        None => Ok(()),
+    }
+}
+
 /// A predefined split from a column: every value must mean train, dev or test, and train
 /// and test (and dev, unless its values are `[]`) must have rows.
 fn column_split(
@@ -363,18 +368,15 @@ fn column_split(
             "a column split reads a column of a molecule file: source = \"smiles-csv\"".into(),
         ));
     }
-    for (key, given) in [
-        ("split.test-rows", s.test_rows.is_some()),
-        ("split.test-fraction", s.test_fraction.is_some()),
-        ("split.dev-fraction", s.dev_fraction.is_some()),
-    ] {
-        if given {
-            return Err(err(
-                key,
-                "a column split takes its parts from the column".into(),
-            ));
-        }
-    }
+    refuse_given(
+        &[
+            ("split.test-rows", s.test_rows.is_some()),
+            ("split.test-fraction", s.test_fraction.is_some()),
+            ("split.dev-fraction", s.dev_fraction.is_some()),
+        ],
+        "a column split takes its parts from the column",
+        err,
+    )?;
     let owned = |v: &Option<Vec<String>>, default: &[&str]| {
         v.clone()
             .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
