@@ -8,6 +8,7 @@
 //! valences), bond orders, and which bonds and atoms lie in a ring.
 
 mod aromaticity;
+pub mod descriptors;
 pub mod ecfp;
 mod load;
 pub mod scaffold;

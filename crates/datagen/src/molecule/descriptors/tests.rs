@@ -1,0 +1,82 @@
+//! masklab's descriptors against RDKit's own values (`tests/data/rdkit_descriptors.csv`).
+
+use super::*;
+
+/// Per descriptor: how many of the fixture's molecules agree with RDKit (to 1e-6,
+/// relative for large values), and the first that does not.
+fn agreement() -> Vec<(&'static str, usize, usize, Option<String>)> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_descriptors.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let ours: Vec<[f64; 41]> = rows
+        .iter()
+        .map(|r| descriptors(&Molecule::from_smiles(&r[0]).unwrap()))
+        .collect();
+    NAMES
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let col = header.iter().position(|h| h == *name).unwrap();
+            let mut agree = 0;
+            let mut first = None;
+            for (r, row) in rows.iter().enumerate() {
+                let theirs: f64 = row[col].parse().unwrap();
+                let mine = ours[r][j];
+                let same = (mine - theirs).abs() <= 1e-6 * theirs.abs().max(1.0)
+                    || (mine.is_nan() && theirs.is_nan());
+                if same {
+                    agree += 1;
+                } else if first.is_none() {
+                    first = Some(format!("{} ours {mine} RDKit {theirs}", &row[0]));
+                }
+            }
+            (*name, agree, rows.len(), first)
+        })
+        .collect()
+}
+
+#[test]
+fn every_descriptor_agrees_with_rdkit_on_every_fixture_molecule() {
+    let table = agreement();
+    let disagreeing: Vec<String> = table
+        .iter()
+        .filter(|(_, agree, total, _)| agree != total)
+        .map(|(name, agree, total, first)| {
+            format!(
+                "{name}: {agree}/{total}, first: {}",
+                first.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(table.len(), 41);
+    assert!(
+        table.iter().all(|t| t.2 == 784),
+        "the fixture has 784 molecules"
+    );
+    assert!(disagreeing.is_empty(), "{}", disagreeing.join("\n"));
+}
+
+#[test]
+fn degenerate_molecules_have_defined_values() {
+    // A lone atom: no bonds, no paths, no rings; kappa's denominators are not zero.
+    let d = descriptors(&Molecule::from_smiles("[Na+]").unwrap());
+    assert!(d.iter().all(|v| v.is_finite()), "{d:?}");
+    assert_eq!(d[NAMES.iter().position(|n| *n == "NumRings").unwrap()], 0.0);
+    // Methane: FractionCSP3 is 1; a molecule without carbon has 0.
+    let csp3 = NAMES.iter().position(|n| *n == "FractionCSP3").unwrap();
+    assert_eq!(descriptors(&Molecule::from_smiles("C").unwrap())[csp3], 1.0);
+    assert_eq!(descriptors(&Molecule::from_smiles("O").unwrap())[csp3], 0.0);
+    // Written hydrogens fold into counts, as RDKit reads them.
+    assert_eq!(
+        descriptors(&Molecule::from_smiles("[H]C([H])([H])O[H]").unwrap()),
+        descriptors(&Molecule::from_smiles("CO").unwrap())
+    );
+}
