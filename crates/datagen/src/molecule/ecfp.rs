@@ -72,16 +72,24 @@ pub fn identifiers(m: &Molecule, radius: usize) -> Vec<u32> {
 /// [`identifiers`] with a choice of atom invariants.
 pub fn identifiers_with(m: &Molecule, radius: usize, invariants: Invariants) -> Vec<u32> {
     let n = m.n_atoms();
-    // Bond indices, so that an environment is a set of bonds.
-    let mut bond_index = std::collections::HashMap::new();
+    // Bond indices, aligned with `m.bonds`, so that an environment is a set of bonds.
+    let mut bond_ids: Vec<Vec<usize>> = m.bonds.iter().map(|b| vec![usize::MAX; b.len()]).collect();
+    let mut n_bonds = 0;
     for v in 0..n {
-        for &(w, _, _) in &m.bonds[v] {
-            let key = (v.min(w), v.max(w));
-            let next = bond_index.len();
-            bond_index.entry(key).or_insert(next);
+        for k in 0..m.bonds[v].len() {
+            let w = m.bonds[v][k].0;
+            if v < w {
+                bond_ids[v][k] = n_bonds;
+                let back = m.bonds[w]
+                    .iter()
+                    .position(|b| b.0 == v)
+                    .expect("bonds go both ways");
+                bond_ids[w][back] = n_bonds;
+                n_bonds += 1;
+            }
         }
     }
-    let words = bond_index.len().div_ceil(64).max(1);
+    let words = n_bonds.div_ceil(64).max(1);
     let mut ids: Vec<u32> = m
         .atoms
         .iter()
@@ -111,50 +119,56 @@ pub fn identifiers_with(m: &Molecule, radius: usize, invariants: Invariants) -> 
             }
         })
         .collect();
-    let mut out: Vec<u32> = Vec::new();
-    let mut seen: std::collections::HashSet<Vec<u64>> = std::collections::HashSet::new();
-    let mut envs: Vec<Vec<u64>> = vec![vec![0u64; words]; n];
+    let mut out: Vec<u32> = Vec::with_capacity(n * (radius + 1));
+    // Environments as bond sets, `words` u64s per atom; those already seen, one after another.
+    let mut seen: Vec<u64> = Vec::new();
+    let mut envs = vec![0u64; n * words];
+    let mut next_envs = vec![0u64; n * words];
+    let mut next_ids = vec![0u32; n];
+    let mut neighbours: Vec<(u32, u32)> = Vec::new();
+    let mut hashed: Vec<u32> = Vec::new();
     // Radius 0: every atom's own identifier.
     out.extend(ids.iter().copied());
     for layer in 1..=radius {
-        let mut next_ids = Vec::with_capacity(n);
-        let mut next_envs = Vec::with_capacity(n);
         for v in 0..n {
-            let mut env = envs[v].clone();
-            let mut neighbours: Vec<(u32, u32)> = Vec::with_capacity(m.bonds[v].len());
-            for &(w, order, _) in &m.bonds[v] {
-                let b = bond_index[&(v.min(w), v.max(w))];
-                env[b / 64] |= 1 << (b % 64);
-                for (e, o) in env.iter_mut().zip(&envs[w]) {
-                    *e |= o;
+            let env = v * words..(v + 1) * words;
+            next_envs[env.clone()].copy_from_slice(&envs[env.clone()]);
+            neighbours.clear();
+            for (k, &(w, order, _)) in m.bonds[v].iter().enumerate() {
+                let b = bond_ids[v][k];
+                next_envs[v * words + b / 64] |= 1 << (b % 64);
+                for i in 0..words {
+                    next_envs[v * words + i] |= envs[w * words + i];
                 }
                 neighbours.push((order.code(), ids[w]));
             }
             neighbours.sort_unstable();
-            let mut words = vec![layer as u32, ids[v]];
-            for (o, id) in neighbours {
-                words.push(o);
-                words.push(id);
+            hashed.clear();
+            hashed.extend([layer as u32, ids[v]]);
+            for &(o, id) in &neighbours {
+                hashed.extend([o, id]);
             }
-            next_ids.push(hash(&words));
-            next_envs.push(env);
+            next_ids[v] = hash(&hashed);
         }
         // Among atoms whose environments cover the same bonds, keep one identifier (the
         // smallest); an environment seen at an earlier layer adds nothing.
-        let mut fresh: Vec<(Vec<u64>, u32)> = next_envs
-            .iter()
-            .zip(&next_ids)
-            .filter(|(e, _)| e.iter().any(|&w| w != 0) && !seen.contains(*e))
-            .map(|(e, &id)| (e.clone(), id))
+        let env_of = |v: usize| &next_envs[v * words..(v + 1) * words];
+        let mut fresh: Vec<usize> = (0..n)
+            .filter(|&v| {
+                let e = env_of(v);
+                e.iter().any(|&w| w != 0) && !seen.chunks_exact(words).any(|s| s == e)
+            })
             .collect();
-        fresh.sort_unstable();
-        fresh.dedup_by(|a, b| a.0 == b.0);
-        for (env, id) in fresh {
-            seen.insert(env);
-            out.push(id);
+        fresh.sort_unstable_by(|&a, &b| {
+            env_of(a).cmp(env_of(b)).then(next_ids[a].cmp(&next_ids[b]))
+        });
+        fresh.dedup_by(|a, b| env_of(*a) == env_of(*b));
+        for v in fresh {
+            seen.extend_from_slice(env_of(v));
+            out.push(next_ids[v]);
         }
-        ids = next_ids;
-        envs = next_envs;
+        std::mem::swap(&mut ids, &mut next_ids);
+        std::mem::swap(&mut envs, &mut next_envs);
     }
     out
 }
