@@ -2,7 +2,9 @@
 
 use criterion::{Criterion, Throughput};
 use datagen::mbti::{corpus_from_rows, generate_mbti, MbtiParams};
+use datagen::molecule::descriptors::descriptor_matrix;
 use datagen::molecule::ecfp::{fingerprint_matrix, EcfpParams};
+use datagen::molecule::scaffold::scaffold_hash;
 use datagen::molecule::Molecule;
 use datagen::text::{hashed_counts, TfIdf};
 use datagen::{toy, Mechanism, Rates};
@@ -77,6 +79,27 @@ pub fn bench(c: &mut Criterion) {
                 .collect();
             black_box(fingerprint_matrix(&molecules, &params))
         })
+    });
+    // The whole molecule feature set: parse, ECFP4, the 41 descriptors.
+    group.bench_function("ecfp_descriptors", |b| {
+        b.iter(|| {
+            let molecules: Vec<Molecule> = smiles
+                .iter()
+                .filter_map(|s| Molecule::from_smiles(s).ok())
+                .collect();
+            black_box((
+                fingerprint_matrix(&molecules, &params),
+                descriptor_matrix(&molecules),
+            ))
+        })
+    });
+    // The scaffold keys a scaffold split groups by (not features; for the record).
+    let molecules: Vec<Molecule> = smiles
+        .iter()
+        .filter_map(|s| Molecule::from_smiles(s).ok())
+        .collect();
+    group.bench_function("scaffolds", |b| {
+        b.iter(|| black_box(molecules.iter().map(scaffold_hash).collect::<Vec<u64>>()))
     });
     group.finish();
 }
