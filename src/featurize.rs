@@ -1,6 +1,8 @@
 //! `masklab featurize`: a SMILES file's features as a sweep computes them, written out to
-//! inspect or reuse: per input line, the SMILES, its Bemis–Murcko scaffold key, and its
-//! folded ECFP fingerprint (bits or counts), or why the line was skipped.
+//! inspect or reuse: per input line, the SMILES, its Bemis–Murcko scaffold key, its folded
+//! ECFP fingerprint (bits or counts) and, when asked, its 41 descriptors (one column each,
+//! named as RDKit names them, as computed: a sweep standardises them on its training rows),
+//! or why the line was skipped.
 //!
 //! The molecules are read, perceived and fingerprinted by the functions a sweep's
 //! `smiles-csv` source uses (`datagen::molecule`), with the same defaults. Parquet keeps the
@@ -8,6 +10,7 @@
 //! `position:value` pairs separated by spaces.
 
 use anyhow::Context;
+use datagen::molecule::descriptors::{self, descriptors as descriptors_of};
 use datagen::molecule::ecfp::{ecfp, EcfpParams};
 use datagen::molecule::scaffold::scaffold_hash;
 use datagen::molecule::{load_smiles_csv, SmilesOptions};
@@ -20,6 +23,7 @@ struct Line {
     smiles: String,
     scaffold: Option<String>,
     features: Vec<(usize, f32)>,
+    descriptors: Option<[f64; 41]>,
     skipped: Option<String>,
 }
 
@@ -29,10 +33,13 @@ pub fn featurize(
     file: &Path,
     smiles_column: &str,
     params: &EcfpParams,
+    with_descriptors: bool,
     out: &Path,
 ) -> anyhow::Result<(usize, usize)> {
+    // Only the SMILES is read: other columns (labels, identifiers) are left as they are.
     let options = SmilesOptions {
         smiles_column: smiles_column.to_string(),
+        label_columns: Some(Vec::new()),
         listing: true,
         ..SmilesOptions::default()
     };
@@ -47,6 +54,7 @@ pub fn featurize(
             smiles: smiles.clone(),
             scaffold: Some(format!("{:016x}", scaffold_hash(m))),
             features: ecfp(m, params),
+            descriptors: with_descriptors.then(|| descriptors_of(m)),
             skipped: None,
         })
         .collect();
@@ -55,16 +63,21 @@ pub fn featurize(
         smiles: smiles.clone(),
         scaffold: None,
         features: Vec::new(),
+        descriptors: None,
         skipped: Some(why.clone()),
     }));
     lines.sort_by_key(|l| l.line);
-    let frame = frame(&lines, out.extension().is_some_and(|e| e == "parquet"))?;
+    let frame = frame(
+        &lines,
+        out.extension().is_some_and(|e| e == "parquet"),
+        with_descriptors,
+    )?;
     report::tables::write_frame(&frame, out)
         .with_context(|| format!("writing {}", out.display()))?;
     Ok((loaded.molecules.len(), loaded.skipped.len()))
 }
 
-fn frame(lines: &[Line], lists: bool) -> anyhow::Result<DataFrame> {
+fn frame(lines: &[Line], lists: bool, with_descriptors: bool) -> anyhow::Result<DataFrame> {
     let mut columns = vec![
         Column::new(
             "line".into(),
@@ -122,6 +135,13 @@ fn frame(lines: &[Line], lists: bool) -> anyhow::Result<DataFrame> {
             })
             .collect();
         columns.push(Column::new("features".into(), text));
+    }
+    if with_descriptors {
+        for (j, name) in descriptors::NAMES.iter().enumerate() {
+            let values: Vec<Option<f64>> =
+                lines.iter().map(|l| l.descriptors.map(|d| d[j])).collect();
+            columns.push(Column::new((*name).into(), values));
+        }
     }
     Ok(DataFrame::new(lines.len(), columns)?)
 }

@@ -85,7 +85,8 @@ enum Command {
         dir: PathBuf,
     },
     /// Write a SMILES file's features as a sweep computes them: per line, the SMILES, its
-    /// scaffold key and its ECFP fingerprint, or why it was skipped
+    /// scaffold key, its ECFP fingerprint and (--descriptors) its descriptors, or why it
+    /// was skipped
     Featurize {
         /// A CSV (or .csv.gz) with a SMILES column
         file: PathBuf,
@@ -106,6 +107,9 @@ enum Command {
         /// Use RDKit's Morgan atom invariants instead of masklab's
         #[arg(long)]
         rdkit_invariants: bool,
+        /// Add the 41 molecular descriptors (RDKit's properties), one column each
+        #[arg(long)]
+        descriptors: bool,
     },
     /// Print the linked BLAS and its thread setting
     Info,
@@ -333,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bits,
             counts,
             rdkit_invariants,
+            descriptors,
         } => {
             let out = out.unwrap_or_else(|| {
                 let name = file
@@ -353,12 +358,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             };
             let (molecules, skipped) =
-                masklab::featurize::featurize(&file, &smiles_column, &params, &out).map_err(
-                    |e| match e.downcast::<datagen::DataError>() {
+                masklab::featurize::featurize(&file, &smiles_column, &params, descriptors, &out)
+                    .map_err(|e| match e.downcast::<datagen::DataError>() {
                         Ok(data) => anyhow::Error::from(runner::SweepError::Data(data)),
                         Err(other) => other,
-                    },
-                )?;
+                    })?;
             eprintln!(
                 "{}: {molecules} molecules, {skipped} lines skipped -> {}",
                 file.display(),

@@ -116,6 +116,10 @@ fn cases() -> Vec<Case> {
         Case { csv: Some("SMILES,split,a\nCC,train,1\nCCO,validation,0\n"), ..case("split column without test rows, said", &[SMILES_SOURCE, COLUMN_SPLIT], "no row's `split` is one of [\"test\"]: the test set would be empty") },
         Case { csv: Some("SMILES,a\nCC,1\n"), ..case("split column missing", &[SMILES_SOURCE, COLUMN_SPLIT], "data.csv: line 1: required column `split` is missing from the header") },
         Case { csv: Some("SMILES,split,a\nCC,train,1\n"), ..case("split column with test rows", &[SMILES_SOURCE, ("test-rows = 500", "method = \"column\"\ntest-rows = 5")], "split.test-rows: a column split takes its parts from the column") },
+        Case { csv: Some("SMILES,a\nCC,1\n"), ..case("no feature block", &[SMILES_SOURCE, ("label-columns = [\"a\"]", "label-columns = [\"a\"]\nfeatures = []")], "data.features: give at least one block") },
+        Case { csv: Some("SMILES,a\nCC,1\n"), ..case("repeated feature block", &[SMILES_SOURCE, ("label-columns = [\"a\"]", "label-columns = [\"a\"]\nfeatures = [\"ecfp\", \"ecfp\"]")], "data.features: `ecfp` is listed twice") },
+        Case { csv: Some("SMILES,a\nCC,1\n"), ..case("unknown feature block", &[SMILES_SOURCE, ("label-columns = [\"a\"]", "label-columns = [\"a\"]\nfeatures = [\"maccs\"]")], "line 10: data.features: unknown variant `maccs`, expected `ecfp` or `descriptors`") },
+        case("feature blocks for the toy set", &[("rows = 3000", "rows = 3000\nfeatures = [\"ecfp\"]")], "data.features: not used with source = \"toy\""),
         case("split column on the toy set", &[("test-rows = 500", "method = \"column\"")], "split.method: a column split reads a column of a molecule file"),
         // The command line.
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },

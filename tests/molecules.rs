@@ -2,7 +2,7 @@
 //! parse, swept with random and scaffold splits, reported with PR-AUC and the per-assay
 //! figure.
 
-use crate::common::{experiment, metric_records, sweep};
+use crate::common::{experiment, metric_records, spec_of, sweep};
 
 const SMILES: [&str; 20] = [
     "c1ccccc1",
@@ -208,6 +208,83 @@ patience = 2
 }
 
 #[test]
+fn descriptors_join_the_fingerprint_or_stand_alone_on_the_same_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    // 160 molecules; `ring` is whether one has a ring, which the descriptor NumRings says.
+    let mut csv = String::from("SMILES,ring\n");
+    for i in 0..160 {
+        let s = SMILES[i % SMILES.len()];
+        csv.push_str(&format!("{s},{}\n", s.contains('1') as u8));
+    }
+    std::fs::write(dir.path().join("mols.csv"), csv).unwrap();
+    let variant = |name: &str, features: &str| {
+        format!(
+            "[[variants]]\nname = \"{name}\"\ndata = {{ source = \"smiles-csv\", path = \"mols.csv\", bits = 128{features} }}\n"
+        )
+    };
+    let body = format!(
+        r#"
+seed = 5
+seeds = 2
+strategies = ["masked"]
+
+[data]
+source = "smiles-csv"
+path = "mols.csv"
+bits = 128
+
+[split]
+test-fraction = 0.25
+dev-fraction = 0.2
+
+[missing]
+rate = 0.0
+
+[model]
+hidden = [16]
+
+[training]
+epochs = 30
+batch-size = 16
+learning-rate = 0.01
+
+{}{}{}"#,
+        variant("ecfp", ""),
+        variant("both", ", features = [\"ecfp\", \"descriptors\"]"),
+        variant("descriptors", ", features = [\"descriptors\"]"),
+    );
+    let file = experiment(dir.path(), "features", &body);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &["--no-report"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let records = crate::common::run_records(&out);
+    assert_eq!(records.len(), 3 * 2);
+    // Per seed: three runs (three ids), one split and one set of drops.
+    let mut by_seed: std::collections::BTreeMap<u64, Vec<&record::outcome::RunRecord>> =
+        Default::default();
+    for (id, r) in &records {
+        by_seed.entry(spec_of(&out, id).seed).or_default().push(r);
+    }
+    for runs in by_seed.values() {
+        assert_eq!(runs.len(), 3);
+        assert!(runs.iter().all(|r| r.streams.split == runs[0].streams.split
+            && r.streams.drops == runs[0].streams.drops));
+    }
+    // The descriptors alone carry `ring`, standardised, into a working model.
+    for (id, r) in &records {
+        let auc = r.metrics().unwrap().observed.auc.unwrap();
+        let data = serde_json::to_string(&spec_of(&out, id).data).unwrap();
+        if data.contains("descriptors") {
+            assert!(auc > 0.95, "{data}: test ROC-AUC {auc}");
+        }
+    }
+}
+
+#[test]
 fn featurize_lists_each_line_and_both_spellings_of_a_molecule_give_one_row() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mols.csv");
@@ -272,4 +349,39 @@ fn featurize_lists_each_line_and_both_spellings_of_a_molecule_give_one_row() {
     let other = std::fs::read_to_string(&rdkit).unwrap();
     assert_eq!(other.lines().count(), csv.lines().count());
     assert_ne!(other, csv);
+    // With --descriptors: one column per descriptor, RDKit's values (ethanol, phenol from
+    // RDKit 2026.09.1), both spellings alike, nothing for the skipped line.
+    std::fs::write(
+        &file,
+        "SMILES,ID\nCCO,a\nOc1ccccc1,b\nOC1=CC=CC=C1,c\nC1CC,d\n",
+    )
+    .unwrap();
+    let with = dir.path().join("with.csv");
+    let result = crate::common::masklab()
+        .arg("featurize")
+        .arg(&file)
+        .args(["--descriptors", "--out"])
+        .arg(&with)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&with).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(header.len(), 5 + 41);
+    let value = |row: usize, name: &str| rows[row][column(name)].parse::<f64>().unwrap();
+    assert!((value(0, "exactmw") - 46.041864812).abs() < 1e-9);
+    assert!((value(0, "CrippenClogP") - -0.0014).abs() < 1e-9);
+    assert!((value(1, "tpsa") - 20.23).abs() < 1e-9);
+    assert!((value(1, "CrippenClogP") - 1.3922).abs() < 1e-9);
+    assert_eq!(
+        rows[1].iter().skip(4).collect::<Vec<_>>(),
+        rows[2].iter().skip(4).collect::<Vec<_>>()
+    );
+    assert!(rows[3][column("exactmw")].is_empty());
 }

@@ -65,14 +65,18 @@ pub fn data_stream(experiment_seed: u64, data: &DataSpec, seed: u64) -> u64 {
     stream(&[&experiment_seed, &"data", d, &seed])
 }
 
-/// A file source's settings without where its file lives (its content hash stands for it)
-/// and without the version of masklab's molecule reading (which changes what ran, not the
-/// random draws); `None` for a generated source, which is hashed as it is.
+/// A file source's settings without where its file lives (its content hash stands for it),
+/// the version of masklab's molecule reading, and the descriptor block (which change what
+/// ran, not the rows or the random draws: a run with descriptors is split, and loses
+/// labels, as the same run without them); `None` for a generated source, which is hashed as
+/// it is.
 fn path_free(data: &DataSpec) -> Option<serde_json::Value> {
     let mut value = serde_json::to_value(data).expect("plain data serialises");
     let map = value.as_object_mut()?;
     map.remove("path")?;
     map.remove("chemistry");
+    map.remove("features");
+    map.remove("descriptors");
     Some(value)
 }
 
@@ -100,6 +104,8 @@ mod tests {
                 split_column: None,
                 chemistry,
                 invariants: Default::default(),
+                features: crate::spec::ecfp_only(),
+                descriptors: None,
             },
             split: SplitSpec {
                 test_rows: None,
@@ -137,5 +143,28 @@ mod tests {
         let moved = molecules("data/t.csv.gz", 2);
         assert_ne!(run_id(&moved), run_id(&new));
         assert_eq!(streams(&moved), streams(&new));
+    }
+
+    #[test]
+    fn the_descriptor_block_is_a_new_run_on_the_same_draws_and_old_ids_stay() {
+        let plain = molecules("t.csv", 3);
+        let mut with = plain.clone();
+        if let DataSpec::SmilesCsv {
+            features,
+            descriptors,
+            ..
+        } = &mut with.data
+        {
+            features.push(crate::spec::FeatureBlock::Descriptors);
+            *descriptors = Some(crate::spec::DESCRIPTORS);
+        }
+        assert_ne!(run_id(&plain), run_id(&with));
+        assert_eq!(streams(&plain), streams(&with));
+        // The fingerprint alone is written as before the blocks existed.
+        let json = serde_json::to_string(&plain.data).unwrap();
+        assert!(
+            !json.contains("features") && !json.contains("descriptors"),
+            "{json}"
+        );
     }
 }

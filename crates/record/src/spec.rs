@@ -11,6 +11,29 @@ use std::path::PathBuf;
 /// charges kept) keyed by a canonical form.
 pub const CHEMISTRY: u32 = 3;
 
+/// The version of masklab's molecular descriptors (`datagen::molecule::descriptors`),
+/// recorded in the spec of a source that uses them: 1: RDKit's 41 C++ properties.
+pub const DESCRIPTORS: u32 = 1;
+
+/// A block of molecule features; a source's blocks are concatenated in the order given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeatureBlock {
+    /// The folded ECFP fingerprint (`radius`, `bits`, `counts`, `invariants`).
+    Ecfp,
+    /// The molecular descriptors, standardised on each run's training rows.
+    Descriptors,
+}
+
+/// The feature blocks when none are given: the fingerprint alone.
+pub fn ecfp_only() -> Vec<FeatureBlock> {
+    vec![FeatureBlock::Ecfp]
+}
+
+fn is_ecfp_only(blocks: &[FeatureBlock]) -> bool {
+    blocks == [FeatureBlock::Ecfp]
+}
+
 /// ECFP atom invariants: masklab's (Rogers & Hahn's plus the valence) or RDKit's Morgan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -76,6 +99,14 @@ pub enum DataSpec {
         /// ids).
         #[serde(default, skip_serializing_if = "Invariants::is_masklab")]
         invariants: Invariants,
+        /// The feature blocks, in order (left out when the fingerprint alone, so that older
+        /// settings keep their ids).
+        #[serde(default = "ecfp_only", skip_serializing_if = "is_ecfp_only")]
+        features: Vec<FeatureBlock>,
+        /// The descriptors' version ([`DESCRIPTORS`]) when a block uses them: part of the
+        /// run id, so runs made with other definitions are never taken for these.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        descriptors: Option<u32>,
     },
     #[serde(rename_all = "kebab-case")]
     Csv {

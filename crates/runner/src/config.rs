@@ -144,6 +144,10 @@ pub struct RawData {
     pub counts: Option<bool>,
     /// smiles-csv: ECFP atom invariants, `masklab` (default) or `rdkit` (RDKit's Morgan).
     pub invariants: Option<record::spec::Invariants>,
+    /// smiles-csv: the feature blocks, in order: `ecfp` (the fingerprint) and
+    /// `descriptors` (RDKit's molecular properties, standardised on the training rows);
+    /// default `["ecfp"]`.
+    pub features: Option<Vec<record::spec::FeatureBlock>>,
     /// Text sources: hashing dimensions (default 4096, `datagen::text::TextParams`) and
     /// optional SVD dimensions.
     pub dims: Option<usize>,

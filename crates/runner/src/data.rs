@@ -19,9 +19,12 @@ use crate::plan::PlannedRun;
 /// A data source as loaded, before any split.
 pub enum Base {
     Table(Dataset),
-    /// Molecules' fingerprints and labels, with each molecule's scaffold hash.
+    /// Molecules' features and labels, with each molecule's scaffold hash.
     Molecules {
         data: Dataset,
+        /// The descriptor columns, as computed: each run standardises them on its own
+        /// training rows.
+        descriptors: Option<std::ops::Range<usize>>,
         scaffolds: Vec<u64>,
         /// What the loader skipped, said in each run's record: `None` when nothing was.
         skipped: Option<String>,
@@ -124,6 +127,8 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             split_column,
             chemistry: _,
             invariants,
+            features: blocks,
+            descriptors: _,
         } => {
             let options = datagen::molecule::SmilesOptions {
                 smiles_column: smiles_column.clone(),
@@ -145,7 +150,8 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                     record::spec::Invariants::Rdkit => datagen::molecule::ecfp::Invariants::Rdkit,
                 },
             };
-            let features = datagen::molecule::ecfp::fingerprint_matrix(&loaded.molecules, &params);
+            let (features, feature_names, descriptors) =
+                feature_blocks(blocks, &loaded.molecules, &params);
             let scaffolds = loaded
                 .molecules
                 .iter()
@@ -172,8 +178,9 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                 split_values: loaded
                     .split_values
                     .map(|v| v.into_iter().map(|(value, _)| value).collect()),
+                descriptors,
                 data: Dataset {
-                    feature_names: (0..*bits).map(|j| format!("ecfp{j}")).collect(),
+                    feature_names,
                     features,
                     truth: complete.then(|| loaded.labels.clone()),
                     labels: loaded.labels,
@@ -222,6 +229,34 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             }
         }
     })
+}
+
+/// The blocks' features side by side, their names, and where the descriptors are.
+fn feature_blocks(
+    blocks: &[record::spec::FeatureBlock],
+    molecules: &[datagen::molecule::Molecule],
+    params: &datagen::molecule::ecfp::EcfpParams,
+) -> (Array2<f32>, Vec<String>, Option<std::ops::Range<usize>>) {
+    use datagen::molecule::{descriptors, ecfp};
+    let mut parts = Vec::new();
+    let mut names = Vec::new();
+    let mut descriptor_columns = None;
+    for block in blocks {
+        match block {
+            record::spec::FeatureBlock::Ecfp => {
+                parts.push(ecfp::fingerprint_matrix(molecules, params));
+                names.extend((0..params.bits).map(|j| format!("ecfp{j}")));
+            }
+            record::spec::FeatureBlock::Descriptors => {
+                descriptor_columns = Some(names.len()..names.len() + descriptors::NAMES.len());
+                parts.push(descriptors::descriptor_matrix(molecules));
+                names.extend(descriptors::NAMES.iter().map(|n| n.to_string()));
+            }
+        }
+    }
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let features = ndarray::concatenate(ndarray::Axis(1), &views).expect("one row per molecule");
+    (features, names, descriptor_columns)
 }
 
 /// The rows of each part of a predefined split, in file order.
@@ -302,7 +337,22 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         return Err(RunError::NoTrainingRows { rows: n });
     }
     let mut data = match base {
-        Base::Table(d) | Base::Molecules { data: d, .. } => d.clone(),
+        Base::Table(d) => d.clone(),
+        Base::Molecules {
+            data: d,
+            descriptors,
+            ..
+        } => {
+            let mut d = d.clone();
+            if let Some(columns) = descriptors {
+                datagen::molecule::descriptors::standardize(
+                    &mut d.features,
+                    columns.clone(),
+                    &rows.train,
+                );
+            }
+            d
+        }
         Base::Text {
             corpus,
             counts,

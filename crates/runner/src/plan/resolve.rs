@@ -88,6 +88,7 @@ pub fn data(
             "bits",
             "counts",
             "invariants",
+            "features",
         ],
     };
     let given = [
@@ -106,6 +107,7 @@ pub fn data(
         ("bits", d.bits.is_some()),
         ("counts", d.counts.is_some()),
         ("invariants", d.invariants.is_some()),
+        ("features", d.features.is_some()),
     ];
     if let Some((key, _)) = given.iter().find(|(k, g)| *g && !allowed.contains(k)) {
         let source = serde_json::to_string(&d.source).expect("serialises");
@@ -193,6 +195,17 @@ pub fn data(
             if let Some(c) = &d.label_columns {
                 no_repeats("data.label-columns", c, plain, err)?;
             }
+            let features = d.features.clone().unwrap_or_else(record::spec::ecfp_only);
+            if features.is_empty() {
+                return Err(err("data.features", "give at least one block".into()));
+            }
+            if let Some(i) = (1..features.len()).find(|&i| features[..i].contains(&features[i])) {
+                let name = format!("{:?}", features[i]).to_lowercase();
+                return Err(err(
+                    "data.features",
+                    format!("`{name}` is listed twice: each block is given once"),
+                ));
+            }
             let file = path(d)?;
             let full = base.join(&file);
             let content_hash = content_hash(&full, err)?;
@@ -220,6 +233,10 @@ pub fn data(
                 split_column: split_column.map(String::from),
                 chemistry: record::spec::CHEMISTRY,
                 invariants: d.invariants.unwrap_or_default(),
+                descriptors: features
+                    .contains(&record::spec::FeatureBlock::Descriptors)
+                    .then_some(record::spec::DESCRIPTORS),
+                features,
             };
             (spec, facts)
         }

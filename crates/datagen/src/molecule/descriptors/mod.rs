@@ -67,9 +67,6 @@ pub const NAMES: [&str; 41] = [
     "Phi",
 ];
 
-/// The version of these definitions: part of a run's identity when the block is used.
-pub const VERSION: u32 = 1;
-
 /// RDKit's patterns (Lipinski.cpp, Crippen.cpp), parsed once.
 struct Patterns {
     hbd: Pattern,
@@ -125,8 +122,9 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// One molecule's descriptors, in the order of [`NAMES`]. A value RDKit's formula leaves
-/// undefined (a square root of a negative count, as for `[BH4-]`) is NaN.
+/// One molecule's descriptors, in the order of [`NAMES`], with RDKit's arithmetic, quirks
+/// included (see [`electrons_less_hydrogens`]). [`standardize`] turns any value that is not
+/// finite into the training mean.
 pub fn descriptors(m: &Molecule) -> [f64; 41] {
     let m = &without_plain_hydrogen_atoms(m);
     let view = View::implicit(m);
@@ -209,6 +207,35 @@ pub fn descriptor_matrix(molecules: &[Molecule]) -> Array2<f32> {
         }
     }
     x
+}
+
+/// How far from the training mean a standardised descriptor may lie, in training standard
+/// deviations: a few extreme molecules (a 2,000 Da peptide) do not dominate a first layer.
+pub const CLIP: f32 = 5.0;
+
+/// Standardises columns `columns` of `x` by the mean and standard deviation of the rows
+/// `train` (the only rows it looks at), then clips them to ±[`CLIP`]. A value that is not
+/// finite, and every value of a column constant over the training rows, becomes 0 (the
+/// training mean).
+pub fn standardize(x: &mut Array2<f32>, columns: std::ops::Range<usize>, train: &[usize]) {
+    for j in columns {
+        let values: Vec<f64> = train
+            .iter()
+            .map(|&r| x[[r, j]] as f64)
+            .filter(|v| v.is_finite())
+            .collect();
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        for v in x.column_mut(j) {
+            let z = (*v as f64 - mean) / sd;
+            *v = if z.is_finite() {
+                (z as f32).clamp(-CLIP, CLIP)
+            } else {
+                0.0
+            };
+        }
+    }
 }
 
 /// The molecule with `[H]` atoms written in the SMILES folded into their neighbour's
@@ -524,6 +551,13 @@ fn crippen(m: &Molecule, pats: &Patterns) -> (f64, f64) {
     (logp, mr)
 }
 
+/// Outer electrons less hydrogens in RDKit's unsigned arithmetic: more hydrogens than
+/// outer electrons (`[SbH6+3]`) wraps around to about 4.3e9, as it does in RDKit.
+fn electrons_less_hydrogens(a: &super::Atom) -> f64 {
+    let outer = ELEMENTS[a.element as usize].outer_electrons as u32;
+    outer.wrapping_sub(a.hydrogens as u32) as f64
+}
+
 /// Hall & Kier's valence deltas, as `1/sqrt(δv)` (ConnectivityDescriptors.cpp).
 fn hk_deltas(m: &Molecule) -> Vec<f64> {
     m.atoms
@@ -531,13 +565,12 @@ fn hk_deltas(m: &Molecule) -> Vec<f64> {
         .map(|a| {
             let z = a.element as i32;
             let outer = ELEMENTS[a.element as usize].outer_electrons;
-            let h = a.hydrogens as i32;
             let d = if z <= 1 {
                 0.0
             } else if z <= 10 {
-                (outer - h) as f64
+                electrons_less_hydrogens(a)
             } else {
-                (outer - h) as f64 / (z - outer - 1) as f64
+                electrons_less_hydrogens(a) / (z - outer - 1) as f64
             };
             if d != 0.0 {
                 1.0 / d.sqrt()
@@ -553,7 +586,7 @@ fn n_vals(m: &Molecule) -> Vec<f64> {
     m.atoms
         .iter()
         .map(|a| {
-            let v = (ELEMENTS[a.element as usize].outer_electrons - a.hydrogens as i32) as f64;
+            let v = electrons_less_hydrogens(a);
             if v != 0.0 {
                 1.0 / v.sqrt()
             } else {

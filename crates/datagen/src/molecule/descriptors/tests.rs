@@ -80,3 +80,27 @@ fn degenerate_molecules_have_defined_values() {
         descriptors(&Molecule::from_smiles("CO").unwrap())
     );
 }
+
+#[test]
+fn standardised_on_the_training_rows_only_and_clipped() {
+    // Column 0: training rows 0..4 hold 1, 2, 3, 4 (mean 2.5, sd sqrt(1.25)); row 4 is a
+    // test row far out, clipped. Column 1 is constant on the training rows; column 2 has a
+    // NaN. Column 3 is left alone.
+    let mut x = ndarray::array![
+        [1.0, 7.0, f32::NAN, 9.0],
+        [2.0, 7.0, 1.0, 9.0],
+        [3.0, 7.0, 3.0, 9.0],
+        [4.0, 7.0, 5.0, 9.0],
+        [100.0, 8.0, 3.0, 9.0]
+    ];
+    standardize(&mut x, 0..3, &[0, 1, 2, 3]);
+    let sd = 1.25f64.sqrt();
+    for r in 0..4 {
+        assert!((x[[r, 0]] as f64 - (r as f64 + 1.0 - 2.5) / sd).abs() < 1e-6);
+    }
+    assert_eq!(x[[4, 0]], CLIP);
+    assert!(x.column(1).iter().all(|&v| v == 0.0));
+    assert_eq!(x[[0, 2]], 0.0);
+    assert_eq!(x[[4, 2]], 0.0, "the training mean of 1, 3, 5");
+    assert!(x.column(3).iter().all(|&v| v == 9.0));
+}

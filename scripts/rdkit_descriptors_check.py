@@ -1,0 +1,56 @@
+"""Compares masklab's descriptors with RDKit's on whole data files (not part of `just test`).
+
+    python3 scripts/rdkit_descriptors_check.py data/tox21.csv.gz [more files...]
+
+For each file: `masklab featurize FILE --descriptors` (the release binary, built by
+`cargo build --release`), then RDKit's `rdMolDescriptors.Properties` on each SMILES that
+both read; prints, per descriptor, how many molecules agree (to 1e-6, relative above 1) and
+the first that does not. Needs only `pip install rdkit`.
+"""
+import csv
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdMolDescriptors
+
+RDLogger.DisableLog("rdApp.*")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check(path: str) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "features.csv"
+        subprocess.run([str(ROOT / "target/release/masklab"), "featurize", path,
+                        "--descriptors", "--out", str(out)], check=True)
+        rows = [r for r in csv.DictReader(out.open()) if not r["skipped"]]
+    props = rdMolDescriptors.Properties()
+    names = list(props.GetPropertyNames())
+    ours_names = [n for n in names if n in rows[0]]
+    agree = {n: 0 for n in ours_names}
+    first = {}
+    compared = 0
+    for r in rows:
+        mol = Chem.MolFromSmiles(r["smiles"])
+        if mol is None:
+            continue
+        compared += 1
+        theirs = dict(zip(names, props.ComputeProperties(mol)))
+        for n in ours_names:
+            a, b = float(r[n]), theirs[n]
+            if abs(a - b) <= 1e-6 * max(abs(b), 1.0) or (math.isnan(a) and math.isnan(b)):
+                agree[n] += 1
+            elif n not in first:
+                first[n] = f"{r['smiles']}: masklab {a}, RDKit {b}"
+    print(f"{path}: {compared} molecules read by both")
+    for n in ours_names:
+        print(f"  {n:>26} {agree[n]}/{compared} {first.get(n, '')}")
+    return all(v == compared for v in agree.values())
+
+
+if __name__ == "__main__":
+    ok = all([check(p) for p in sys.argv[1:]])
+    sys.exit(0 if ok else 1)
