@@ -104,9 +104,10 @@ enum Command {
         /// Counts instead of bits
         #[arg(long)]
         counts: bool,
-        /// Use RDKit's Morgan atom invariants instead of masklab's
+        /// Use masklab's atom invariants (Rogers & Hahn's plus the valence) instead of
+        /// RDKit's Morgan invariants, the default
         #[arg(long)]
-        rdkit_invariants: bool,
+        masklab_invariants: bool,
         /// Add the 41 molecular descriptors (RDKit's properties), one column each
         #[arg(long)]
         descriptors: bool,
@@ -336,7 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             radius,
             bits,
             counts,
-            rdkit_invariants,
+            masklab_invariants,
             descriptors,
         } => {
             let out = out.unwrap_or_else(|| {
@@ -351,10 +352,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 radius,
                 bits: bits as usize,
                 counts,
-                invariants: if rdkit_invariants {
-                    datagen::molecule::ecfp::Invariants::Rdkit
-                } else {
+                invariants: if masklab_invariants {
                     datagen::molecule::ecfp::Invariants::Masklab
+                } else {
+                    datagen::molecule::ecfp::Invariants::Rdkit
                 },
             };
             let (molecules, skipped) =

@@ -336,17 +336,17 @@ fn featurize_lists_each_line_and_both_spellings_of_a_molecule_give_one_row() {
         .unwrap();
     assert!(result.status.success());
     assert_eq!(&std::fs::read(&parquet).unwrap()[..4], b"PAR1");
-    // RDKit's invariants give other identifiers (the same molecules, other positions).
-    let rdkit = dir.path().join("rdkit.csv");
+    // masklab's invariants give other identifiers (the same molecules, other positions).
+    let masklab = dir.path().join("masklab.csv");
     let result = crate::common::masklab()
         .arg("featurize")
         .arg(&file)
-        .args(["--counts", "--rdkit-invariants", "--out"])
-        .arg(&rdkit)
+        .args(["--counts", "--masklab-invariants", "--out"])
+        .arg(&masklab)
         .output()
         .unwrap();
     assert!(result.status.success());
-    let other = std::fs::read_to_string(&rdkit).unwrap();
+    let other = std::fs::read_to_string(&masklab).unwrap();
     assert_eq!(other.lines().count(), csv.lines().count());
     assert_ne!(other, csv);
     // With --descriptors: one column per descriptor, RDKit's values (ethanol, phenol from

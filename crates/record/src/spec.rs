@@ -35,6 +35,8 @@ fn is_ecfp_only(blocks: &[FeatureBlock]) -> bool {
 }
 
 /// ECFP atom invariants: masklab's (Rogers & Hahn's plus the valence) or RDKit's Morgan.
+/// `Default` is what a record written before the choice existed used (masklab's); what an
+/// experiment file gets when it says nothing is `datagen`'s `EcfpParams` default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Invariants {

@@ -142,7 +142,8 @@ pub struct RawData {
     pub radius: Option<usize>,
     pub bits: Option<usize>,
     pub counts: Option<bool>,
-    /// smiles-csv: ECFP atom invariants, `masklab` (default) or `rdkit` (RDKit's Morgan).
+    /// smiles-csv: ECFP atom invariants, `rdkit` (RDKit's Morgan; the default) or
+    /// `masklab` (Rogers & Hahn's plus the valence, the default before descriptors came).
     pub invariants: Option<record::spec::Invariants>,
     /// smiles-csv: the feature blocks, in order: `ecfp` (the fingerprint) and
     /// `descriptors` (RDKit's molecular properties, standardised on the training rows);

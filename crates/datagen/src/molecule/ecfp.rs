@@ -14,7 +14,7 @@
 use super::Molecule;
 use ndarray::Array2;
 
-/// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits, masklab's
+/// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits, RDKit's
 /// invariants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EcfpParams {
@@ -31,16 +31,15 @@ impl Default for EcfpParams {
             radius: 2,
             bits: 2048,
             counts: false,
-            invariants: Invariants::Masklab,
+            invariants: Invariants::Rdkit,
         }
     }
 }
 
 /// What an atom's starting identifier is made of.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invariants {
     /// Rogers & Hahn's, plus the total bond order (valence): masklab's first choice.
-    #[default]
     Masklab,
     /// RDKit's Morgan connectivity invariants: atomic number, heavy neighbours, total
     /// hydrogens, charge, isotope, ring membership.

@@ -232,7 +232,10 @@ pub fn data(
                 counts: d.counts.unwrap_or(defaults.counts),
                 split_column: split_column.map(String::from),
                 chemistry: record::spec::CHEMISTRY,
-                invariants: d.invariants.unwrap_or_default(),
+                invariants: d.invariants.unwrap_or(match defaults.invariants {
+                    datagen::molecule::ecfp::Invariants::Masklab => record::spec::Invariants::Masklab,
+                    datagen::molecule::ecfp::Invariants::Rdkit => record::spec::Invariants::Rdkit,
+                }),
                 descriptors: features
                     .contains(&record::spec::FeatureBlock::Descriptors)
                     .then_some(record::spec::DESCRIPTORS),
