@@ -18,7 +18,7 @@ use super::{BondOrder, Molecule};
 use elements::{ELEMENTS, ISOTOPES};
 use ndarray::Array2;
 use rings::Rings;
-use smarts::{Pattern, View};
+use smarts::{HydrogenTest, Pattern, View};
 use std::sync::OnceLock;
 use topology::{for_each_path, hybridizations, Hybridization};
 
@@ -77,8 +77,10 @@ struct Patterns {
     /// Crippen's atom types in order: pattern, logP, MR.
     crippen: Vec<(Pattern, f64, f64)>,
     /// Per (atomic number, aromatic, hydrogens up to 4), the Crippen types (indices, in
-    /// order) whose first atom could match such an atom; see [`crippen_candidates`].
+    /// order) whose first atom could match such an atom.
     crippen_by_kind: Vec<Vec<usize>>,
+    /// The hydrogen types, in order, as tests of a hydrogen counted on an atom.
+    crippen_hydrogens: Vec<(HydrogenTest, f64, f64)>,
 }
 
 const CRIPPEN: &str = include_str!("crippen.tsv");
@@ -104,9 +106,14 @@ fn patterns() -> &'static Patterns {
                     .collect()
             })
             .collect();
+        let crippen_hydrogens = crippen
+            .iter()
+            .filter_map(|(p, l, r)| p.for_counted_hydrogen().map(|t| (t, *l, *r)))
+            .collect();
         Patterns {
             crippen,
             crippen_by_kind,
+            crippen_hydrogens,
             hbd: p("[N&!H0&v3,N&!H0&+1&v4,O&H1&+0,S&H1&+0,n&H1&+0]"),
             hba: p("[$([O,S;H1;v2]-[!$(*=[O,N,P,S])]),$([O,S;H0;v2]),$([O,S;-]),$([N;v3;!$(N-*=!@[O,N,P,S])]),$([nH0X2,o,s;+0])]"),
             heteroatoms: p("[!#6;!#1]"),
@@ -132,7 +139,7 @@ pub fn descriptors(m: &Molecule) -> [f64; 41] {
     let pats = patterns();
     let count = |p: &Pattern| p.count_unique(&view) as f64;
     let hybrid = hybridizations(m);
-    let (logp, mr) = crippen(m, pats);
+    let (logp, mr) = crippen(m, &view, pats);
     let ring = ring_counts(m, &rings);
     let paths = paths(m, &hk_deltas(m), &n_vals(m));
     let (chi_v, chi_n) = (paths.chi_v, paths.chi_n);
@@ -524,28 +531,44 @@ fn oxygen_psa(nbrs: i32, hs: i32, chg: i32, s: i32, d: i32, ar: i32, ring3: bool
     known.unwrap_or_else(|| (28.5 - nbrs as f64 * 8.6 + hs as f64 * 1.5).max(0.0))
 }
 
-/// Wildman–Crippen logP and molar refractivity: each atom, hydrogens as atoms, takes the
-/// first type that matches it.
-fn crippen(m: &Molecule, pats: &Patterns) -> (f64, f64) {
-    let view = View::explicit_h(m);
+/// Wildman–Crippen logP and molar refractivity: each atom, and each hydrogen, takes the
+/// first type that matches it. RDKit adds the hydrogens as atoms; here a hydrogen counted on
+/// an atom is typed from that atom (all of an atom's hydrogens alike), and the sums run in
+/// RDKit's order: the atoms, then the hydrogens by their owners.
+fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
     let (mut logp, mut mr) = (0.0, 0.0);
+    let all: Vec<usize> = (0..pats.crippen.len()).collect();
     for a in 0..view.atoms.len() {
         let atom = &view.atoms[a];
-        let all: Vec<usize>;
         let candidates = if atom.total_h <= 4 {
             let kind =
                 atom.element as usize * 10 + atom.aromatic as usize * 5 + atom.total_h as usize;
             &pats.crippen_by_kind[kind]
         } else {
-            all = (0..pats.crippen.len()).collect();
             &all
         };
         if let Some(&i) = candidates
             .iter()
-            .find(|&&i| pats.crippen[i].0.matches_at(&view, a))
+            .find(|&&i| pats.crippen[i].0.matches_at(view, a))
         {
             logp += pats.crippen[i].1;
             mr += pats.crippen[i].2;
+        }
+    }
+    for a in 0..m.n_atoms() {
+        let hydrogens = view.atoms[a].implicit_h;
+        if hydrogens == 0 {
+            continue;
+        }
+        if let Some((_, l, r)) = pats
+            .crippen_hydrogens
+            .iter()
+            .find(|(test, _, _)| test.matches_on(view, a))
+        {
+            for _ in 0..hydrogens {
+                logp += l;
+                mr += r;
+            }
         }
     }
     (logp, mr)

@@ -11,10 +11,27 @@
 use super::super::{BondOrder, Molecule};
 use super::elements::ELEMENTS;
 
-/// A molecule as patterns see it.
-pub struct View {
+/// A molecule as patterns see it: per-atom facts beside the molecule's own bonds.
+pub struct View<'m> {
     pub atoms: Vec<ViewAtom>,
-    pub bonds: Vec<Vec<(usize, BondOrder, bool)>>,
+    pub bonds: &'m [Vec<(usize, BondOrder, bool)>],
+    /// Results of recursive patterns already tested, by (pattern number, atom): 0 not yet,
+    /// 1 no, 2 yes. A recursive pattern's answer depends on the atom alone, so every
+    /// pattern that contains it shares it.
+    known: std::cell::RefCell<Vec<u8>>,
+}
+
+/// A number per distinct recursive pattern text, the same wherever the text appears.
+fn recursive_id(text: &str) -> usize {
+    static IDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut ids = IDS.lock().expect("no panic while holding it");
+    match ids.iter().position(|t| t == text) {
+        Some(i) => i,
+        None => {
+            ids.push(text.to_string());
+            ids.len() - 1
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -30,9 +47,9 @@ pub struct ViewAtom {
     pub valence: u8,
 }
 
-impl View {
+impl<'m> View<'m> {
     /// The molecule with its hydrogens as counts.
-    pub fn implicit(m: &Molecule) -> View {
+    pub fn implicit(m: &'m Molecule) -> View<'m> {
         let atoms = (0..m.n_atoms())
             .map(|a| {
                 let atom = &m.atoms[a];
@@ -53,32 +70,26 @@ impl View {
             .collect();
         View {
             atoms,
-            bonds: m.bonds.clone(),
+            bonds: &m.bonds,
+            known: Default::default(),
         }
     }
 
-    /// The molecule with every counted hydrogen made an atom bonded to its owner (RDKit's
-    /// `AddHs`), appended after the molecule's own atoms.
-    pub fn explicit_h(m: &Molecule) -> View {
-        let mut view = View::implicit(m);
-        for a in 0..m.n_atoms() {
-            for _ in 0..view.atoms[a].implicit_h {
-                let h = view.atoms.len();
-                view.atoms.push(ViewAtom {
-                    element: 1,
-                    aromatic: false,
-                    charge: 0,
-                    implicit_h: 0,
-                    total_h: 0,
-                    in_ring: false,
-                    valence: 1,
-                });
-                view.bonds.push(vec![(a, BondOrder::Single, false)]);
-                view.bonds[a].push((h, BondOrder::Single, false));
+    /// Recursive pattern `id` at atom `a`, from the cache or from `test`.
+    fn recursive(&self, id: usize, a: usize, test: impl FnOnce() -> bool) -> bool {
+        let slot = id * self.atoms.len() + a;
+        if let Some(&k) = self.known.borrow().get(slot) {
+            if k != 0 {
+                return k == 2;
             }
-            view.atoms[a].implicit_h = 0;
         }
-        view
+        let result = test();
+        let mut known = self.known.borrow_mut();
+        if known.len() <= slot {
+            known.resize((id + 1) * self.atoms.len(), 0);
+        }
+        known[slot] = 1 + result as u8;
+        result
     }
 
     fn degree(&self, a: usize) -> u8 {
@@ -104,6 +115,24 @@ pub fn total_valence(m: &Molecule, a: usize) -> u8 {
         default as u8
     } else {
         v as u8
+    }
+}
+
+/// Whether a hydrogen counted on an atom (not an atom of the view) matches a pattern.
+#[derive(Clone, Debug)]
+pub enum HydrogenTest {
+    Always,
+    /// The pattern without its hydrogen, rooted at the atom that carries it.
+    Rooted(Pattern),
+}
+
+impl HydrogenTest {
+    /// Whether a hydrogen counted on atom `owner` matches.
+    pub fn matches_on(&self, view: &View, owner: usize) -> bool {
+        match self {
+            HydrogenTest::Always => true,
+            HydrogenTest::Rooted(p) => p.matches_at(view, owner),
+        }
     }
 }
 
@@ -168,7 +197,8 @@ enum AtomExpr {
     Valence(u8),
     InRing(bool),
     Charge(i8),
-    Recursive(Box<Pattern>),
+    /// A recursive pattern, with its number ([`recursive_id`]) for [`View`]'s cache.
+    Recursive(Box<Pattern>, usize),
 }
 
 #[derive(Clone, Debug)]
@@ -218,6 +248,31 @@ impl Pattern {
     /// hydrogen count as given (false only when it cannot, whatever else the atom is).
     pub fn first_could_match(&self, z: u8, aromatic: bool, hydrogens: u8) -> bool {
         could_match(&self.atoms[0], z, aromatic, hydrogens) != Some(false)
+    }
+
+    /// For a pattern whose first atom is a hydrogen bonded to the second (Crippen's
+    /// `[#1]O[CX4,c]`): the test of a hydrogen counted on an atom, as a pattern rooted at
+    /// that atom (`O[CX4,c]`). `Always` for a lone hydrogen (`[#1]`); `None` when the
+    /// pattern does not have that shape or cannot match such a hydrogen.
+    pub fn for_counted_hydrogen(&self) -> Option<HydrogenTest> {
+        if could_match(&self.atoms[0], 1, false, 0) != Some(true) {
+            return None;
+        }
+        if self.atoms.len() == 1 {
+            return Some(HydrogenTest::Always);
+        }
+        let only_child = self.parents.iter().filter(|p| p.0 == 0).count() == 1;
+        let (first_parent, bond) = &self.parents[0];
+        if *first_parent != 0 || !only_child || !bond_matches(bond, BondOrder::Single, false) {
+            return None;
+        }
+        Some(HydrogenTest::Rooted(Pattern {
+            atoms: self.atoms[1..].to_vec(),
+            parents: self.parents[1..]
+                .iter()
+                .map(|(p, b)| (p - 1, b.clone()))
+                .collect(),
+        }))
     }
 
     /// Whether the pattern matches with its first atom on `atom`.
@@ -373,7 +428,7 @@ fn atom_matches(e: &AtomExpr, view: &View, a: usize) -> bool {
         AtomExpr::Valence(n) => atom.valence == *n,
         AtomExpr::InRing(r) => atom.in_ring == *r,
         AtomExpr::Charge(c) => atom.charge == *c,
-        AtomExpr::Recursive(p) => p.matches_at(view, a),
+        AtomExpr::Recursive(p, id) => view.recursive(*id, a, || p.matches_at(view, a)),
     }
 }
 
@@ -577,12 +632,14 @@ impl<'a> Parser<'a> {
                     return Err(self.error("`$` needs `(`"));
                 }
                 self.at += 1;
+                let start = self.at;
                 let inner = self.pattern()?;
                 if self.peek() != Some(b')') {
                     return Err(self.error("expected `)`"));
                 }
+                let id = recursive_id(&self.source[start..self.at]);
                 self.at += 1;
-                AtomExpr::Recursive(Box::new(inner))
+                AtomExpr::Recursive(Box::new(inner), id)
             }
             b'*' => {
                 self.at += 1;
@@ -706,7 +763,7 @@ impl<'a> Parser<'a> {
 /// Whether evaluating an expression may search the molecule (a recursive pattern).
 fn searches(e: &AtomExpr) -> bool {
     match e {
-        AtomExpr::Recursive(_) => true,
+        AtomExpr::Recursive(..) => true,
         AtomExpr::Not(inner) => searches(inner),
         AtomExpr::And(all) | AtomExpr::Or(all) => all.iter().any(searches),
         _ => false,
@@ -764,12 +821,25 @@ mod tests {
     }
 
     #[test]
-    fn explicit_hydrogens_are_atoms() {
+    fn counted_hydrogens_match_from_their_owner() {
+        // Methanol: the hydroxyl H is `[#1]O`; the methyl Hs are not, but are `[#1][#6]`.
         let m = Molecule::from_smiles("CO").unwrap();
-        let v = View::explicit_h(&m);
-        assert_eq!(v.atoms.len(), 6);
-        assert_eq!(Pattern::parse("[#1]O").unwrap().count_unique(&v), 1);
-        assert_eq!(Pattern::parse("[#1][#6]").unwrap().count_unique(&v), 3);
+        let v = View::implicit(&m);
+        let test = |p: &str| Pattern::parse(p).unwrap().for_counted_hydrogen().unwrap();
+        assert!(test("[#1]O").matches_on(&v, 1) && !test("[#1]O").matches_on(&v, 0));
+        assert!(test("[#1][#6]").matches_on(&v, 0));
+        assert!(test("[#1]O[CX4,c]").matches_on(&v, 1));
+        assert!(test("[#1]").matches_on(&v, 0));
+        // Patterns that are not a hydrogen's.
+        assert!(Pattern::parse("[CH3]")
+            .unwrap()
+            .for_counted_hydrogen()
+            .is_none());
+        assert!(Pattern::parse("[#1]=O")
+            .unwrap()
+            .for_counted_hydrogen()
+            .is_none());
+        // Hydrogen counts and connections are the same as with hydrogens as atoms.
         assert_eq!(Pattern::parse("[CH3]").unwrap().count_unique(&v), 1);
         assert_eq!(Pattern::parse("[CX4]").unwrap().count_unique(&v), 1);
     }
