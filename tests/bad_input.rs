@@ -120,6 +120,9 @@ fn cases() -> Vec<Case> {
         Case { csv: Some("SMILES,a\nCC,1\n"), ..case("repeated feature block", &[SMILES_SOURCE, ("label-columns = [\"a\"]", "label-columns = [\"a\"]\nfeatures = [\"ecfp\", \"ecfp\"]")], "data.features: `ecfp` is listed twice") },
         Case { csv: Some("SMILES,a\nCC,1\n"), ..case("unknown feature block", &[SMILES_SOURCE, ("label-columns = [\"a\"]", "label-columns = [\"a\"]\nfeatures = [\"maccs\"]")], "line 10: data.features: unknown variant `maccs`, expected `ecfp` or `descriptors`") },
         case("feature blocks for the toy set", &[("rows = 3000", "rows = 3000\nfeatures = [\"ecfp\"]")], "data.features: not used with source = \"toy\""),
+        case("dropout of one", &[("learning-rate = 0.01", "learning-rate = 0.01\ndropout = 1.0")], "line 20: training.dropout: dropout 1 is outside [0, 1)"),
+        case("negative weight decay", &[("learning-rate = 0.01", "learning-rate = 0.01\nweight-decay = -1e-5")], "line 20: training.weight-decay: weight decay -0.00001 must not be negative"),
+        case("repeated dropout", &[("learning-rate = 0.01", "learning-rate = 0.01\ndropout = [0.5, 0.5]")], "line 20: training.dropout: `0.5` is listed twice"),
         case("split column on the toy set", &[("test-rows = 500", "method = \"column\"")], "split.method: a column split reads a column of a molecule file"),
         // The command line.
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },

@@ -669,3 +669,52 @@ fn the_sweep_recipe_shows_the_builds_progress() {
         assert!(!line.contains("--quiet") && !line.contains(" -q"), "{line}");
     }
 }
+
+#[test]
+fn dropout_and_weight_decay_are_axes_whose_runs_reproduce_whatever_the_job_count() {
+    let dir = tempfile::tempdir().unwrap();
+    // A network wide enough for dropout to matter: 2-64-32-3.
+    let body = SMALL
+        .replace("rate = [0.0, 0.5]", "rate = 0.5")
+        .replace("strategies = [\"masked\", \"single-task\"]", "strategies = [\"masked\"]")
+        .replace(
+            "learning-rate = 0.01",
+            "learning-rate = 0.01\ndropout = [0.0, 0.3]\nweight-decay = [0.0, 0.01]\n\n[model]\nhidden = [64, 32]",
+        );
+    let file = experiment(dir.path(), "regularised", &body);
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let first = sweep(&file, &one, &["--jobs", "1"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(sweep(&file, &two, &["--jobs", "2", "--no-report"])
+        .status
+        .success());
+    let records = metric_records(&one);
+    assert_eq!(records.len(), 2 * 2 * 3);
+    assert_eq!(
+        records,
+        metric_records(&two),
+        "bit-identical across job counts"
+    );
+    // The four settings differ, and the report names each group by what sets it apart.
+    let auc = |r: &record::outcome::RunRecord| r.metrics().unwrap().headline().accuracy.unwrap();
+    let runs = crate::common::run_records(&one);
+    let mut by_setting = std::collections::BTreeMap::new();
+    for (id, r) in &runs {
+        let t = crate::common::spec_of(&one, id).training;
+        by_setting
+            .entry((t.dropout.to_bits(), t.weight_decay.to_bits()))
+            .or_insert_with(Vec::new)
+            .push(auc(r));
+    }
+    assert_eq!(by_setting.len(), 4);
+    let summary = std::fs::read_to_string(one.join("summary.csv")).unwrap();
+    assert!(
+        summary.contains("dropout 0.3 · weight-decay 0.01"),
+        "{}",
+        summary.lines().take(3).collect::<Vec<_>>().join("\n")
+    );
+}

@@ -1,13 +1,18 @@
-//! Adam with the Keras defaults.
+//! Adam with the Keras defaults, and decoupled weight decay (AdamW, Loshchilov & Hutter
+//! 2019) as Keras 3 applies it.
 
 /// Adam state for a fixed list of parameter tensors, each seen as a flat slice.
 ///
 /// Keras's update (the "epsilon hat" form): with `t` the 1-based step,
 /// `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g²`,
 /// `p -= lr · sqrt(1-b2^t)/(1-b1^t) · m / (sqrt(v) + eps)`.
+///
+/// With a weight decay `wd > 0` (AdamW), every parameter first shrinks by `lr · wd` of
+/// itself, outside the gradient's moments, as Keras 3's `AdamW` does (biases included).
 #[derive(Clone, Debug)]
 pub struct Adam {
     pub lr: f32,
+    pub weight_decay: f32,
     pub beta1: f32,
     pub beta2: f32,
     pub epsilon: f32,
@@ -22,6 +27,7 @@ impl Adam {
     pub fn new(lr: f32, sizes: &[usize]) -> Self {
         Adam {
             lr,
+            weight_decay: 0.0,
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-7,
@@ -49,6 +55,7 @@ impl Adam {
     /// Updates parameter tensor `index` in place from its gradient.
     pub fn update(&mut self, index: usize, lr_t: f32, param: &mut [f32], grad: &[f32]) {
         let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
+        let decay = self.lr * self.weight_decay;
         let (m, v) = (&mut self.m[index], &mut self.v[index]);
         assert!(
             param.len() == m.len() && grad.len() == m.len(),
@@ -60,6 +67,9 @@ impl Adam {
             .zip(m.iter_mut())
             .zip(v.iter_mut())
         {
+            if decay != 0.0 {
+                *p -= decay * *p;
+            }
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
             *p -= lr_t * *m / (v.sqrt() + eps);
@@ -70,6 +80,28 @@ impl Adam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weight_decay_shrinks_before_the_adam_step() {
+        // Two steps of AdamW by hand: p1 = p0 - lr·wd·p0 - lr·g/|g| (Adam's first step),
+        // then the same with the second step's moments.
+        let (lr, wd) = (0.1f32, 0.5f32);
+        let mut adam = Adam::new(lr, &[1]);
+        adam.weight_decay = wd;
+        let mut p = [2.0f32];
+        let g = [0.5f32];
+        let lr_t = adam.begin_step();
+        adam.update(0, lr_t, &mut p, &g);
+        let step1 = lr_t * 0.05 / ((0.001f32 * 0.25).sqrt() + 1e-7);
+        let expected = 2.0 - lr * wd * 2.0 - step1;
+        assert!((p[0] - expected).abs() < 1e-6, "{} vs {expected}", p[0]);
+        // No decay: the plain Adam step.
+        let mut plain = Adam::new(lr, &[1]);
+        let mut q = [2.0f32];
+        let lr_t = plain.begin_step();
+        plain.update(0, lr_t, &mut q, &g);
+        assert!((q[0] - (2.0 - step1)).abs() < 1e-6);
+    }
 
     #[test]
     fn first_step_moves_each_parameter_by_lr_against_its_gradient_sign() {

@@ -16,6 +16,19 @@ fn reference_loss(
     o: &Array2<bool>,
     loss: &Loss,
 ) -> f64 {
+    reference_loss_with_masks(params, sizes, x, y, o, loss, None)
+}
+
+/// The reference loss with each hidden layer's outputs multiplied by a dropout mask.
+fn reference_loss_with_masks(
+    params: &[Vec<f64>],
+    sizes: &[usize],
+    x: &Array2<f32>,
+    y: &Array2<f32>,
+    o: &Array2<bool>,
+    loss: &Loss,
+    masks: Option<&[Array2<f32>]>,
+) -> f64 {
     let layers = sizes.len() - 1;
     let (n, tasks) = y.dim();
     let mut total = 0.0;
@@ -29,7 +42,8 @@ fn reference_loss(
                 .map(|k| {
                     let z = b[k] + (0..fin).map(|j| a[j] * w[j * fout + k]).sum::<f64>();
                     if l + 1 < layers {
-                        z.max(0.0)
+                        let keep = masks.map_or(1.0, |m| m[l][[i, k]] as f64);
+                        z.max(0.0) * keep
                     } else {
                         z
                     }
@@ -205,4 +219,111 @@ fn sparse_and_dense_first_layers_train_alike() {
             assert!((a - b).abs() < 1e-3, "{a} vs {b}");
         }
     }
+}
+
+#[test]
+fn dropout_gradients_match_central_differences_through_the_same_masks() {
+    let sizes = [20, 8, 6, 3];
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mlp = Mlp::new(&sizes, &mut rng);
+    let n = 9;
+    let x = Array2::from_shape_simple_fn((n, sizes[0]), || rng.random_range(-1.0f32..1.0));
+    let y = Array2::from_shape_simple_fn((n, 3), || rng.random_range(0..2u8) as f32);
+    let o = Array2::from_shape_fn((n, 3), |(i, j)| (i + j) % 3 != 0);
+    let loss = Loss::masked();
+    let mut trainer = Trainer::new(mlp.clone(), 1e-3, n)
+        .with_dropout(0.4, ChaCha8Rng::seed_from_u64(12))
+        .with_kernel(Kernel::Tiled);
+    assert_eq!(
+        trainer.kernel(),
+        Kernel::Blas,
+        "dropout trains through BLAS"
+    );
+    let value = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    let masks = trainer.dropout_masks();
+    // Some units dropped, the others scaled by 1 / (1 - 0.4).
+    let cells: Vec<f32> = masks
+        .iter()
+        .flat_map(|m| {
+            m.slice(ndarray::s![..n, ..])
+                .iter()
+                .copied()
+                .collect::<Vec<f32>>()
+        })
+        .collect();
+    assert!(
+        cells.contains(&0.0)
+            && cells
+                .iter()
+                .all(|&v| v == 0.0 || (v - 1.0 / 0.6).abs() < 1e-6)
+    );
+    let mut params: Vec<Vec<f64>> = Vec::new();
+    let mut analytic: Vec<Vec<f32>> = Vec::new();
+    for l in 0..sizes.len() - 1 {
+        params.push(mlp.weights[l].iter().map(|&v| v as f64).collect());
+        params.push(mlp.biases[l].iter().map(|&v| v as f64).collect());
+        analytic.push(trainer.grad_weights()[l].iter().copied().collect());
+        analytic.push(trainer.grad_biases()[l].iter().copied().collect());
+    }
+    let f = |p: &[Vec<f64>]| reference_loss_with_masks(p, &sizes, &x, &y, &o, &loss, Some(&masks));
+    assert!((f(&params) - value as f64).abs() < 1e-5);
+    let h = 1e-5;
+    for tensor in 0..params.len() {
+        for k in 0..params[tensor].len() {
+            let original = params[tensor][k];
+            params[tensor][k] = original + h;
+            let up = f(&params);
+            params[tensor][k] = original - h;
+            let down = f(&params);
+            params[tensor][k] = original;
+            let numeric = (up - down) / (2.0 * h);
+            let got = analytic[tensor][k] as f64;
+            assert!(
+                (numeric - got).abs() <= 1e-4 + 1e-3 * numeric.abs(),
+                "tensor {tensor} entry {k}: analytic {got} vs numeric {numeric}"
+            );
+        }
+    }
+    // Frozen, the next step sees the same masks; unfrozen, new ones.
+    trainer.freeze_dropout(true);
+    let again = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    assert_eq!(again, value);
+    trainer.freeze_dropout(false);
+    trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    assert_ne!(trainer.dropout_masks(), masks);
+}
+
+#[test]
+fn training_with_dropout_is_reproducible_and_rate_zero_is_none() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let (n, d) = (40, 12);
+    let x = Array2::from_shape_simple_fn((n, d), || rng.random_range(-1.0f32..1.0));
+    let y = Array2::from_shape_fn((n, 2), |(i, j)| ((x[[i, j]] > 0.0) as u8) as f32);
+    let o = Array2::from_elem((n, 2), true);
+    let mlp = Mlp::new(&[d, 16, 2], &mut rng);
+    let train = |rate: f32, decay: f32| {
+        let mut t = Trainer::new(mlp.clone(), 1e-2, 8)
+            .with_kernel(Kernel::Blas)
+            .with_dropout(rate, ChaCha8Rng::seed_from_u64(5))
+            .with_weight_decay(decay);
+        let mut order = ChaCha8Rng::seed_from_u64(6);
+        for _ in 0..5 {
+            t.epoch(x.view(), y.view(), o.view(), 8, &Loss::masked(), &mut order);
+        }
+        t.into_mlp()
+    };
+    assert_eq!(
+        train(0.5, 1e-4),
+        train(0.5, 1e-4),
+        "the same streams, the same weights"
+    );
+    assert_ne!(train(0.5, 0.0), train(0.0, 0.0));
+    assert_ne!(train(0.0, 1e-2), train(0.0, 0.0));
+    // Rate 0 is the plain trainer.
+    let mut plain = Trainer::new(mlp.clone(), 1e-2, 8).with_kernel(Kernel::Blas);
+    let mut order = ChaCha8Rng::seed_from_u64(6);
+    for _ in 0..5 {
+        plain.epoch(x.view(), y.view(), o.view(), 8, &Loss::masked(), &mut order);
+    }
+    assert_eq!(plain.into_mlp(), train(0.0, 0.0));
 }

@@ -1,4 +1,5 @@
-//! Training: forward, backward and Adam in preallocated buffers.
+//! Training: forward, backward and Adam in preallocated buffers, with optional inverted
+//! dropout after each hidden layer and decoupled weight decay.
 
 use crate::adam::Adam;
 use crate::loss::Loss;
@@ -8,7 +9,8 @@ use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, RngCore};
+use rand_chacha::ChaCha8Rng;
 
 /// An [`Mlp`], its Adam state, and every buffer a training step needs.
 ///
@@ -39,6 +41,41 @@ pub struct Trainer {
     dirty: Vec<bool>,
     kernel: Kernel,
     tiled: TiledBuffers,
+    dropout: Option<Dropout>,
+}
+
+/// Inverted dropout after every hidden layer (Srivastava et al. 2014): in training each
+/// hidden unit of each row is kept with probability `1 - rate` and scaled by `1 / (1 -
+/// rate)`, so evaluation ([`Mlp::forward`]) uses the network as it is.
+struct Dropout {
+    rate: f32,
+    /// Draws the masks: a seeded stream of its own, so reruns are bit-identical.
+    rng: ChaCha8Rng,
+    /// `masks[l]`: hidden layer `l`'s multipliers for the current batch (0 or `1/(1-rate)`).
+    masks: Vec<Array2<f32>>,
+    /// Reuse the current masks instead of drawing new ones (gradient checks).
+    frozen: bool,
+}
+
+impl Dropout {
+    /// Draws layer `l`'s mask for `n` rows and applies it to the activations.
+    fn apply(&mut self, l: usize, mut acts: ndarray::ArrayViewMut2<f32>) {
+        let n = acts.nrows();
+        let mask = &mut self.masks[l];
+        if !self.frozen {
+            // Keep when a uniform 32-bit draw is at or above rate · 2^32.
+            let threshold = (self.rate as f64 * 4_294_967_296.0) as u64;
+            let scale = 1.0 / (1.0 - self.rate);
+            for v in mask.slice_mut(s![..n, ..]).iter_mut() {
+                *v = if (self.rng.next_u32() as u64) >= threshold {
+                    scale
+                } else {
+                    0.0
+                };
+            }
+        }
+        acts.zip_mut_with(&mask.slice(s![..n, ..]), |a, &m| *a *= m);
+    }
 }
 
 /// How a [`Trainer`] computes a step's products.
@@ -103,7 +140,54 @@ impl Trainer {
             dirty: vec![true; sizes[0]],
             kernel: Kernel::for_sizes(&sizes),
             tiled: TiledBuffers::new(&sizes),
+            dropout: None,
             mlp,
+        }
+    }
+
+    /// Inverted dropout at `rate` (in `[0, 1)`) after every hidden layer, its masks drawn
+    /// from `rng`. A network with dropout trains through whole-batch products
+    /// ([`Kernel::Blas`]); `rate = 0` is no dropout.
+    pub fn with_dropout(mut self, rate: f32, rng: ChaCha8Rng) -> Self {
+        assert!(
+            (0.0..1.0).contains(&rate),
+            "dropout rate {rate} is outside [0, 1)"
+        );
+        if rate > 0.0 {
+            let sizes = self.mlp.sizes();
+            self.dropout = Some(Dropout {
+                rate,
+                rng,
+                masks: sizes[1..sizes.len() - 1]
+                    .iter()
+                    .map(|&k| Array2::zeros((self.capacity, k)))
+                    .collect(),
+                frozen: false,
+            });
+            self.kernel = Kernel::Blas;
+        }
+        self
+    }
+
+    /// Decoupled weight decay (AdamW) at `decay` per unit of learning rate.
+    pub fn with_weight_decay(mut self, decay: f32) -> Self {
+        self.adam.weight_decay = decay;
+        self
+    }
+
+    /// The current dropout masks, one per hidden layer (none without dropout).
+    #[cfg(test)]
+    pub(crate) fn dropout_masks(&self) -> Vec<Array2<f32>> {
+        self.dropout
+            .as_ref()
+            .map_or(Vec::new(), |d| d.masks.clone())
+    }
+
+    /// Keeps the current dropout masks for the next steps instead of drawing new ones.
+    #[cfg(test)]
+    pub(crate) fn freeze_dropout(&mut self, frozen: bool) {
+        if let Some(d) = self.dropout.as_mut() {
+            d.frozen = frozen;
         }
     }
 
@@ -115,9 +199,12 @@ impl Trainer {
     }
 
     /// Chooses how steps are computed (default [`Kernel::for_sizes`]). Both give the same
-    /// sums up to float rounding; each is reproducible run to run.
+    /// sums up to float rounding; each is reproducible run to run. With dropout, steps are
+    /// always whole-batch products.
     pub fn with_kernel(mut self, kernel: Kernel) -> Self {
-        self.kernel = kernel;
+        if self.dropout.is_none() {
+            self.kernel = kernel;
+        }
         self
     }
 
@@ -236,6 +323,11 @@ impl Trainer {
         }
         let grown = Trainer::new(self.mlp.clone(), self.adam.lr, n);
         self.capacity = n;
+        if let Some(d) = self.dropout.as_mut() {
+            for m in d.masks.iter_mut() {
+                *m = Array2::zeros((n, m.ncols()));
+            }
+        }
         self.acts = grown.acts;
         self.deltas = grown.deltas;
         self.batch_x = grown.batch_x;
@@ -290,21 +382,24 @@ impl Trainer {
                     relu,
                     rest[0].slice_mut(s![..n, ..]),
                 );
-                continue;
-            }
-            let input = if l == 0 {
-                x
             } else {
-                before[l - 1].slice(s![..n, ..])
-            };
-            affine_into(
-                input,
-                self.mlp.weights[l].view(),
-                &self.mlp.biases[l],
-                relu,
-                rest[0].slice_mut(s![..n, ..]),
-                &mut self.tile,
-            );
+                let input = if l == 0 {
+                    x
+                } else {
+                    before[l - 1].slice(s![..n, ..])
+                };
+                affine_into(
+                    input,
+                    self.mlp.weights[l].view(),
+                    &self.mlp.biases[l],
+                    relu,
+                    rest[0].slice_mut(s![..n, ..]),
+                    &mut self.tile,
+                );
+            }
+            if let (true, Some(d)) = (relu, self.dropout.as_mut()) {
+                d.apply(l, rest[0].slice_mut(s![..n, ..]));
+            }
         }
 
         let value = loss.loss_and_grad_into(
@@ -347,6 +442,11 @@ impl Trainer {
                 0.0,
                 &mut prev,
             );
+            // Through the dropout mask (a dropped unit's activation is 0, so ReLU's
+            // derivative below zeroes it too; a kept one is scaled as it was forward).
+            if let Some(d) = self.dropout.as_ref() {
+                prev.zip_mut_with(&d.masks[l - 1].slice(s![..n, ..]), |v, &m| *v *= m);
+            }
             // ReLU's derivative and the bias gradient in one pass.
             relu_backward_and_column_sums(
                 prev.as_slice_mut().expect("contiguous"),

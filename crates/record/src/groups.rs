@@ -21,12 +21,19 @@ fn variant(spec: &RunSpec) -> &str {
     spec.variant.as_deref().unwrap_or_default()
 }
 
-/// The training settings by key, as written in experiment files.
+/// The training settings by key, as written in experiment files. Settings a record leaves
+/// out at their default (dropout and weight decay at 0) are named with it, so that a grid
+/// over `dropout = [0.0, 0.5]` shows both values.
 fn training_settings(spec: &RunSpec) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert(
         "hidden".to_string(),
         format!("{:?}", spec.hidden).replace(' ', ""),
+    );
+    out.insert("dropout".to_string(), spec.training.dropout.to_string());
+    out.insert(
+        "weight-decay".to_string(),
+        spec.training.weight_decay.to_string(),
     );
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(&spec.training) {
         for (k, v) in map {

@@ -129,6 +129,8 @@ mod tests {
                 eval_every: 1,
                 patience: None,
                 pos_weight: None,
+                dropout: 0.0,
+                weight_decay: 0.0,
             },
             strategy: Strategy::Masked,
         }

@@ -347,6 +347,16 @@ pub struct TrainingSpec {
     /// Left out of the record when unset, so that older settings keep their ids and streams.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos_weight: Option<PosWeight>,
+    /// Inverted dropout after every hidden layer (0: none; left out of the record then).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f64,
+    /// Decoupled weight decay, AdamW's (0: plain Adam; left out of the record then).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_decay: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Everything that determines one run's results.

@@ -250,6 +250,16 @@ pub struct RawTraining {
     /// `"balanced"`: weigh each task's positives by its negatives / positives among the
     /// observed training labels (masked loss only). Default: no weights.
     pub pos_weight: Option<record::spec::PosWeight>,
+    /// Inverted dropout after every hidden layer, in [0, 1). Default 0 (none).
+    #[serde(default = "zero")]
+    pub dropout: Axis<f64>,
+    /// Decoupled weight decay (AdamW), per unit of learning rate. Default 0 (Adam).
+    #[serde(default = "zero")]
+    pub weight_decay: Axis<f64>,
+}
+
+fn zero() -> Axis<f64> {
+    Axis::one(0.0)
 }
 
 fn default_epochs() -> Axis<usize> {
@@ -274,6 +284,8 @@ impl Default for RawTraining {
             eval_every: default_eval_every(),
             patience: None,
             pos_weight: None,
+            dropout: zero(),
+            weight_decay: zero(),
         }
     }
 }

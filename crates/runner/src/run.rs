@@ -302,9 +302,16 @@ fn members(
         init.set_stream(index as u64);
         let mut batch_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
         batch_rng.set_stream(index as u64);
+        // Dropout's masks: a stream of the batch-order seed of its own, far from the
+        // networks' batch-order streams.
+        let mut dropout_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
+        dropout_rng.set_stream((1 << 32) + index as u64);
         let mlp = Mlp::new(&sizes(task_list.len()), &mut init);
+        let t = &run.spec.training;
         Member {
-            trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1)),
+            trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1))
+                .with_dropout(t.dropout as f32, dropout_rng)
+                .with_weight_decay(t.weight_decay as f32),
             tasks: task_list,
             x,
             y,

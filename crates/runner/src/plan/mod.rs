@@ -236,41 +236,58 @@ fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRu
     check_mnar_reachable(&missing, &data, c, err)?;
 
     let mut runs = Vec::new();
+    let training = training_settings(&t);
     for m in &missing {
         for h in &sec.model.hidden.0 {
-            for &epochs in &t.epochs.0 {
-                for &batch_size in &t.batch_size.0 {
-                    for &lr in &t.learning_rate.0 {
-                        for &strategy in c.strategies {
-                            for &seed in c.seeds {
-                                runs.push(grid::planned(RunSpec {
-                                    format: record::FORMAT,
-                                    experiment: c.name.into(),
-                                    variant: c.variant.clone(),
-                                    experiment_seed: c.experiment_seed,
-                                    seed,
-                                    data: data.clone(),
-                                    split: split.clone(),
-                                    missing: m.clone(),
-                                    hidden: h.clone(),
-                                    training: TrainingSpec {
-                                        epochs,
-                                        batch_size,
-                                        learning_rate: lr,
-                                        eval_every: t.eval_every,
-                                        patience: t.patience,
-                                        pos_weight: t.pos_weight,
-                                    },
-                                    strategy,
-                                }));
-                            }
-                        }
+            for training in &training {
+                for &strategy in c.strategies {
+                    for &seed in c.seeds {
+                        runs.push(grid::planned(RunSpec {
+                            format: record::FORMAT,
+                            experiment: c.name.into(),
+                            variant: c.variant.clone(),
+                            experiment_seed: c.experiment_seed,
+                            seed,
+                            data: data.clone(),
+                            split: split.clone(),
+                            missing: m.clone(),
+                            hidden: h.clone(),
+                            training: training.clone(),
+                            strategy,
+                        }));
                     }
                 }
             }
         }
     }
     Ok(runs)
+}
+
+/// The product of the training axes, in the order the grid has always had them (epochs,
+/// then batch size, then learning rate, then dropout, then weight decay).
+fn training_settings(t: &crate::config::RawTraining) -> Vec<TrainingSpec> {
+    let mut out = Vec::new();
+    for &epochs in &t.epochs.0 {
+        for &batch_size in &t.batch_size.0 {
+            for &learning_rate in &t.learning_rate.0 {
+                for &dropout in &t.dropout.0 {
+                    for &weight_decay in &t.weight_decay.0 {
+                        out.push(TrainingSpec {
+                            epochs,
+                            batch_size,
+                            learning_rate,
+                            eval_every: t.eval_every,
+                            patience: t.patience,
+                            pos_weight: t.pos_weight,
+                            dropout,
+                            weight_decay,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// An overall MNAR rate the skew cannot reach (a drop probability would pass 1) is a

@@ -233,7 +233,9 @@ pub fn data(
                 split_column: split_column.map(String::from),
                 chemistry: record::spec::CHEMISTRY,
                 invariants: d.invariants.unwrap_or(match defaults.invariants {
-                    datagen::molecule::ecfp::Invariants::Masklab => record::spec::Invariants::Masklab,
+                    datagen::molecule::ecfp::Invariants::Masklab => {
+                        record::spec::Invariants::Masklab
+                    }
                     datagen::molecule::ecfp::Invariants::Rdkit => record::spec::Invariants::Rdkit,
                 }),
                 descriptors: features
@@ -583,6 +585,22 @@ pub fn training(
         ));
     }
     no_repeats("training.learning-rate", &t.learning_rate.0, plain, err)?;
+    finite("training.dropout", &t.dropout.0, err)?;
+    if let Some(p) = t.dropout.0.iter().find(|p| !(0.0..1.0).contains(*p)) {
+        return Err(err(
+            "training.dropout",
+            format!("dropout {p} is outside [0, 1): it is the share of hidden units dropped"),
+        ));
+    }
+    no_repeats("training.dropout", &t.dropout.0, plain, err)?;
+    finite("training.weight-decay", &t.weight_decay.0, err)?;
+    if let Some(w) = t.weight_decay.0.iter().find(|w| **w < 0.0) {
+        return Err(err(
+            "training.weight-decay",
+            format!("weight decay {w} must not be negative"),
+        ));
+    }
+    no_repeats("training.weight-decay", &t.weight_decay.0, plain, err)?;
     if t.patience == Some(0) {
         return Err(err(
             "training.patience",
