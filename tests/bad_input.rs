@@ -123,6 +123,7 @@ fn cases() -> Vec<Case> {
         case("dropout of one", &[("learning-rate = 0.01", "learning-rate = 0.01\ndropout = 1.0")], "line 20: training.dropout: dropout 1 is outside [0, 1)"),
         case("negative weight decay", &[("learning-rate = 0.01", "learning-rate = 0.01\nweight-decay = -1e-5")], "line 20: training.weight-decay: weight decay -0.00001 must not be negative"),
         case("repeated dropout", &[("learning-rate = 0.01", "learning-rate = 0.01\ndropout = [0.5, 0.5]")], "line 20: training.dropout: `0.5` is listed twice"),
+        case("select by auc without patience", &[("learning-rate = 0.01", "learning-rate = 0.01\nselect-by = \"auc\"")], "line 20: training.select-by: selecting by the dev ROC-AUC is early stopping's: set patience"),
         case("split column on the toy set", &[("test-rows = 500", "method = \"column\"")], "split.method: a column split reads a column of a molecule file"),
         // The command line.
         Case { args: &["--jobs", "0"], ..case("zero jobs", &[], "--jobs <JOBS>': 0 is not in 1..") },

@@ -718,3 +718,40 @@ fn dropout_and_weight_decay_are_axes_whose_runs_reproduce_whatever_the_job_count
         summary.lines().take(3).collect::<Vec<_>>().join("\n")
     );
 }
+
+#[test]
+fn early_stopping_can_select_by_the_dev_roc_auc() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = SMALL.replace(
+        "learning-rate = 0.01",
+        "learning-rate = 0.01\npatience = 2\nselect-by = \"auc\"",
+    );
+    let file = experiment(dir.path(), "by_auc", &body);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &["--no-report"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let runs = crate::common::run_records(&out);
+    assert_eq!(runs.len(), 12);
+    for r in runs.values() {
+        // Every evaluated epoch records the dev ROC-AUC beside the dev loss.
+        assert!(r
+            .history
+            .iter()
+            .all(|e| e.dev_loss.is_some() && e.dev_auc.is_some_and(|a| (0.0..=1.0).contains(&a))));
+    }
+    // A file that says nothing keeps its records as they were: no dev_auc written.
+    let plain = experiment(
+        dir.path(),
+        "by_loss",
+        &SMALL.replace("learning-rate = 0.01", "learning-rate = 0.01\npatience = 2"),
+    );
+    let out2 = dir.path().join("out2");
+    assert!(sweep(&plain, &out2, &["--no-report"]).status.success());
+    for r in crate::common::run_records(&out2).values() {
+        assert!(r.history.iter().all(|e| e.dev_auc.is_none()));
+    }
+}

@@ -195,6 +195,10 @@ pub struct Epoch {
     pub train_loss: f64,
     /// Masked BCE on the dev split: one yardstick for every strategy.
     pub dev_loss: Option<f64>,
+    /// Macro ROC-AUC on the dev split, where early stopping selects by it (left out
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_auc: Option<f64>,
 }
 
 /// `boundaries/<id>.json`: predicted probabilities over a grid of the unit square, for the

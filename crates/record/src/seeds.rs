@@ -131,6 +131,7 @@ mod tests {
                 pos_weight: None,
                 dropout: 0.0,
                 weight_decay: 0.0,
+                select_by: Default::default(),
             },
             strategy: Strategy::Masked,
         }

@@ -353,6 +353,27 @@ pub struct TrainingSpec {
     /// Decoupled weight decay, AdamW's (0: plain Adam; left out of the record then).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub weight_decay: f64,
+    /// What early stopping watches on the dev split (left out when the masked loss).
+    #[serde(default, skip_serializing_if = "SelectBy::is_loss")]
+    pub select_by: SelectBy,
+}
+
+/// The dev-set yardstick early stopping keeps the best weights by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectBy {
+    /// The masked BCE on the dev split's observed labels (lower is better).
+    #[default]
+    Loss,
+    /// The macro ROC-AUC over the tasks where it is defined (higher is better): the metric
+    /// the report leads with.
+    Auc,
+}
+
+impl SelectBy {
+    pub fn is_loss(&self) -> bool {
+        *self == SelectBy::Loss
+    }
 }
 
 fn is_zero(v: &f64) -> bool {

@@ -256,6 +256,10 @@ pub struct RawTraining {
     /// Decoupled weight decay (AdamW), per unit of learning rate. Default 0 (Adam).
     #[serde(default = "zero")]
     pub weight_decay: Axis<f64>,
+    /// What early stopping keeps the best weights by: `loss` (the dev masked loss, the
+    /// default) or `auc` (the dev macro ROC-AUC).
+    #[serde(default)]
+    pub select_by: record::spec::SelectBy,
 }
 
 fn zero() -> Axis<f64> {
@@ -286,6 +290,7 @@ impl Default for RawTraining {
             pos_weight: None,
             dropout: zero(),
             weight_decay: zero(),
+            select_by: Default::default(),
         }
     }
 }

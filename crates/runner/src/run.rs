@@ -7,7 +7,7 @@ use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use record::outcome::{BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TaskRecord};
-use record::spec::PosWeight;
+use record::spec::{PosWeight, SelectBy};
 use record::strategy::{DataTreatment, LossKind};
 use record::Strategy;
 use std::path::Path;
@@ -172,19 +172,31 @@ pub fn execute(
         }
         epochs_run = epoch;
         let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
-        let dev_loss = evaluate_now.then(|| {
+        let (dev_loss, dev_auc) = if evaluate_now {
             let logits = predict(&members, dev.features.view(), tasks);
-            masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64
-        });
+            let loss =
+                masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64;
+            let auc = (t.select_by == SelectBy::Auc)
+                .then(|| evaluate(logits.view(), dev.labels.view(), dev.observed.view()).auc);
+            (Some(loss), auc.map(finite).unwrap_or(None))
+        } else {
+            (None, None)
+        };
         history.push(Epoch {
             epoch,
             train_loss,
             dev_loss,
+            dev_auc,
         });
-        if let (Some(patience), Some(dl)) = (t.patience, dev_loss) {
-            if best.as_ref().is_none_or(|(b, _)| dl < *b) {
+        // Lower is better: the loss, or the ROC-AUC negated (undefined: no better).
+        let score = match t.select_by {
+            SelectBy::Loss => dev_loss,
+            SelectBy::Auc => evaluate_now.then(|| dev_auc.map_or(f64::INFINITY, |a| -a)),
+        };
+        if let (Some(patience), Some(score)) = (t.patience, score) {
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
                 best = Some((
-                    dl,
+                    score,
                     members.iter().map(|m| m.trainer.mlp().clone()).collect(),
                 ));
                 since_best = 0;

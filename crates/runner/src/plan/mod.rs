@@ -281,6 +281,7 @@ fn training_settings(t: &crate::config::RawTraining) -> Vec<TrainingSpec> {
                             pos_weight: t.pos_weight,
                             dropout,
                             weight_decay,
+                            select_by: t.select_by,
                         });
                     }
                 }

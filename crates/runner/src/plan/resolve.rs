@@ -613,6 +613,12 @@ pub fn training(
             "early stopping needs dev evaluations: set eval-every >= 1".into(),
         ));
     }
+    if t.select_by == record::spec::SelectBy::Auc && t.patience.is_none() {
+        return Err(err(
+            "training.select-by",
+            "selecting by the dev ROC-AUC is early stopping's: set patience".into(),
+        ));
+    }
     if t.patience.is_some() && !has_dev {
         return Err(err(
             "training.patience",
