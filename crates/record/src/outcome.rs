@@ -68,6 +68,39 @@ impl Metric {
     }
 }
 
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+impl MetricSet {
+    /// The record of nn's metrics, tasks named by `names` (an undefined value is `None`).
+    pub fn of(m: &nn::metrics::Metrics, names: &[String]) -> MetricSet {
+        MetricSet {
+            tasks: m
+                .tasks
+                .iter()
+                .zip(names)
+                .map(|(t, name)| TaskRecord {
+                    task: name.clone(),
+                    n: t.n_observed,
+                    n_positive: t.n_positive,
+                    accuracy: finite(t.accuracy),
+                    balanced_accuracy: finite(t.balanced_accuracy),
+                    auc: finite(t.auc),
+                    pr_auc: finite(t.pr_auc),
+                    bce: finite(t.bce),
+                    undefined: t.undefined.map(|u| u.to_string()),
+                })
+                .collect(),
+            accuracy: finite(m.accuracy),
+            balanced_accuracy: finite(m.balanced_accuracy),
+            auc: finite(m.auc),
+            pr_auc: finite(m.pr_auc),
+            bce: finite(m.bce),
+        }
+    }
+}
+
 impl TaskRecord {
     pub fn get(&self, m: Metric) -> Option<f64> {
         match m {
@@ -116,6 +149,82 @@ pub struct RunMetrics {
     /// What Keras's binary accuracy would print on the test set with `-1` for missing labels.
     pub keras_accuracy: Option<f64>,
     pub warnings: Vec<String>,
+    /// The test predictions, where the run's settings ask for them (`ensemble = true`), so
+    /// that a report can score the seeds' average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_predictions: Option<TestPredictions>,
+}
+
+/// A run's test-set predictions, compactly: two bytes a probability.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestPredictions {
+    /// blake3 of the test rows' indices in the source: runs whose test sets are the same
+    /// rows share it.
+    pub rows: String,
+    pub tasks: usize,
+    /// Per cell, row-major: `0`, `1`, or `.` for a label not observed.
+    pub labels: String,
+    /// Per cell, row-major: the probability as a 16-bit integer, `round(p × 65535)`, little
+    /// endian (within 1/131070 of the model's).
+    pub probabilities: ByteGrid,
+}
+
+impl TestPredictions {
+    /// Quantises probabilities (row-major, `tasks` a row) with their labels.
+    pub fn new(
+        rows: &[usize],
+        tasks: usize,
+        labels: &[Option<bool>],
+        probabilities: &[f32],
+    ) -> Self {
+        let mut hasher = blake3::Hasher::new();
+        for &r in rows {
+            hasher.update(&(r as u64).to_le_bytes());
+        }
+        TestPredictions {
+            rows: hasher.finalize().to_hex().to_string(),
+            tasks,
+            labels: labels
+                .iter()
+                .map(|l| match l {
+                    Some(true) => '1',
+                    Some(false) => '0',
+                    None => '.',
+                })
+                .collect(),
+            probabilities: ByteGrid(
+                probabilities
+                    .iter()
+                    .flat_map(|p| {
+                        let q = (p.clamp(0.0, 1.0) * 65535.0).round() as u16;
+                        q.to_le_bytes()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The probabilities as stored, row-major.
+    pub fn probabilities(&self) -> Vec<f64> {
+        self.probabilities
+            .0
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as f64 / 65535.0)
+            .collect()
+    }
+
+    /// The labels, row-major: `None` where not observed.
+    pub fn labels(&self) -> Vec<Option<bool>> {
+        self.labels
+            .chars()
+            .map(|c| match c {
+                '1' => Some(true),
+                '0' => Some(false),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl RunMetrics {
@@ -294,6 +403,7 @@ pub(crate) mod tests {
             observed: set,
             truth: None,
             keras_accuracy: None,
+            test_predictions: None,
             warnings: Vec::new(),
         };
         RunRecord::ok(id.into(), streams, metrics, Vec::new())

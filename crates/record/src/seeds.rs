@@ -132,6 +132,7 @@ mod tests {
                 dropout: 0.0,
                 weight_decay: 0.0,
                 select_by: Default::default(),
+                ensemble: false,
             },
             strategy: Strategy::Masked,
         }

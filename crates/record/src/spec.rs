@@ -356,6 +356,10 @@ pub struct TrainingSpec {
     /// What early stopping watches on the dev split (left out when the masked loss).
     #[serde(default, skip_serializing_if = "SelectBy::is_loss")]
     pub select_by: SelectBy,
+    /// Record the test predictions, so that the report scores each setting's seeds as an
+    /// ensemble where they share their test rows (left out when false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ensemble: bool,
 }
 
 /// The dev-set yardstick early stopping keeps the best weights by.

@@ -464,6 +464,7 @@ mod tests {
                 observed: set.clone(),
                 truth: Some(set),
                 keras_accuracy: Some(0.25),
+                test_predictions: None,
                 warnings: vec![],
             },
             history: vec![],

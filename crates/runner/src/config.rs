@@ -260,6 +260,11 @@ pub struct RawTraining {
     /// default) or `auc` (the dev macro ROC-AUC).
     #[serde(default)]
     pub select_by: record::spec::SelectBy,
+    /// Record each run's test predictions, so that the report adds, per setting, the
+    /// metrics of its seeds' averaged predictions (where they share their test rows: a
+    /// column split, a scaffold split, or `test-rows`). Default false.
+    #[serde(default)]
+    pub ensemble: bool,
 }
 
 fn zero() -> Axis<f64> {
@@ -291,6 +296,7 @@ impl Default for RawTraining {
             dropout: zero(),
             weight_decay: zero(),
             select_by: Default::default(),
+            ensemble: false,
         }
     }
 }

@@ -3,10 +3,10 @@
 use crate::data::{prepare, DataCache};
 use crate::plan::PlannedRun;
 use ndarray::{Array2, ArrayView2, Axis};
-use nn::{evaluate, keras_accuracy, masked_bce, Loss, Metrics, Mlp, Trainer};
+use nn::{evaluate, keras_accuracy, masked_bce, Loss, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use record::outcome::{BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TaskRecord};
+use record::outcome::{BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TestPredictions};
 use record::spec::{PosWeight, SelectBy};
 use record::strategy::{DataTreatment, LossKind};
 use record::Strategy;
@@ -16,32 +16,6 @@ use std::sync::Arc;
 
 fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
-}
-
-fn metric_set(m: &Metrics, names: &[String]) -> MetricSet {
-    MetricSet {
-        tasks: m
-            .tasks
-            .iter()
-            .zip(names)
-            .map(|(t, name)| TaskRecord {
-                task: name.clone(),
-                n: t.n_observed,
-                n_positive: t.n_positive,
-                accuracy: finite(t.accuracy),
-                balanced_accuracy: finite(t.balanced_accuracy),
-                auc: finite(t.auc),
-                pr_auc: finite(t.pr_auc),
-                bce: finite(t.bce),
-                undefined: t.undefined.map(|u| u.to_string()),
-            })
-            .collect(),
-        accuracy: finite(m.accuracy),
-        balanced_accuracy: finite(m.balanced_accuracy),
-        auc: finite(m.auc),
-        pr_auc: finite(m.pr_auc),
-        bce: finite(m.bce),
-    }
 }
 
 /// Grid points per side of a decision-boundary map.
@@ -217,13 +191,13 @@ pub fn execute(
         .zip(members.iter().map(|m| m.tasks.clone()))
         .collect();
     let logits = predict_models(&models, test.features.view(), tasks);
-    let observed = metric_set(
+    let observed = MetricSet::of(
         &evaluate(logits.view(), test.labels.view(), test.observed.view()),
         &data.task_names,
     );
     let truth = test.truth.as_ref().map(|truth| {
         let all = Array2::from_elem(truth.dim(), true);
-        metric_set(
+        MetricSet::of(
             &evaluate(logits.view(), truth.view(), all.view()),
             &data.task_names,
         )
@@ -265,6 +239,16 @@ pub fn execute(
                 test.observed.view(),
             )),
             warnings,
+            test_predictions: spec.training.ensemble.then(|| {
+                let probabilities: Vec<f32> = logits.iter().map(|&z| nn::mlp::sigmoid(z)).collect();
+                let labels: Vec<Option<bool>> = test
+                    .labels
+                    .iter()
+                    .zip(&test.observed)
+                    .map(|(&y, &o)| o.then_some(y == 1.0))
+                    .collect();
+                TestPredictions::new(&rows.test, tasks, &labels, &probabilities)
+            }),
         },
         history,
     })

@@ -282,6 +282,7 @@ fn training_settings(t: &crate::config::RawTraining) -> Vec<TrainingSpec> {
                             dropout,
                             weight_decay,
                             select_by: t.select_by,
+                            ensemble: t.ensemble,
                         });
                     }
                 }

@@ -79,8 +79,10 @@ struct Patterns {
     /// Per (atomic number, aromatic, hydrogens up to 4), the Crippen types (indices, in
     /// order) whose first atom could match such an atom.
     crippen_by_kind: Vec<Vec<usize>>,
-    /// The hydrogen types, in order, as tests of a hydrogen counted on an atom.
+    /// The hydrogen types, in order, as tests of a hydrogen counted on an atom, each with
+    /// the index of its whole pattern in `crippen`.
     crippen_hydrogens: Vec<(HydrogenTest, f64, f64)>,
+    crippen_hydrogen_index: Vec<usize>,
 }
 
 const CRIPPEN: &str = include_str!("crippen.tsv");
@@ -106,14 +108,16 @@ fn patterns() -> &'static Patterns {
                     .collect()
             })
             .collect();
-        let crippen_hydrogens = crippen
+        let (crippen_hydrogen_index, crippen_hydrogens): (Vec<usize>, Vec<_>) = crippen
             .iter()
-            .filter_map(|(p, l, r)| p.for_counted_hydrogen().map(|t| (t, *l, *r)))
-            .collect();
+            .enumerate()
+            .filter_map(|(i, (p, l, r))| p.for_counted_hydrogen().map(|t| (i, (t, *l, *r))))
+            .unzip();
         Patterns {
             crippen,
             crippen_by_kind,
             crippen_hydrogens,
+            crippen_hydrogen_index,
             hbd: p("[N&!H0&v3,N&!H0&+1&v4,O&H1&+0,S&H1&+0,n&H1&+0]"),
             hba: p("[$([O,S;H1;v2]-[!$(*=[O,N,P,S])]),$([O,S;H0;v2]),$([O,S;-]),$([N;v3;!$(N-*=!@[O,N,P,S])]),$([nH0X2,o,s;+0])]"),
             heteroatoms: p("[!#6;!#1]"),
@@ -555,23 +559,43 @@ fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
             mr += pats.crippen[i].2;
         }
     }
+    // Hydrogens as atoms, made only for an owner whose type needs them.
+    let mut with_atoms: Option<View> = None;
+    let mut first_hydrogen = m.n_atoms();
     for a in 0..m.n_atoms() {
         let hydrogens = view.atoms[a].implicit_h;
         if hydrogens == 0 {
             continue;
         }
-        if let Some((_, l, r)) = pats
-            .crippen_hydrogens
-            .iter()
-            .find(|(test, _, _)| test.matches_on(view, a))
-        {
+        let found = pats.crippen_hydrogens.iter().find(|(test, _, _)| {
+            if test.needs_hydrogen_atoms(hydrogens) {
+                let explicit = with_atoms.get_or_insert_with(|| View::with_hydrogen_atoms(m));
+                pats.crippen[test_index(pats, test)]
+                    .0
+                    .matches_at(explicit, first_hydrogen)
+            } else {
+                test.matches_on(view, a)
+            }
+        });
+        if let Some((_, l, r)) = found {
             for _ in 0..hydrogens {
                 logp += l;
                 mr += r;
             }
         }
+        first_hydrogen += hydrogens as usize;
     }
     (logp, mr)
+}
+
+/// The index in `crippen` of a hydrogen test's whole pattern.
+fn test_index(pats: &Patterns, test: &HydrogenTest) -> usize {
+    let k = pats
+        .crippen_hydrogens
+        .iter()
+        .position(|(t, _, _)| std::ptr::eq(t, test))
+        .expect("one of the hydrogen tests");
+    pats.crippen_hydrogen_index[k]
 }
 
 /// Outer electrons less hydrogens in RDKit's unsigned arithmetic: more hydrogens than

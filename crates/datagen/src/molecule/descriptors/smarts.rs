@@ -14,7 +14,7 @@ use super::elements::ELEMENTS;
 /// A molecule as patterns see it: per-atom facts beside the molecule's own bonds.
 pub struct View<'m> {
     pub atoms: Vec<ViewAtom>,
-    pub bonds: &'m [Vec<(usize, BondOrder, bool)>],
+    pub bonds: std::borrow::Cow<'m, [Vec<(usize, BondOrder, bool)>]>,
     /// Results of recursive patterns already tested, by (pattern number, atom): 0 not yet,
     /// 1 no, 2 yes. A recursive pattern's answer depends on the atom alone, so every
     /// pattern that contains it shares it.
@@ -70,9 +70,34 @@ impl<'m> View<'m> {
             .collect();
         View {
             atoms,
-            bonds: &m.bonds,
+            bonds: std::borrow::Cow::Borrowed(&m.bonds),
             known: Default::default(),
         }
+    }
+
+    /// The molecule with every counted hydrogen made an atom bonded to its owner (RDKit's
+    /// `AddHs`), appended after the molecule's own atoms in the order of their owners.
+    pub fn with_hydrogen_atoms(m: &'m Molecule) -> View<'m> {
+        let mut view = View::implicit(m);
+        let bonds = view.bonds.to_mut();
+        for a in 0..m.n_atoms() {
+            for _ in 0..view.atoms[a].implicit_h {
+                let h = view.atoms.len();
+                view.atoms.push(ViewAtom {
+                    element: 1,
+                    aromatic: false,
+                    charge: 0,
+                    implicit_h: 0,
+                    total_h: 0,
+                    in_ring: false,
+                    valence: 1,
+                });
+                bonds.push(vec![(a, BondOrder::Single, false)]);
+                bonds[a].push((h, BondOrder::Single, false));
+            }
+            view.atoms[a].implicit_h = 0;
+        }
+        view
     }
 
     /// Recursive pattern `id` at atom `a`, from the cache or from `test`.
@@ -122,16 +147,33 @@ pub fn total_valence(m: &Molecule, a: usize) -> u8 {
 #[derive(Clone, Debug)]
 pub enum HydrogenTest {
     Always,
-    /// The pattern without its hydrogen, rooted at the atom that carries it.
-    Rooted(Pattern),
+    /// The pattern without its hydrogen, rooted at the atom that carries it; and whether an
+    /// atom of it bonded to that root could be one of the owner's other hydrogens
+    /// (`[#1]O[!#6;!#7;!#8;!#16]` on water), which only hydrogens as atoms can tell.
+    Rooted {
+        pattern: Pattern,
+        sees_siblings: bool,
+    },
 }
 
 impl HydrogenTest {
-    /// Whether a hydrogen counted on atom `owner` matches.
+    /// Whether this test must see hydrogens as atoms for an owner with `hydrogens` of them.
+    pub fn needs_hydrogen_atoms(&self, hydrogens: u8) -> bool {
+        matches!(
+            self,
+            HydrogenTest::Rooted {
+                sees_siblings: true,
+                ..
+            }
+        ) && hydrogens >= 2
+    }
+
+    /// Whether a hydrogen counted on atom `owner` matches (see
+    /// [`HydrogenTest::needs_hydrogen_atoms`] for when this answer is not enough).
     pub fn matches_on(&self, view: &View, owner: usize) -> bool {
         match self {
             HydrogenTest::Always => true,
-            HydrogenTest::Rooted(p) => p.matches_at(view, owner),
+            HydrogenTest::Rooted { pattern, .. } => pattern.matches_at(view, owner),
         }
     }
 }
@@ -266,13 +308,19 @@ impl Pattern {
         if *first_parent != 0 || !only_child || !bond_matches(bond, BondOrder::Single, false) {
             return None;
         }
-        Some(HydrogenTest::Rooted(Pattern {
-            atoms: self.atoms[1..].to_vec(),
-            parents: self.parents[1..]
-                .iter()
-                .map(|(p, b)| (p - 1, b.clone()))
-                .collect(),
-        }))
+        let sees_siblings = self.parents[1..].iter().enumerate().any(|(k, (p, _))| {
+            *p == 1 && could_match(&self.atoms[k + 2], 1, false, 0) != Some(false)
+        });
+        Some(HydrogenTest::Rooted {
+            pattern: Pattern {
+                atoms: self.atoms[1..].to_vec(),
+                parents: self.parents[1..]
+                    .iter()
+                    .map(|(p, b)| (p - 1, b.clone()))
+                    .collect(),
+            },
+            sees_siblings,
+        })
     }
 
     /// Whether the pattern matches with its first atom on `atom`.
@@ -830,6 +878,16 @@ mod tests {
         assert!(test("[#1][#6]").matches_on(&v, 0));
         assert!(test("[#1]O[CX4,c]").matches_on(&v, 1));
         assert!(test("[#1]").matches_on(&v, 0));
+        // On water, only hydrogens as atoms see the other hydrogen as O's neighbour.
+        let siblings = test("[#1]O[!#6;!#7;!#8;!#16]");
+        assert!(siblings.needs_hydrogen_atoms(2) && !siblings.needs_hydrogen_atoms(1));
+        assert!(!test("[#1]O[CX4,c]").needs_hydrogen_atoms(3));
+        let water = Molecule::from_smiles("O").unwrap();
+        let explicit = View::with_hydrogen_atoms(&water);
+        assert_eq!(explicit.atoms.len(), 3);
+        assert!(Pattern::parse("[#1]O[!#6;!#7;!#8;!#16]")
+            .unwrap()
+            .matches_at(&explicit, 1));
         // Patterns that are not a hydrogen's.
         assert!(Pattern::parse("[CH3]")
             .unwrap()

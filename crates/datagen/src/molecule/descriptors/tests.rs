@@ -74,6 +74,16 @@ fn degenerate_molecules_have_defined_values() {
     let csp3 = NAMES.iter().position(|n| *n == "FractionCSP3").unwrap();
     assert_eq!(descriptors(&Molecule::from_smiles("C").unwrap())[csp3], 1.0);
     assert_eq!(descriptors(&Molecule::from_smiles("O").unwrap())[csp3], 0.0);
+    // Water's hydrogens are typed with hydrogens as atoms, as RDKit types them (H2, not
+    // HS): RDKit 2026.09.1 gives logP -0.8247 (2 × -0.2677 - 0.2893) and MR 3.6138.
+    let logp = NAMES.iter().position(|n| *n == "CrippenClogP").unwrap();
+    let water = descriptors(&Molecule::from_smiles("O").unwrap());
+    assert!((water[logp] - -0.8247).abs() < 1e-9, "{}", water[logp]);
+    assert!(
+        (water[logp + 1] - 3.6138).abs() < 1e-9,
+        "{}",
+        water[logp + 1]
+    );
     // Written hydrogens fold into counts, as RDKit reads them.
     assert_eq!(
         descriptors(&Molecule::from_smiles("[H]C([H])([H])O[H]").unwrap()),
