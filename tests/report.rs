@@ -409,3 +409,74 @@ fn a_grid_over_training_settings_or_task_rates_is_grouped_by_the_whole_setting()
         .join("training_curves_learning-rate_0.01_task_rates_0.25_0.5_0.75.png")
         .exists());
 }
+
+#[test]
+fn ensemble_rows_score_the_seeds_mean_where_they_share_their_test_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fixed table (a CSV): every seed's test set is its last 100 rows.
+    let mut csv = String::from("x0,x1,y0,y1\n");
+    for i in 0..400u32 {
+        let (a, b) = ((i * 37 % 101) as f32 / 100.0, (i * 53 % 97) as f32 / 96.0);
+        let y1 = if i % 5 == 0 {
+            String::new()
+        } else {
+            ((a + b > 1.0) as u8).to_string()
+        };
+        csv.push_str(&format!("{a},{b},{},{y1}\n", (a > 0.5) as u8));
+    }
+    std::fs::write(dir.path().join("table.csv"), csv).unwrap();
+    let body = |ensemble: bool| {
+        format!(
+            r#"
+seed = 4
+seeds = 3
+strategies = ["masked"]
+
+[data]
+source = "csv"
+path = "table.csv"
+label-prefix = "y"
+
+[split]
+test-rows = 100
+
+[model]
+hidden = [8]
+
+[training]
+epochs = 30
+batch-size = 32
+learning-rate = 0.02
+ensemble = {ensemble}
+"#
+        )
+    };
+    let file = crate::common::experiment(dir.path(), "ens", &body(true));
+    let out = dir.path().join("out");
+    let result = crate::common::sweep(&file, &out, &[]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let ensemble: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.contains(",ensemble,"))
+        .collect();
+    // Two tasks and macro, five metrics each; n = the three seeds.
+    assert_eq!(ensemble.len(), 3 * 5, "{summary}");
+    assert!(ensemble.iter().any(|l| l.contains(",ensemble,macro,auc,")));
+    assert!(ensemble.iter().all(|l| l.contains(",3,")));
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(md.contains("### Ensembles"), "{md}");
+    // Without the setting, nothing is recorded and no ensemble is reported.
+    let plain = crate::common::experiment(dir.path(), "plain", &body(false));
+    let out2 = dir.path().join("out2");
+    assert!(crate::common::sweep(&plain, &out2, &[]).status.success());
+    let summary = std::fs::read_to_string(out2.join("summary.csv")).unwrap();
+    assert!(!summary.contains(",ensemble,"));
+    for r in crate::common::run_records(&out2).values() {
+        assert!(r.metrics().unwrap().test_predictions.is_none());
+    }
+}

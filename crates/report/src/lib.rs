@@ -13,6 +13,7 @@
 //! # Ok::<(), report::ReportError>(())
 //! ```
 
+mod ensemble;
 mod error;
 pub mod figures;
 mod markdown;

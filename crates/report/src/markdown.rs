@@ -366,6 +366,14 @@ pub fn report(
         "### Keras-style pooled accuracy (missing test labels count as wrong)\n\n{}",
         table(rows, "observed", "all", "keras_accuracy", &labels)
     );
+    if rows.iter().any(|r| r.target == crate::tables::ENSEMBLE) {
+        let _ = writeln!(
+            out,
+            "### Ensembles: the seeds' mean predicted probability, one model per setting\n\nEach cell scores the average of the setting's seeds' test probabilities (all of its seeds, on their shared test rows) against the observed test labels: one number, no interval. The tables above are single models.\n\nMacro ROC-AUC:\n\n{}\nMacro PR-AUC:\n\n{}",
+            table(rows, crate::tables::ENSEMBLE, "macro", "auc", &labels),
+            table(rows, crate::tables::ENSEMBLE, "macro", "pr_auc", &labels)
+        );
+    }
     if !figures.is_empty() {
         let _ = writeln!(out, "## Figures\n");
         for (file, caption) in figures {

@@ -38,6 +38,8 @@ pub struct TidyTable {
     codes: std::collections::HashMap<String, u32>,
     runs: Vec<RunKeys>,
     rows: Vec<Row>,
+    /// Per run, its test predictions and task names, where it recorded them.
+    predictions: Vec<Option<(record::outcome::TestPredictions, Vec<String>)>>,
 }
 
 /// A run's columns, with its text settings as codes into the table's names.
@@ -68,6 +70,8 @@ struct Row {
 }
 
 const TARGETS: [&str; 2] = ["truth", "observed"];
+/// The target of the rows that score a group's seeds as one ensemble (observed labels).
+pub const ENSEMBLE: &str = "ensemble";
 /// The metrics of a metric set, then the pooled Keras accuracy.
 fn metric_name(code: u8) -> &'static str {
     Metric::ALL
@@ -113,6 +117,16 @@ impl TidyTable {
         }
         let all = self.code("all");
         self.push(run, 1, all, KERAS, metrics.keras_accuracy);
+        self.predictions
+            .push(metrics.test_predictions.clone().map(|p| {
+                let names = metrics
+                    .observed
+                    .tasks
+                    .iter()
+                    .map(|t| t.task.clone())
+                    .collect();
+                (p, names)
+            }));
         self.runs.push(RunKeys {
             grid_index,
             id: id.to_string(),
@@ -288,8 +302,59 @@ impl TidyTable {
                 (SummaryKey::of(&summary), summary)
             })
             .collect();
+        rows.extend(self.ensembles(&run_group, &example));
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The `ensemble` rows of each group whose runs all recorded their test predictions
+    /// ([`crate::ensemble`]): one value per task and metric, `n` the members.
+    fn ensembles(&self, run_group: &[u32], example: &[usize]) -> Vec<(SummaryKey, Summary)> {
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); example.len()];
+        for (i, &g) in run_group.iter().enumerate() {
+            members[g as usize].push(i);
+        }
+        let mut out = Vec::new();
+        for (group, mut runs) in members.into_iter().enumerate() {
+            runs.sort_by_key(|&i| self.runs[i].grid_index);
+            let Some(predictions) = runs
+                .iter()
+                .map(|&i| self.predictions[i].as_ref())
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            let sets: Vec<&record::outcome::TestPredictions> =
+                predictions.iter().map(|(p, _)| p).collect();
+            let Some(set) = crate::ensemble::score(&sets, &predictions[0].1) else {
+                continue;
+            };
+            let r = &self.runs[example[group]];
+            let name = |c: u32| self.names[c as usize].clone();
+            for (task, metric, value) in crate::ensemble::values(&set) {
+                let summary = Summary {
+                    variant: name(r.text[0]),
+                    strategy: name(r.text[1]),
+                    mechanism: name(r.text[2]),
+                    rate: r.rate,
+                    hidden: name(r.text[3]),
+                    epochs: r.epochs,
+                    batch_size: r.batch_size,
+                    learning_rate: r.learning_rate,
+                    target: ENSEMBLE.to_string(),
+                    task,
+                    metric: metric.name().to_string(),
+                    mean: value,
+                    std: None,
+                    n: runs.len() as u64,
+                    n_undefined: value.is_none() as u64,
+                    ci95_low: None,
+                    ci95_high: None,
+                };
+                out.push((SummaryKey::of(&summary), summary));
+            }
+        }
+        out
     }
 }
 
