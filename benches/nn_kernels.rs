@@ -68,6 +68,19 @@ fn bench_fingerprints(c: &mut Criterion) {
     let mut adam = Trainer::new(mlp, 1e-3, 256);
     adam.compute_gradients(x.view(), y.view(), observed.view(), &loss);
     group.bench_function("tox21_adam", |b| b.iter(|| adam.apply_adam()));
+    // The fingerprint beside 41 dense standardised descriptors (2089 inputs, ~91 non-zero a
+    // row), through the same sparse first layer; and with dropout 0.2 as well.
+    let descriptors = Array2::from_shape_simple_fn((256, 41), || rng.random_range(-2.0f32..2.0));
+    let mixed = ndarray::concatenate(ndarray::Axis(1), &[x.view(), descriptors.view()]).unwrap();
+    let mlp = Mlp::new(&[2089, 512, 128, 12], &mut rng);
+    let mut blocks = Trainer::new(mlp.clone(), 1e-3, 256);
+    group.bench_function("tox21_step_descriptors", |b| {
+        b.iter(|| black_box(blocks.step(mixed.view(), y.view(), observed.view(), &loss)))
+    });
+    let mut dropped = Trainer::new(mlp, 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(44));
+    group.bench_function("tox21_step_descriptors_dropout", |b| {
+        b.iter(|| black_box(dropped.step(mixed.view(), y.view(), observed.view(), &loss)))
+    });
     group.finish();
 }
 

@@ -281,23 +281,18 @@ impl TidyTable {
                     _ => (None, None),
                 };
                 let summary = Summary {
-                    variant: name(r.text[0]),
-                    strategy: name(r.text[1]),
-                    mechanism: name(r.text[2]),
-                    rate: r.rate,
-                    hidden: name(r.text[3]),
-                    epochs: r.epochs,
-                    batch_size: r.batch_size,
-                    learning_rate: r.learning_rate,
-                    target: TARGETS[target as usize].to_string(),
-                    task: name(task),
-                    metric: metric_name(metric).to_string(),
                     mean,
                     std,
                     n: n as u64,
                     n_undefined: undefined,
                     ci95_low: low,
                     ci95_high: high,
+                    ..self.setting_row(
+                        r,
+                        TARGETS[target as usize],
+                        &name(task),
+                        metric_name(metric),
+                    )
                 };
                 (SummaryKey::of(&summary), summary)
             })
@@ -305,6 +300,30 @@ impl TidyTable {
         rows.extend(self.ensembles(&run_group, &example));
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// A summary row of run `r`'s setting, without statistics.
+    fn setting_row(&self, r: &RunKeys, target: &str, task: &str, metric: &str) -> Summary {
+        let name = |c: u32| self.names[c as usize].clone();
+        Summary {
+            variant: name(r.text[0]),
+            strategy: name(r.text[1]),
+            mechanism: name(r.text[2]),
+            rate: r.rate,
+            hidden: name(r.text[3]),
+            epochs: r.epochs,
+            batch_size: r.batch_size,
+            learning_rate: r.learning_rate,
+            target: target.to_string(),
+            task: task.to_string(),
+            metric: metric.to_string(),
+            mean: None,
+            std: None,
+            n: 0,
+            n_undefined: 0,
+            ci95_low: None,
+            ci95_high: None,
+        }
     }
 
     /// The `ensemble` rows of each group whose runs all recorded their test predictions
@@ -330,26 +349,12 @@ impl TidyTable {
                 continue;
             };
             let r = &self.runs[example[group]];
-            let name = |c: u32| self.names[c as usize].clone();
             for (task, metric, value) in crate::ensemble::values(&set) {
                 let summary = Summary {
-                    variant: name(r.text[0]),
-                    strategy: name(r.text[1]),
-                    mechanism: name(r.text[2]),
-                    rate: r.rate,
-                    hidden: name(r.text[3]),
-                    epochs: r.epochs,
-                    batch_size: r.batch_size,
-                    learning_rate: r.learning_rate,
-                    target: ENSEMBLE.to_string(),
-                    task,
-                    metric: metric.name().to_string(),
                     mean: value,
-                    std: None,
                     n: runs.len() as u64,
                     n_undefined: value.is_none() as u64,
-                    ci95_low: None,
-                    ci95_high: None,
+                    ..self.setting_row(r, ENSEMBLE, &task, metric.name())
                 };
                 out.push((SummaryKey::of(&summary), summary));
             }

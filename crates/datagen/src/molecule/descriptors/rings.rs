@@ -327,14 +327,22 @@ fn first_bit(bits: &[u64]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn sizes(smiles: &str) -> Vec<usize> {
-        let mut s: Vec<usize> = Rings::sssr(&Molecule::from_smiles(smiles).unwrap())
+    fn ring_sizes(rings: fn(&Molecule) -> Rings, smiles: &str) -> Vec<usize> {
+        let mut s: Vec<usize> = rings(&Molecule::from_smiles(smiles).unwrap())
             .atoms
             .iter()
             .map(Vec::len)
             .collect();
         s.sort_unstable();
         s
+    }
+
+    fn sizes(smiles: &str) -> Vec<usize> {
+        ring_sizes(Rings::sssr, smiles)
+    }
+
+    fn relevant(smiles: &str) -> Vec<usize> {
+        ring_sizes(Rings::relevant, smiles)
     }
 
     #[test]
@@ -350,16 +358,6 @@ mod tests {
         assert_eq!(sizes("C1C2CC3CC1CC(C2)C3"), vec![6, 6, 6]);
         // Biphenyl: two rings joined by a bridge bond.
         assert_eq!(sizes("c1ccccc1-c1ccccc1"), vec![6, 6]);
-    }
-
-    fn relevant(smiles: &str) -> Vec<usize> {
-        let mut s: Vec<usize> = Rings::relevant(&Molecule::from_smiles(smiles).unwrap())
-            .atoms
-            .iter()
-            .map(Vec::len)
-            .collect();
-        s.sort_unstable();
-        s
     }
 
     #[test]
