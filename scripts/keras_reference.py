@@ -3,7 +3,7 @@
 For a small network with fixed weights, a fixed batch and targets holding -1 for missing
 labels, writes as JSON: the inputs, and for each of masklab's losses the value and the
 gradient of every weight as Keras 3 computes them (JAX backend, float32), plus the weights
-after one Adam step on the masked loss. `tests/keras.rs` recomputes all of it with masklab.
+after one Adam step and after one AdamW step (decoupled weight decay) on the masked loss. `tests/keras.rs` recomputes all of it with masklab.
 
 The losses, each from Keras's own functions:
   plain         keras.losses.binary_crossentropy(y, sigmoid(z)): clipped probabilities, -1 a target
@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 SIZES = [2, 5, 4, 3]
 ROWS = 16
 LR = 1e-3
+WD = 0.05  # large enough that the decay (lr * wd * w) shows against a 1e-5 tolerance
 
 
 def forward(params, x):
@@ -111,6 +112,17 @@ def main(out):
     optimizer.apply_gradients(zip(flat, variables))
     result["adam"] = {
         "learning_rate": LR,
+        "weights": [np.asarray(v.value).tolist() for v in variables[0::2]],
+        "biases": [np.asarray(v.value).tolist() for v in variables[1::2]],
+    }
+    # One AdamW step from the same start: Keras 3 decays every variable by lr * wd first.
+    variables = []
+    for w, b in params:
+        variables += [keras.Variable(w), keras.Variable(b)]
+    optimizer = keras.optimizers.AdamW(learning_rate=LR, weight_decay=WD)
+    optimizer.apply_gradients(zip(flat, variables))
+    result["adamw"] = {
+        "weight_decay": WD,
         "weights": [np.asarray(v.value).tolist() for v in variables[0::2]],
         "biases": [np.asarray(v.value).tolist() for v in variables[1::2]],
     }

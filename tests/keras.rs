@@ -100,27 +100,29 @@ fn losses_gradients_and_an_adam_step_equal_keras() {
             assert_close(&format!("{name} db{l}"), gb.iter(), kb.iter());
         }
     }
-    let mut trainer = Trainer::new(mlp, lr, x.nrows());
-    trainer.compute_gradients(x.view(), y.view(), observed.view(), &Loss::masked());
-    trainer.apply_adam();
-    let layers = reference["adam"]["weights"].as_array().unwrap().len();
-    assert_eq!(trainer.mlp().weights.len(), layers, "Adam: layers");
-    for (l, (w, b)) in trainer
-        .mlp()
-        .weights
-        .iter()
-        .zip(&trainer.mlp().biases)
-        .enumerate()
-    {
-        let (kw, kb) = (
-            matrix(&reference["adam"]["weights"][l]),
-            vector(&reference["adam"]["biases"][l]),
-        );
-        assert_close(&format!("Adam W{l}"), w.iter(), kw.iter());
-        assert_close(&format!("Adam b{l}"), b.iter(), kb.iter());
+    for (key, decay) in [("adam", 0.0), ("adamw", reference["adamw"]["weight_decay"].as_f64().unwrap() as f32)] {
+        let mut trainer = Trainer::new(mlp.clone(), lr, x.nrows()).with_weight_decay(decay);
+        trainer.compute_gradients(x.view(), y.view(), observed.view(), &Loss::masked());
+        trainer.apply_adam();
+        let layers = reference[key]["weights"].as_array().unwrap().len();
+        assert_eq!(trainer.mlp().weights.len(), layers, "{key}: layers");
+        for (l, (w, b)) in trainer
+            .mlp()
+            .weights
+            .iter()
+            .zip(&trainer.mlp().biases)
+            .enumerate()
+        {
+            let (kw, kb) = (
+                matrix(&reference[key]["weights"][l]),
+                vector(&reference[key]["biases"][l]),
+            );
+            assert_close(&format!("{key} W{l}"), w.iter(), kw.iter());
+            assert_close(&format!("{key} b{l}"), b.iter(), kb.iter());
+        }
     }
     eprintln!(
-        "equal to Keras {} ({} backend, JAX {}) within 1e-5 relative: 4 losses, their gradients, one Adam step",
+        "equal to Keras {} ({} backend, JAX {}) within 1e-5 relative: 4 losses, their gradients, one Adam step, one AdamW step",
         reference["keras_version"], reference["backend"], reference["jax_version"]
     );
 }
