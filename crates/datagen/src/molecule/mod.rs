@@ -290,17 +290,25 @@ impl Molecule {
 /// aromatic SMILES, its Kekulé SMILES, RDKit's aromatic atom count and Murcko scaffold.
 #[cfg(test)]
 pub(crate) fn rdkit_fixture() -> Vec<csv::StringRecord> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_kekule.csv");
+    rdkit_table("rdkit_kekule.csv").1
+}
+
+/// A committed table of RDKit's numbers (`tests/data/NAME`, `#` lines for provenance): its
+/// header and its rows.
+#[cfg(test)]
+pub(crate) fn rdkit_table(name: &str) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     let text = std::fs::read_to_string(path).unwrap();
     let body: String = text
         .lines()
         .filter(|l| !l.starts_with('#'))
         .collect::<Vec<_>>()
         .join("\n");
-    csv::Reader::from_reader(body.as_bytes())
-        .records()
-        .map(Result::unwrap)
-        .collect()
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    (header, reader.records().map(Result::unwrap).collect())
 }
 
 #[cfg(test)]

@@ -5,17 +5,7 @@ use super::*;
 /// Per descriptor: how many of the fixture's molecules agree with RDKit (to 1e-6,
 /// relative for large values), and the first that does not.
 fn agreement() -> Vec<(&'static str, usize, usize, Option<String>)> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rdkit_descriptors.csv");
-    let text = std::fs::read_to_string(path).unwrap();
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut reader = csv::Reader::from_reader(body.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let (header, rows) = crate::molecule::rdkit_table("rdkit_descriptors.csv");
     let ours: Vec<[f64; 41]> = rows
         .iter()
         .map(|r| descriptors(&Molecule::from_smiles(&r[0]).unwrap()))
