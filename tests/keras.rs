@@ -100,7 +100,13 @@ fn losses_gradients_and_an_adam_step_equal_keras() {
             assert_close(&format!("{name} db{l}"), gb.iter(), kb.iter());
         }
     }
-    for (key, decay) in [("adam", 0.0), ("adamw", reference["adamw"]["weight_decay"].as_f64().unwrap() as f32)] {
+    for (key, decay) in [
+        ("adam", 0.0),
+        (
+            "adamw",
+            reference["adamw"]["weight_decay"].as_f64().unwrap() as f32,
+        ),
+    ] {
         let mut trainer = Trainer::new(mlp.clone(), lr, x.nrows()).with_weight_decay(decay);
         trainer.compute_gradients(x.view(), y.view(), observed.view(), &Loss::masked());
         trainer.apply_adam();
