@@ -68,7 +68,8 @@ impl Metric {
     }
 }
 
-fn finite(v: f64) -> Option<f64> {
+/// A value as records hold it: `None` where it is not finite (undefined).
+pub fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 

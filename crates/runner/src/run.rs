@@ -6,17 +6,15 @@ use ndarray::{Array2, ArrayView2, Axis};
 use nn::{evaluate, keras_accuracy, masked_bce, Loss, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use record::outcome::{BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TestPredictions};
+use record::outcome::{
+    finite, BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TestPredictions,
+};
 use record::spec::{PosWeight, SelectBy};
 use record::strategy::{DataTreatment, LossKind};
 use record::Strategy;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
 
 /// Grid points per side of a decision-boundary map.
 pub const BOUNDARY_RESOLUTION: usize = 61;

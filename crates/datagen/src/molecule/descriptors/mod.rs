@@ -79,10 +79,11 @@ struct Patterns {
     /// Per (atomic number, aromatic, hydrogens up to 4), the Crippen types (indices, in
     /// order) whose first atom could match such an atom.
     crippen_by_kind: Vec<Vec<usize>>,
-    /// The hydrogen types, in order, as tests of a hydrogen counted on an atom, each with
-    /// the index of its whole pattern in `crippen`.
-    crippen_hydrogens: Vec<(HydrogenTest, f64, f64)>,
-    crippen_hydrogen_index: Vec<usize>,
+    /// Every Crippen type's index, for an atom with more hydrogens than the kinds cover.
+    crippen_all: Vec<usize>,
+    /// The hydrogen types, in order: the index of the whole pattern in `crippen`, and its
+    /// test of a hydrogen counted on an atom.
+    crippen_hydrogens: Vec<(usize, HydrogenTest)>,
 }
 
 const CRIPPEN: &str = include_str!("crippen.tsv");
@@ -108,16 +109,16 @@ fn patterns() -> &'static Patterns {
                     .collect()
             })
             .collect();
-        let (crippen_hydrogen_index, crippen_hydrogens): (Vec<usize>, Vec<_>) = crippen
+        let crippen_hydrogens = crippen
             .iter()
             .enumerate()
-            .filter_map(|(i, (p, l, r))| p.for_counted_hydrogen().map(|t| (i, (t, *l, *r))))
-            .unzip();
+            .filter_map(|(i, (p, _, _))| p.for_counted_hydrogen().map(|t| (i, t)))
+            .collect();
         Patterns {
+            crippen_all: (0..crippen.len()).collect(),
             crippen,
             crippen_by_kind,
             crippen_hydrogens,
-            crippen_hydrogen_index,
             hbd: p("[N&!H0&v3,N&!H0&+1&v4,O&H1&+0,S&H1&+0,n&H1&+0]"),
             hba: p("[$([O,S;H1;v2]-[!$(*=[O,N,P,S])]),$([O,S;H0;v2]),$([O,S;-]),$([N;v3;!$(N-*=!@[O,N,P,S])]),$([nH0X2,o,s;+0])]"),
             heteroatoms: p("[!#6;!#1]"),
@@ -142,7 +143,7 @@ pub fn descriptors(m: &Molecule) -> [f64; 41] {
     let rings = Rings::relevant(m);
     let pats = patterns();
     let count = |p: &Pattern| p.count_unique(&view) as f64;
-    let hybrid = hybridizations(m);
+    let hybrid = hybridizations(m, &view);
     let (logp, mr) = crippen(m, &view, pats);
     let ring = ring_counts(m, &rings);
     let paths = paths(m, &hk_deltas(m), &n_vals(m));
@@ -541,7 +542,6 @@ fn oxygen_psa(nbrs: i32, hs: i32, chg: i32, s: i32, d: i32, ar: i32, ring3: bool
 /// RDKit's order: the atoms, then the hydrogens by their owners.
 fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
     let (mut logp, mut mr) = (0.0, 0.0);
-    let all: Vec<usize> = (0..pats.crippen.len()).collect();
     for a in 0..view.atoms.len() {
         let atom = &view.atoms[a];
         let candidates = if atom.total_h <= 4 {
@@ -549,7 +549,7 @@ fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
                 atom.element as usize * 10 + atom.aromatic as usize * 5 + atom.total_h as usize;
             &pats.crippen_by_kind[kind]
         } else {
-            &all
+            &pats.crippen_all
         };
         if let Some(&i) = candidates
             .iter()
@@ -567,17 +567,16 @@ fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
         if hydrogens == 0 {
             continue;
         }
-        let found = pats.crippen_hydrogens.iter().find(|(test, _, _)| {
+        let found = pats.crippen_hydrogens.iter().find(|(i, test)| {
             if test.needs_hydrogen_atoms(hydrogens) {
                 let explicit = with_atoms.get_or_insert_with(|| View::with_hydrogen_atoms(m));
-                pats.crippen[test_index(pats, test)]
-                    .0
-                    .matches_at(explicit, first_hydrogen)
+                pats.crippen[*i].0.matches_at(explicit, first_hydrogen)
             } else {
                 test.matches_on(view, a)
             }
         });
-        if let Some((_, l, r)) = found {
+        if let Some(&(i, _)) = found {
+            let (_, l, r) = pats.crippen[i];
             for _ in 0..hydrogens {
                 logp += l;
                 mr += r;
@@ -586,16 +585,6 @@ fn crippen(m: &Molecule, view: &View, pats: &Patterns) -> (f64, f64) {
         first_hydrogen += hydrogens as usize;
     }
     (logp, mr)
-}
-
-/// The index in `crippen` of a hydrogen test's whole pattern.
-fn test_index(pats: &Patterns, test: &HydrogenTest) -> usize {
-    let k = pats
-        .crippen_hydrogens
-        .iter()
-        .position(|(t, _, _)| std::ptr::eq(t, test))
-        .expect("one of the hydrogen tests");
-    pats.crippen_hydrogen_index[k]
 }
 
 /// Outer electrons less hydrogens in RDKit's unsigned arithmetic: more hydrogens than

@@ -4,7 +4,7 @@
 
 use super::super::{BondOrder, Molecule};
 use super::elements::ELEMENTS;
-use super::smarts::total_valence;
+use super::smarts::View;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hybridization {
@@ -103,9 +103,9 @@ fn has_conjugated_bond(m: &Molecule, valences: &[i32]) -> Vec<bool> {
 }
 
 /// Every atom's hybridisation as RDKit's `setHybridization` assigns it.
-pub fn hybridizations(m: &Molecule) -> Vec<Hybridization> {
+pub fn hybridizations(m: &Molecule, view: &View) -> Vec<Hybridization> {
     let valences: Vec<i32> = (0..m.n_atoms())
-        .map(|a| total_valence(m, a) as i32)
+        .map(|a| view.atoms[a].valence as i32)
         .collect();
     let conjugated = has_conjugated_bond(m, &valences);
     (0..m.n_atoms())
@@ -210,7 +210,8 @@ mod tests {
     use super::*;
 
     fn hyb(smiles: &str) -> Vec<Hybridization> {
-        hybridizations(&Molecule::from_smiles(smiles).unwrap())
+        let m = Molecule::from_smiles(smiles).unwrap();
+        hybridizations(&m, &View::implicit(&m))
     }
 
     #[test]
