@@ -54,19 +54,19 @@ fn bench_fingerprints(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(43);
     let (x, y, observed) = fingerprint_batch(256, &mut rng);
     let mlp = Mlp::new(&[2048, 512, 128, 12], &mut rng);
-    let loss = Loss::masked();
+    let mut loss = Loss::masked();
     let mut group = c.benchmark_group("nn");
     group.throughput(Throughput::Elements(256));
     let mut sparse = Trainer::new(mlp.clone(), 1e-3, 256);
     group.bench_function("tox21_step_sparse", |b| {
-        b.iter(|| black_box(sparse.step(x.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(sparse.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
     let mut dense = Trainer::new(mlp.clone(), 1e-3, 256).with_sparse_below(0.0);
     group.bench_function("tox21_step_dense", |b| {
-        b.iter(|| black_box(dense.step(x.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(dense.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
     let mut adam = Trainer::new(mlp, 1e-3, 256);
-    adam.compute_gradients(x.view(), y.view(), observed.view(), &loss);
+    adam.compute_gradients(x.view(), y.view(), observed.view(), &mut loss);
     group.bench_function("tox21_adam", |b| b.iter(|| adam.apply_adam()));
     // The fingerprint beside 41 dense standardised descriptors (2089 inputs, ~91 non-zero a
     // row), through the same sparse first layer; and with dropout 0.2 as well.
@@ -75,11 +75,11 @@ fn bench_fingerprints(c: &mut Criterion) {
     let mlp = Mlp::new(&[2089, 512, 128, 12], &mut rng);
     let mut blocks = Trainer::new(mlp.clone(), 1e-3, 256);
     group.bench_function("tox21_step_descriptors", |b| {
-        b.iter(|| black_box(blocks.step(mixed.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(blocks.step(mixed.view(), y.view(), observed.view(), &mut loss)))
     });
     let mut dropped = Trainer::new(mlp, 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(44));
     group.bench_function("tox21_step_descriptors_dropout", |b| {
-        b.iter(|| black_box(dropped.step(mixed.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(dropped.step(mixed.view(), y.view(), observed.view(), &mut loss)))
     });
     group.finish();
 }
@@ -98,14 +98,14 @@ pub fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(flops));
     let mut trainer = Trainer::new(mlp.clone(), 1e-3, BATCH);
     assert_eq!(trainer.kernel(), Kernel::Tiled);
-    let loss = Loss::masked();
+    let mut loss = Loss::masked();
     group.bench_function("train_step", |b| {
         STEP_MEASURED.store(true, Ordering::Relaxed);
-        b.iter(|| black_box(trainer.step(x.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(trainer.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
     let mut blas = Trainer::new(mlp.clone(), 1e-3, BATCH).with_kernel(Kernel::Blas);
     group.bench_function("train_step_blas", |b| {
-        b.iter(|| black_box(blas.step(x.view(), y.view(), observed.view(), &loss)))
+        b.iter(|| black_box(blas.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
     let mut gemm = GemmSequence::new(&mlp, &x);
     group.bench_function("gemm_only", |b| b.iter(|| gemm.run()));

@@ -9,4 +9,5 @@ mod readme;
 mod report;
 mod slurm;
 mod soak;
+mod strategies;
 mod sweep;

@@ -91,7 +91,7 @@ fn check(loss: Loss, seed: u64) {
 
 /// The check on a network of `sizes`, inputs drawn by `input`.
 fn check_with(
-    loss: Loss,
+    mut loss: Loss,
     seed: u64,
     sizes: &[usize],
     kernel: Kernel,
@@ -108,7 +108,7 @@ fn check_with(
     let y = Array2::from_shape_simple_fn((n, outputs), || rng.random_range(0..2u8) as f32);
     let o = Array2::from_shape_fn((n, outputs), |(i, j)| (i + 2 * j) % 4 != 1);
     let mut trainer = Trainer::new(mlp.clone(), 1e-3, n).with_kernel(kernel);
-    let analytic_loss = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    let analytic_loss = trainer.compute_gradients(x.view(), y.view(), o.view(), &mut loss);
 
     let mut params: Vec<Vec<f64>> = Vec::new();
     let mut analytic: Vec<Vec<f32>> = Vec::new();
@@ -209,8 +209,22 @@ fn sparse_and_dense_first_layers_train_alike() {
     let mut dense = Trainer::new(mlp, 1e-2, 16).with_sparse_below(0.0);
     let (mut ra, mut rb) = (ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(1));
     for _ in 0..20 {
-        let a = sparse.epoch(x.view(), y.view(), o.view(), 16, &Loss::masked(), &mut ra);
-        let b = dense.epoch(x.view(), y.view(), o.view(), 16, &Loss::masked(), &mut rb);
+        let a = sparse.epoch(
+            x.view(),
+            y.view(),
+            o.view(),
+            16,
+            &mut Loss::masked(),
+            &mut ra,
+        );
+        let b = dense.epoch(
+            x.view(),
+            y.view(),
+            o.view(),
+            16,
+            &mut Loss::masked(),
+            &mut rb,
+        );
         assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "{a} vs {b}");
     }
     assert!(sparse.sparse.nnz() > 0, "the sparse path was taken");
@@ -230,7 +244,7 @@ fn dropout_gradients_match_central_differences_through_the_same_masks() {
     let x = Array2::from_shape_simple_fn((n, sizes[0]), || rng.random_range(-1.0f32..1.0));
     let y = Array2::from_shape_simple_fn((n, 3), || rng.random_range(0..2u8) as f32);
     let o = Array2::from_shape_fn((n, 3), |(i, j)| (i + j) % 3 != 0);
-    let loss = Loss::masked();
+    let mut loss = Loss::masked();
     let mut trainer = Trainer::new(mlp.clone(), 1e-3, n)
         .with_dropout(0.4, ChaCha8Rng::seed_from_u64(12))
         .with_kernel(Kernel::Tiled);
@@ -239,7 +253,7 @@ fn dropout_gradients_match_central_differences_through_the_same_masks() {
         Kernel::Blas,
         "dropout trains through BLAS"
     );
-    let value = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    let value = trainer.compute_gradients(x.view(), y.view(), o.view(), &mut loss);
     let masks = trainer.dropout_masks();
     // Some units dropped, the others scaled by 1 / (1 - 0.4).
     let cells: Vec<f32> = masks
@@ -286,10 +300,10 @@ fn dropout_gradients_match_central_differences_through_the_same_masks() {
     }
     // Frozen, the next step sees the same masks; unfrozen, new ones.
     trainer.freeze_dropout(true);
-    let again = trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    let again = trainer.compute_gradients(x.view(), y.view(), o.view(), &mut loss);
     assert_eq!(again, value);
     trainer.freeze_dropout(false);
-    trainer.compute_gradients(x.view(), y.view(), o.view(), &loss);
+    trainer.compute_gradients(x.view(), y.view(), o.view(), &mut loss);
     assert_ne!(trainer.dropout_masks(), masks);
 }
 
@@ -308,7 +322,14 @@ fn training_with_dropout_is_reproducible_and_rate_zero_is_none() {
             .with_weight_decay(decay);
         let mut order = ChaCha8Rng::seed_from_u64(6);
         for _ in 0..5 {
-            t.epoch(x.view(), y.view(), o.view(), 8, &Loss::masked(), &mut order);
+            t.epoch(
+                x.view(),
+                y.view(),
+                o.view(),
+                8,
+                &mut Loss::masked(),
+                &mut order,
+            );
         }
         t.into_mlp()
     };
@@ -323,7 +344,14 @@ fn training_with_dropout_is_reproducible_and_rate_zero_is_none() {
     let mut plain = Trainer::new(mlp.clone(), 1e-2, 8).with_kernel(Kernel::Blas);
     let mut order = ChaCha8Rng::seed_from_u64(6);
     for _ in 0..5 {
-        plain.epoch(x.view(), y.view(), o.view(), 8, &Loss::masked(), &mut order);
+        plain.epoch(
+            x.view(),
+            y.view(),
+            o.view(),
+            8,
+            &mut Loss::masked(),
+            &mut order,
+        );
     }
     assert_eq!(plain.into_mlp(), train(0.0, 0.0));
 }

@@ -32,11 +32,11 @@
 //! let y = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 //! // The second task's label is missing on the last row.
 //! let observed = array![[true, true], [true, true], [true, true], [true, false]];
-//! let first = trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//! let first = trainer.step(x.view(), y.view(), observed.view(), &mut Loss::masked());
 //! for _ in 0..300 {
-//!     trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//!     trainer.step(x.view(), y.view(), observed.view(), &mut Loss::masked());
 //! }
-//! let last = trainer.step(x.view(), y.view(), observed.view(), &Loss::masked());
+//! let last = trainer.step(x.view(), y.view(), observed.view(), &mut Loss::masked());
 //! assert!(last < first);
 //! ```
 
@@ -45,6 +45,7 @@ mod fastmath;
 pub mod loss;
 pub mod metrics;
 pub mod mlp;
+pub mod objective;
 pub mod sparse;
 pub mod tiled;
 pub mod train;
@@ -58,4 +59,5 @@ pub use adam::Adam;
 pub use loss::{masked_bce, plain_bce, plain_logit_bce, seed_masked_bce, Loss};
 pub use metrics::{evaluate, keras_accuracy, Metrics, TaskMetrics};
 pub use mlp::Mlp;
+pub use objective::{weighted_bce_into, Batch, Objective};
 pub use train::{Kernel, Trainer};

@@ -22,8 +22,8 @@
 
 pub(crate) mod kernels;
 
-use crate::loss::Loss;
 use crate::mlp::Mlp;
+use crate::objective::{Batch, Objective};
 use kernels::{Coef, Isa, Post};
 use ndarray::{s, Array1, Array2, ArrayView2};
 
@@ -109,7 +109,8 @@ pub(crate) fn compute_gradients(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     observed: ArrayView2<bool>,
-    loss: &Loss,
+    rows: Option<&[usize]>,
+    loss: &mut dyn Objective,
     grad_w: &mut [Array2<f32>],
     grad_b: &mut [Array1<f32>],
 ) -> f32 {
@@ -150,9 +151,12 @@ pub(crate) fn compute_gradients(
     }
 
     let value = loss.loss_and_grad_into(
-        buf.logits.slice(s![..n, ..]),
-        y,
-        observed,
+        Batch {
+            logits: buf.logits.slice(s![..n, ..]),
+            labels: y,
+            observed,
+            rows,
+        },
         buf.grad_logits.slice_mut(s![..n, ..]),
     );
 
@@ -241,7 +245,7 @@ fn zero_padding(tile: &mut [f32], k: usize, rows: usize, vecs: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Trainer;
+    use crate::{Loss, Trainer};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -260,9 +264,9 @@ mod tests {
         let x = Array2::from_shape_simple_fn((n, 5), || rng.random_range(-1.0f32..1.0));
         let y = Array2::from_shape_simple_fn((n, 3), || rng.random_range(0..2u8) as f32);
         let o = Array2::from_shape_simple_fn((n, 3), || rng.random::<f32>() > 0.2);
-        for loss in [Loss::masked(), Loss::Plain, Loss::PlainLogits] {
+        for mut loss in [Loss::masked(), Loss::Plain, Loss::PlainLogits] {
             let mut blas = Trainer::new(mlp.clone(), 1e-3, n).with_kernel(crate::Kernel::Blas);
-            let want = blas.compute_gradients(x.view(), y.view(), o.view(), &loss);
+            let want = blas.compute_gradients(x.view(), y.view(), o.view(), &mut loss);
             for portable in [false, true] {
                 let mut buf = TiledBuffers::new(&sizes);
                 if portable {
@@ -276,7 +280,8 @@ mod tests {
                     x.view(),
                     y.view(),
                     o.view(),
-                    &loss,
+                    None,
+                    &mut loss,
                     &mut gw,
                     &mut gb,
                 );
@@ -319,7 +324,7 @@ mod tests {
         let run = |rows: usize| {
             let mut t = Trainer::new(mlp.clone(), 1e-3, n).with_kernel(crate::Kernel::Tiled);
             let s = s![..rows, ..];
-            let v = t.compute_gradients(x.slice(s), y.slice(s), o.slice(s), &Loss::masked());
+            let v = t.compute_gradients(x.slice(s), y.slice(s), o.slice(s), &mut Loss::masked());
             (v, t.grad_weights().to_vec(), t.grad_biases().to_vec())
         };
         assert_eq!(run(n), run(n));
@@ -331,7 +336,7 @@ mod tests {
         let x8 = Array2::from_shape_fn((TILE + 8, 2), |(i, j)| x[[i.min(n - 1), j]]);
         let y8 = Array2::from_shape_fn((TILE + 8, 3), |(i, j)| y[[i.min(n - 1), j]]);
         let mut t8 = Trainer::new(mlp.clone(), 1e-3, TILE + 8).with_kernel(crate::Kernel::Tiled);
-        t8.compute_gradients(x8.view(), y8.view(), o8.view(), &Loss::masked());
+        t8.compute_gradients(x8.view(), y8.view(), o8.view(), &mut Loss::masked());
         let (_, gw, gb) = run(n);
         assert_eq!(t8.grad_weights(), &gw[..]);
         assert_eq!(t8.grad_biases(), &gb[..]);

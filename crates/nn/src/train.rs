@@ -2,8 +2,8 @@
 //! dropout after each hidden layer and decoupled weight decay.
 
 use crate::adam::Adam;
-use crate::loss::Loss;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
+use crate::objective::{Batch, Objective};
 use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, SparseRows};
 use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
@@ -251,9 +251,9 @@ impl Trainer {
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         observed: ArrayView2<bool>,
-        loss: &Loss,
+        loss: &mut dyn Objective,
     ) -> f32 {
-        let value = self.compute_gradients(x, y, observed, loss);
+        let value = self.gradients(x, y, observed, None, loss);
         self.apply_adam();
         value
     }
@@ -265,7 +265,7 @@ impl Trainer {
         y: ArrayView2<f32>,
         observed: ArrayView2<bool>,
         rows: &[usize],
-        loss: &Loss,
+        loss: &mut dyn Objective,
     ) -> f32 {
         let n = rows.len();
         self.ensure_capacity(n);
@@ -277,12 +277,14 @@ impl Trainer {
             by.row_mut(k).assign(&y.row(r));
             bo.row_mut(k).assign(&observed.row(r));
         }
-        let value = self.step(
+        let value = self.gradients(
             bx.slice(s![..n, ..]),
             by.slice(s![..n, ..]),
             bo.slice(s![..n, ..]),
+            Some(rows),
             loss,
         );
+        self.apply_adam();
         (self.batch_x, self.batch_y, self.batch_observed) = (bx, by, bo);
         value
     }
@@ -296,7 +298,7 @@ impl Trainer {
         y: ArrayView2<f32>,
         observed: ArrayView2<bool>,
         batch_size: usize,
-        loss: &Loss,
+        loss: &mut dyn Objective,
         rng: &mut impl Rng,
     ) -> f32 {
         assert!(batch_size > 0, "batch size must be positive");
@@ -342,7 +344,20 @@ impl Trainer {
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         observed: ArrayView2<bool>,
-        loss: &Loss,
+        loss: &mut dyn Objective,
+    ) -> f32 {
+        self.gradients(x, y, observed, None, loss)
+    }
+
+    /// [`Trainer::compute_gradients`], telling the objective which training rows the batch
+    /// holds when it was gathered from a training set.
+    fn gradients(
+        &mut self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        rows: Option<&[usize]>,
+        loss: &mut dyn Objective,
     ) -> f32 {
         let n = x.nrows();
         assert_eq!(
@@ -362,6 +377,7 @@ impl Trainer {
                 x,
                 y,
                 observed,
+                rows,
                 loss,
                 &mut self.grad_w,
                 &mut self.grad_b,
@@ -403,9 +419,12 @@ impl Trainer {
         }
 
         let value = loss.loss_and_grad_into(
-            self.acts[layers - 1].slice(s![..n, ..]),
-            y,
-            observed,
+            Batch {
+                logits: self.acts[layers - 1].slice(s![..n, ..]),
+                labels: y,
+                observed,
+                rows,
+            },
             self.deltas[layers - 1].slice_mut(s![..n, ..]),
         );
         column_sums_into(
@@ -532,6 +551,7 @@ fn relu_backward_accumulate(delta: &mut [f32], acts: &[f32], sums: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Loss;
     use ndarray::Axis;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -557,7 +577,13 @@ mod tests {
         let mut trainer = Trainer::new(Mlp::new(&[2, 10, 40, 30, 3], &mut rng), 1e-3, 1000);
         let rows: Vec<usize> = (0..5000).collect();
         for chunk in rows.chunks(1000).cycle().take(steps) {
-            trainer.step_rows(x.view(), y.view(), observed.view(), chunk, &Loss::masked());
+            trainer.step_rows(
+                x.view(),
+                y.view(),
+                observed.view(),
+                chunk,
+                &mut Loss::masked(),
+            );
         }
         trainer.into_mlp()
     }
@@ -578,12 +604,18 @@ mod tests {
         let mlp = Mlp::new(&[2, 6, 3], &mut rng);
         let rows = [7usize, 3, 40, 12];
         let mut a = Trainer::new(mlp.clone(), 1e-2, 2);
-        let la = a.step_rows(x.view(), y.view(), observed.view(), &rows, &Loss::masked());
+        let la = a.step_rows(
+            x.view(),
+            y.view(),
+            observed.view(),
+            &rows,
+            &mut Loss::masked(),
+        );
         let gx = x.select(Axis(0), &rows);
         let gy = y.select(Axis(0), &rows);
         let go = observed.select(Axis(0), &rows);
         let mut b = Trainer::new(mlp, 1e-2, 8);
-        let lb = b.step(gx.view(), gy.view(), go.view(), &Loss::masked());
+        let lb = b.step(gx.view(), gy.view(), go.view(), &mut Loss::masked());
         assert_eq!(la, lb);
         assert_eq!(a.mlp(), b.mlp());
     }
@@ -600,7 +632,7 @@ mod tests {
                 y.view(),
                 observed.view(),
                 500,
-                &Loss::masked(),
+                &mut Loss::masked(),
                 &mut rng,
             );
         }
@@ -627,7 +659,7 @@ mod tests {
             Array2::zeros((0, 1)).view(),
             Array2::from_elem((0, 1), false).view(),
             4,
-            &Loss::masked(),
+            &mut Loss::masked(),
             &mut rng,
         );
         assert_eq!(loss, 0.0);

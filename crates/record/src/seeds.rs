@@ -135,6 +135,7 @@ mod tests {
                 ensemble: false,
             },
             strategy: Strategy::Masked,
+            params: None,
         }
     }
 

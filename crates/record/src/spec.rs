@@ -400,6 +400,10 @@ pub struct RunSpec {
     pub hidden: Vec<usize>,
     pub training: TrainingSpec,
     pub strategy: Strategy,
+    /// The strategy's parameters, for a strategy that has any (left out otherwise, so that
+    /// the other strategies keep their ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<crate::strategy::StrategyParams>,
 }
 
 /// Seeds of a run's independent random streams.

@@ -1,7 +1,8 @@
 //! The strategy registry: every way of treating missing labels that masklab compares, with
-//! its name, its place in tables and figures, and what it does to the loss and the data. A
-//! new strategy is a new variant here; every `match` on it has no wildcard arm, so the
-//! compiler lists each place it must reach.
+//! its name, its place in tables and figures and its settable parameters. What a strategy
+//! does in training lives in `runner::strategy`, one module each. A new strategy is a new
+//! variant here; every `match` on it has no wildcard arm, so the compiler lists each place
+//! it must reach.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,37 +25,66 @@ pub enum Strategy {
     CompleteCase,
     /// One network per task, each trained on the rows where its task is observed.
     SingleTask,
+    /// Durand et al. 2019: the masked loss re-weighted per row by its observed fraction.
+    PartialBce,
+    /// Cole et al. 2021: missing labels taken as negative, every target label-smoothed.
+    AnLs,
+    /// Cole et al. 2021: the masked loss plus expected-positive regularisation on the missing
+    /// cells, against each task's observed positive rate.
+    Epr,
+    /// Kim et al. 2022: assume negative, then reject or correct the largest-loss missing
+    /// cells of each batch.
+    LargeLoss,
+    /// Self-training: train masked, take the sure predictions on missing training cells as
+    /// labels, retrain from scratch.
+    PseudoLabel,
 }
 
-/// The training loss a strategy uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LossKind {
-    /// Binary cross-entropy over observed labels only (from logits).
-    Masked,
-    /// The post's own masked loss.
-    SeedMasked,
-    /// Keras's `binary_crossentropy` on clipped probabilities, `-1` as a target.
-    Plain,
-    /// `sigmoid_cross_entropy_with_logits`, `-1` as a target.
-    PlainLogits,
+/// The settable parameters of a strategy that has any, as a run's spec records them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "of", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StrategyParams {
+    /// `partial-bce`: the row weight `g(p) = alpha·p^gamma + beta`, `p` the row's observed
+    /// fraction.
+    PartialBce { alpha: f64, beta: f64, gamma: f64 },
+    /// `an-ls`: label smoothing of every target (`t·(1 − s) + s/2`).
+    AnLs { smoothing: f64 },
+    /// `epr`: the weight of the expected-positive penalty.
+    Epr { lambda: f64 },
+    /// `large-loss`: what happens to the largest-loss assumed negatives, and the share of
+    /// them, ramping per step from 0 after `warmup-epochs` to `max-rate` over `ramp-epochs`.
+    #[serde(rename_all = "kebab-case")]
+    LargeLoss {
+        mode: LargeLossMode,
+        max_rate: f64,
+        warmup_epochs: f64,
+        ramp_epochs: f64,
+    },
+    /// `pseudo-label`: missing cells predicted at or above `positive` become positives, at or
+    /// below `negative` negatives, weighted `weight`, for `rounds` retrainings.
+    PseudoLabel {
+        positive: f64,
+        negative: f64,
+        weight: f64,
+        rounds: usize,
+    },
 }
 
-/// What a strategy does to the training data before the loss sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataTreatment {
-    /// Every row, labels as observed (missing ones marked).
-    AsIs,
-    /// Missing labels become observed negatives.
-    ImputeNegative,
-    /// Only rows with every label observed.
-    CompleteRows,
-    /// A network per task on the rows where that task is observed.
-    PerTask,
+/// Large-loss modification (Kim et al. 2022): LL-R, LL-Ct, LL-Cp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LargeLossMode {
+    /// The cells leave the loss for this step.
+    Reject,
+    /// The cells count as positives for this step.
+    Correct,
+    /// The cells become positives for the rest of training.
+    Permanent,
 }
 
 impl Strategy {
     /// Every strategy, in display order (tables, legends).
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 12] = [
         Strategy::Masked,
         Strategy::SeedMasked,
         Strategy::Plain,
@@ -62,6 +92,20 @@ impl Strategy {
         Strategy::ImputeNegative,
         Strategy::CompleteCase,
         Strategy::SingleTask,
+        Strategy::PartialBce,
+        Strategy::AnLs,
+        Strategy::Epr,
+        Strategy::LargeLoss,
+        Strategy::PseudoLabel,
+    ];
+
+    /// The partial-label strategies, beside `masked` in their comparisons.
+    pub const PARTIAL_LABEL: [Strategy; 5] = [
+        Strategy::PartialBce,
+        Strategy::AnLs,
+        Strategy::Epr,
+        Strategy::LargeLoss,
+        Strategy::PseudoLabel,
     ];
 
     /// The strategies an experiment runs when it names none.
@@ -84,6 +128,43 @@ impl Strategy {
             Strategy::ImputeNegative => "impute-negative",
             Strategy::CompleteCase => "complete-case",
             Strategy::SingleTask => "single-task",
+            Strategy::PartialBce => "partial-bce",
+            Strategy::AnLs => "an-ls",
+            Strategy::Epr => "epr",
+            Strategy::LargeLoss => "large-loss",
+            Strategy::PseudoLabel => "pseudo-label",
+        }
+    }
+
+    /// The strategy's parameters as the papers set them, for a strategy that has any.
+    pub fn default_params(self) -> Option<StrategyParams> {
+        match self {
+            Strategy::PartialBce => Some(StrategyParams::PartialBce {
+                alpha: -4.45,
+                beta: 5.45,
+                gamma: 1.0,
+            }),
+            Strategy::AnLs => Some(StrategyParams::AnLs { smoothing: 0.1 }),
+            Strategy::Epr => Some(StrategyParams::Epr { lambda: 1.0 }),
+            Strategy::LargeLoss => Some(StrategyParams::LargeLoss {
+                mode: LargeLossMode::Reject,
+                max_rate: 0.03,
+                warmup_epochs: 1.0,
+                ramp_epochs: 10.0,
+            }),
+            Strategy::PseudoLabel => Some(StrategyParams::PseudoLabel {
+                positive: 0.9,
+                negative: 0.1,
+                weight: 0.5,
+                rounds: 1,
+            }),
+            Strategy::Masked
+            | Strategy::SeedMasked
+            | Strategy::Plain
+            | Strategy::PlainLogits
+            | Strategy::ImputeNegative
+            | Strategy::CompleteCase
+            | Strategy::SingleTask => None,
         }
     }
 
@@ -108,9 +189,19 @@ impl Strategy {
     /// Whether the strategy's loss takes positive-class weights (only the masked loss
     /// does; the post's losses are kept as they were).
     pub fn takes_pos_weight(self) -> bool {
-        match self.loss() {
-            LossKind::Masked => true,
-            LossKind::SeedMasked | LossKind::Plain | LossKind::PlainLogits => false,
+        match self {
+            Strategy::Masked
+            | Strategy::ImputeNegative
+            | Strategy::CompleteCase
+            | Strategy::SingleTask => true,
+            Strategy::SeedMasked
+            | Strategy::Plain
+            | Strategy::PlainLogits
+            | Strategy::PartialBce
+            | Strategy::AnLs
+            | Strategy::Epr
+            | Strategy::LargeLoss
+            | Strategy::PseudoLabel => false,
         }
     }
 
@@ -120,29 +211,6 @@ impl Strategy {
             .iter()
             .position(|&s| s == self)
             .expect("ALL lists every strategy")
-    }
-
-    pub fn loss(self) -> LossKind {
-        match self {
-            Strategy::Masked
-            | Strategy::ImputeNegative
-            | Strategy::CompleteCase
-            | Strategy::SingleTask => LossKind::Masked,
-            Strategy::SeedMasked => LossKind::SeedMasked,
-            Strategy::Plain => LossKind::Plain,
-            Strategy::PlainLogits => LossKind::PlainLogits,
-        }
-    }
-
-    pub fn data(self) -> DataTreatment {
-        match self {
-            Strategy::Masked | Strategy::SeedMasked | Strategy::Plain | Strategy::PlainLogits => {
-                DataTreatment::AsIs
-            }
-            Strategy::ImputeNegative => DataTreatment::ImputeNegative,
-            Strategy::CompleteCase => DataTreatment::CompleteRows,
-            Strategy::SingleTask => DataTreatment::PerTask,
-        }
     }
 
     /// A colour per strategy (RGB), the same in every figure.
@@ -155,6 +223,11 @@ impl Strategy {
             Strategy::ImputeNegative => (255, 127, 14),
             Strategy::CompleteCase => (148, 103, 189),
             Strategy::SingleTask => (44, 160, 44),
+            Strategy::PartialBce => (188, 189, 34),
+            Strategy::AnLs => (227, 119, 194),
+            Strategy::Epr => (127, 127, 127),
+            Strategy::LargeLoss => (0, 0, 128),
+            Strategy::PseudoLabel => (0, 128, 128),
         }
     }
 }
@@ -194,26 +267,26 @@ mod tests {
             Strategy::ALL.iter().map(|s| s.order()).collect();
         let colors: std::collections::HashSet<_> =
             Strategy::ALL.iter().map(|s| s.color()).collect();
-        assert_eq!((orders.len(), colors.len()), (7, 7));
+        assert_eq!((orders.len(), colors.len()), (12, 12));
         assert!(Strategy::DEFAULT.iter().all(|s| Strategy::ALL.contains(s)));
         assert!(!Strategy::DEFAULT.contains(&Strategy::PlainLogits));
     }
 
     #[test]
-    fn only_the_loss_baselines_change_the_loss_and_only_data_strategies_change_the_data() {
-        use DataTreatment as D;
-        use LossKind as L;
-        let table = [
-            (Strategy::Masked, L::Masked, D::AsIs),
-            (Strategy::SeedMasked, L::SeedMasked, D::AsIs),
-            (Strategy::Plain, L::Plain, D::AsIs),
-            (Strategy::PlainLogits, L::PlainLogits, D::AsIs),
-            (Strategy::ImputeNegative, L::Masked, D::ImputeNegative),
-            (Strategy::CompleteCase, L::Masked, D::CompleteRows),
-            (Strategy::SingleTask, L::Masked, D::PerTask),
-        ];
-        for (s, loss, data) in table {
-            assert_eq!((s.loss(), s.data()), (loss, data), "{s}");
+    fn exactly_the_partial_label_strategies_have_parameters() {
+        for s in Strategy::ALL {
+            assert_eq!(
+                s.default_params().is_some(),
+                Strategy::PARTIAL_LABEL.contains(&s),
+                "{s}"
+            );
         }
+        // g(1) = alpha + beta = 1: a fully labelled row weighs as in the masked loss.
+        let Some(StrategyParams::PartialBce { alpha, beta, .. }) =
+            Strategy::PartialBce.default_params()
+        else {
+            panic!("partial-bce has its parameters")
+        };
+        assert!((alpha + beta - 1.0).abs() < 1e-12);
     }
 }

@@ -76,10 +76,68 @@ pub struct RawExperiment {
     /// Default: the six of [`Strategy::DEFAULT`].
     #[serde(default = "default_strategies")]
     pub strategies: Axis<Strategy>,
+    /// Parameters of the strategies that have any; each defaults to its paper's values.
+    #[serde(default)]
+    pub strategy_options: RawStrategyOptions,
     /// Named variants, each replacing whole sections of the settings above; the grid is
     /// the union of every variant's grid. None: the settings above are the one variant.
     #[serde(default)]
     pub variants: Vec<RawVariant>,
+}
+
+/// `[strategy-options]`: one table per strategy with parameters, every key optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStrategyOptions {
+    /// `alpha` (-4.45), `beta` (5.45), `gamma` (1): the row weight `alpha·p^gamma + beta`.
+    pub partial_bce: Option<RawPartialBce>,
+    /// `smoothing` (0.1).
+    pub an_ls: Option<RawAnLs>,
+    /// `lambda` (1).
+    pub epr: Option<RawEpr>,
+    /// `mode` (`reject` | `correct` | `permanent`), `max-rate` (0.03), `warmup-epochs` (1),
+    /// `ramp-epochs` (10).
+    pub large_loss: Option<RawLargeLoss>,
+    /// `positive` (0.9), `negative` (0.1), `weight` (0.5), `rounds` (1).
+    pub pseudo_label: Option<RawPseudoLabel>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPseudoLabel {
+    pub positive: Option<f64>,
+    pub negative: Option<f64>,
+    pub weight: Option<f64>,
+    pub rounds: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPartialBce {
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub gamma: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawAnLs {
+    pub smoothing: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawEpr {
+    pub lambda: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLargeLoss {
+    pub mode: Option<record::strategy::LargeLossMode>,
+    pub max_rate: Option<f64>,
+    pub warmup_epochs: Option<f64>,
+    pub ramp_epochs: Option<f64>,
 }
 
 /// A variant: a name and the sections it replaces.

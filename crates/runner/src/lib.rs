@@ -34,6 +34,7 @@ pub mod plan;
 pub mod run;
 pub mod status;
 pub mod store;
+pub mod strategy;
 pub mod sweep;
 
 #[cfg(test)]

@@ -2,16 +2,15 @@
 
 use crate::data::{prepare, DataCache};
 use crate::plan::PlannedRun;
-use ndarray::{Array2, ArrayView2, Axis};
-use nn::{evaluate, keras_accuracy, masked_bce, Loss, Mlp, Trainer};
+use crate::strategy;
+use ndarray::{Array2, ArrayView2};
+use nn::{evaluate, keras_accuracy, masked_bce, Mlp, Objective, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use record::outcome::{
     finite, BoundaryRecord, ByteGrid, Epoch, MetricSet, RunMetrics, TestPredictions,
 };
-use record::spec::{PosWeight, SelectBy};
-use record::strategy::{DataTreatment, LossKind};
-use record::Strategy;
+use record::spec::SelectBy;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -52,13 +51,14 @@ pub enum RunError {
     Diverged { epoch: usize, loss: f64 },
 }
 
-/// One network, the tasks (columns) it predicts, and the rows it trains on.
+/// One network, the tasks (columns) it predicts, the rows it trains on and its objective.
 struct Member {
     trainer: Trainer,
     tasks: Vec<usize>,
     x: Array2<f32>,
     y: Array2<f32>,
     observed: Array2<bool>,
+    objective: Box<dyn Objective + Send>,
     batch_rng: ChaCha8Rng,
 }
 
@@ -82,112 +82,49 @@ pub fn execute(
     let train = data.select(&rows.train);
     let dev = data.select(&rows.dev);
     let test = data.select(&rows.test);
-    let mut members = members(
-        spec.strategy,
-        &train,
-        &spec.hidden,
-        spec.training.learning_rate as f32,
-        spec.training.batch_size,
-        run,
-    );
-    for m in &members {
-        if m.x.nrows() == 0 {
+    let context = strategy::Context {
+        train: &train,
+        training: &spec.training,
+        params: spec.params,
+    };
+    let mut networks = strategy::networks(spec.strategy, &context);
+    for net in &networks {
+        if net.x.nrows() == 0 {
             warnings.push(format!(
                 "no training rows for task(s) {:?} under {}: that network keeps its initial weights",
-                m.tasks.iter().map(|&t| data.task_names[t].as_str()).collect::<Vec<_>>(),
+                net.tasks.iter().map(|&t| data.task_names[t].as_str()).collect::<Vec<_>>(),
                 spec.strategy.name()
             ));
         }
     }
-    // Each network's loss: with pos-weight, weighted by its own training labels.
-    let losses: Vec<Loss> = members
-        .iter()
-        .map(|m| match spec.strategy.loss() {
-            LossKind::Masked => Loss::Masked {
-                pos_weight: spec
-                    .training
-                    .pos_weight
-                    .map(|PosWeight::Balanced| balanced_weights(&m.y, &m.observed)),
-            },
-            LossKind::SeedMasked => Loss::SeedMasked,
-            LossKind::Plain => Loss::Plain,
-            LossKind::PlainLogits => Loss::PlainLogits,
-        })
-        .collect();
-
-    let t = &spec.training;
-    let mut history = Vec::with_capacity(t.epochs);
-    let mut best: Option<(f64, Vec<Mlp>)> = None;
-    let mut since_best = 0;
-    let mut epochs_run = 0;
-    for epoch in 1..=t.epochs {
-        if stop.load(Ordering::Relaxed) {
-            return Err(RunError::Interrupted);
-        }
-        let mut total = 0.0;
-        for (m, loss) in members.iter_mut().zip(&losses) {
-            total += m.trainer.epoch(
-                m.x.view(),
-                m.y.view(),
-                m.observed.view(),
-                t.batch_size,
-                loss,
-                &mut m.batch_rng,
-            ) as f64;
-        }
-        let train_loss = total / members.len() as f64;
-        if !train_loss.is_finite() {
-            return Err(RunError::Diverged {
-                epoch,
-                loss: train_loss,
-            });
-        }
-        epochs_run = epoch;
-        let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
-        let (dev_loss, dev_auc) = if evaluate_now {
-            let logits = predict(&members, dev.features.view(), tasks);
-            let loss =
-                masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64;
-            let auc = (t.select_by == SelectBy::Auc)
-                .then(|| evaluate(logits.view(), dev.labels.view(), dev.observed.view()).auc);
-            (Some(loss), auc.map(finite).unwrap_or(None))
-        } else {
-            (None, None)
+    // Stage by stage (one for most strategies); the history runs on across stages.
+    let mut history: Vec<Epoch> = Vec::new();
+    let mut stage = 0;
+    let mut fitted_rows;
+    let models = loop {
+        let mut members = members(networks, run, stage);
+        fitted_rows = members.iter().map(|m| m.x.nrows()).collect();
+        let fitted = fit(&mut members, &dev, &spec.training, tasks, stop)?;
+        let offset = history.len();
+        history.extend(fitted.history.into_iter().map(|e| Epoch {
+            epoch: e.epoch + offset,
+            ..e
+        }));
+        let probabilities =
+            || predict_models(&fitted.models, train.features.view(), tasks).mapv(nn::mlp::sigmoid);
+        let done = strategy::Stage {
+            index: stage,
+            train_probabilities: &probabilities,
         };
-        history.push(Epoch {
-            epoch,
-            train_loss,
-            dev_loss,
-            dev_auc,
-        });
-        // Lower is better: the loss, or the ROC-AUC negated (undefined: no better).
-        let score = match t.select_by {
-            SelectBy::Loss => dev_loss,
-            SelectBy::Auc => evaluate_now.then(|| dev_auc.map_or(f64::INFINITY, |a| -a)),
-        };
-        if let (Some(patience), Some(score)) = (t.patience, score) {
-            if best.as_ref().is_none_or(|(b, _)| score < *b) {
-                best = Some((
-                    score,
-                    members.iter().map(|m| m.trainer.mlp().clone()).collect(),
-                ));
-                since_best = 0;
-            } else {
-                since_best += 1;
-                if since_best >= patience {
-                    break;
-                }
+        match strategy::next_stage(spec.strategy, &context, &done) {
+            Some(next) => {
+                networks = next;
+                stage += 1;
             }
+            None => break fitted.models,
         }
-    }
-    let mlps: Vec<Mlp> = match best {
-        Some((_, mlps)) => mlps,
-        None => members.iter().map(|m| m.trainer.mlp().clone()).collect(),
     };
-    let models: Vec<(Mlp, Vec<usize>)> = mlps
-        .into_iter()
-        .zip(members.iter().map(|m| m.tasks.clone()))
-        .collect();
+    let epochs_run = history.len();
     let logits = predict_models(&models, test.features.view(), tasks);
     let observed = MetricSet::of(
         &evaluate(logits.view(), test.labels.view(), test.observed.view()),
@@ -227,7 +164,7 @@ pub fn execute(
                 .collect(),
             realised_drop_rate: prepared.realised_drop_rate.clone(),
             realised_drop_rate_overall: prepared.realised_drop_rate_overall,
-            fitted_rows: members.iter().map(|m| m.x.nrows()).collect(),
+            fitted_rows,
             epochs_run,
             observed,
             truth,
@@ -252,109 +189,134 @@ pub fn execute(
     })
 }
 
-/// Per task, negatives / positives among the observed labels (1 where a task has no
-/// observed positive or negative: nothing to balance).
-fn balanced_weights(y: &Array2<f32>, observed: &Array2<bool>) -> Vec<f32> {
-    (0..y.ncols())
-        .map(|t| {
-            let (mut pos, mut neg) = (0usize, 0usize);
-            for (v, &o) in y.column(t).iter().zip(observed.column(t)) {
-                if o {
-                    if *v == 1.0 {
-                        pos += 1
-                    } else {
-                        neg += 1
-                    }
+/// What fitting the networks gave: the kept weights with the tasks each predicts.
+struct Fit {
+    history: Vec<Epoch>,
+    models: Vec<(Mlp, Vec<usize>)>,
+}
+
+/// Trains the networks epoch by epoch, evaluating on the dev split and keeping the best
+/// weights when early stopping is on (by the dev masked loss or macro ROC-AUC).
+fn fit(
+    members: &mut [Member],
+    dev: &datagen::Dataset,
+    t: &record::spec::TrainingSpec,
+    tasks: usize,
+    stop: &AtomicBool,
+) -> Result<Fit, RunError> {
+    let mut history = Vec::with_capacity(t.epochs);
+    let mut best: Option<(f64, Vec<Mlp>)> = None;
+    let mut since_best = 0;
+    for epoch in 1..=t.epochs {
+        if stop.load(Ordering::Relaxed) {
+            return Err(RunError::Interrupted);
+        }
+        let mut total = 0.0;
+        for m in members.iter_mut() {
+            total += m.trainer.epoch(
+                m.x.view(),
+                m.y.view(),
+                m.observed.view(),
+                t.batch_size,
+                m.objective.as_mut(),
+                &mut m.batch_rng,
+            ) as f64;
+        }
+        let train_loss = total / members.len() as f64;
+        if !train_loss.is_finite() {
+            return Err(RunError::Diverged {
+                epoch,
+                loss: train_loss,
+            });
+        }
+        let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.n_rows() > 0;
+        let (dev_loss, dev_auc) = if evaluate_now {
+            let logits = predict(members, dev.features.view(), tasks);
+            let loss =
+                masked_bce(logits.view(), dev.labels.view(), dev.observed.view(), None).0 as f64;
+            let auc = (t.select_by == SelectBy::Auc)
+                .then(|| evaluate(logits.view(), dev.labels.view(), dev.observed.view()).auc);
+            (Some(loss), auc.map(finite).unwrap_or(None))
+        } else {
+            (None, None)
+        };
+        history.push(Epoch {
+            epoch,
+            train_loss,
+            dev_loss,
+            dev_auc,
+        });
+        // Lower is better: the loss, or the ROC-AUC negated (undefined: no better).
+        let score = match t.select_by {
+            SelectBy::Loss => dev_loss,
+            SelectBy::Auc => evaluate_now.then(|| dev_auc.map_or(f64::INFINITY, |a| -a)),
+        };
+        if let (Some(patience), Some(score)) = (t.patience, score) {
+            if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                best = Some((
+                    score,
+                    members.iter().map(|m| m.trainer.mlp().clone()).collect(),
+                ));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= patience {
+                    break;
                 }
             }
-            if pos == 0 || neg == 0 {
-                1.0
-            } else {
-                neg as f32 / pos as f32
+        }
+    }
+    let mlps: Vec<Mlp> = match best {
+        Some((_, mlps)) => mlps,
+        None => members.iter().map(|m| m.trainer.mlp().clone()).collect(),
+    };
+    let models = mlps
+        .into_iter()
+        .zip(members.iter().map(|m| m.tasks.clone()))
+        .collect();
+    Ok(Fit { history, models })
+}
+
+/// A stage's networks ready to train, each with its own initialisation, batch-order and
+/// dropout streams. Stage 0 uses the streams masklab has always used; a later stage's are
+/// far from them (a fresh initialisation, a new batch order).
+fn members(networks: Vec<strategy::Network>, run: &PlannedRun, stage: usize) -> Vec<Member> {
+    let spec = &run.spec;
+    let t = &spec.training;
+    let offset = (stage as u64) << 33;
+    networks
+        .into_iter()
+        .enumerate()
+        .map(|(index, net)| {
+            let stream = |seed: u64, k: u64| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(k);
+                rng
+            };
+            let index = offset + index as u64;
+            let mut init = stream(run.streams.init, index);
+            // Dropout's masks: a stream of the batch-order seed of its own, far from the
+            // networks' batch-order streams.
+            let dropout_rng = stream(run.streams.batches, (1 << 32) + index);
+            let sizes = [&[net.x.ncols()][..], &spec.hidden, &[net.tasks.len()][..]].concat();
+            let capacity = t.batch_size.min(net.x.nrows()).max(1);
+            Member {
+                trainer: Trainer::new(
+                    Mlp::new(&sizes, &mut init),
+                    t.learning_rate as f32,
+                    capacity,
+                )
+                .with_dropout(t.dropout as f32, dropout_rng)
+                .with_weight_decay(t.weight_decay as f32),
+                tasks: net.tasks,
+                x: net.x,
+                y: net.y,
+                observed: net.observed,
+                objective: net.objective,
+                batch_rng: stream(run.streams.batches, index),
             }
         })
         .collect()
-}
-
-/// The networks a strategy trains, with their training data.
-fn members(
-    strategy: Strategy,
-    train: &datagen::Dataset,
-    hidden: &[usize],
-    lr: f32,
-    batch: usize,
-    run: &PlannedRun,
-) -> Vec<Member> {
-    let tasks = train.n_tasks();
-    let sizes = |outputs: usize| [&[train.features.ncols()][..], hidden, &[outputs][..]].concat();
-    let member = |index: usize,
-                  task_list: Vec<usize>,
-                  x: Array2<f32>,
-                  y: Array2<f32>,
-                  observed: Array2<bool>| {
-        let mut init = ChaCha8Rng::seed_from_u64(run.streams.init);
-        init.set_stream(index as u64);
-        let mut batch_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
-        batch_rng.set_stream(index as u64);
-        // Dropout's masks: a stream of the batch-order seed of its own, far from the
-        // networks' batch-order streams.
-        let mut dropout_rng = ChaCha8Rng::seed_from_u64(run.streams.batches);
-        dropout_rng.set_stream((1 << 32) + index as u64);
-        let mlp = Mlp::new(&sizes(task_list.len()), &mut init);
-        let t = &run.spec.training;
-        Member {
-            trainer: Trainer::new(mlp, lr, batch.min(x.nrows()).max(1))
-                .with_dropout(t.dropout as f32, dropout_rng)
-                .with_weight_decay(t.weight_decay as f32),
-            tasks: task_list,
-            x,
-            y,
-            observed,
-            batch_rng,
-        }
-    };
-    let all: Vec<usize> = (0..tasks).collect();
-    match strategy.data() {
-        DataTreatment::AsIs => {
-            vec![member(
-                0,
-                all,
-                train.features.clone(),
-                train.labels.clone(),
-                train.observed.clone(),
-            )]
-        }
-        DataTreatment::ImputeNegative => {
-            let y = ndarray::Zip::from(&train.labels)
-                .and(&train.observed)
-                .map_collect(|&l, &o| if o { l } else { 0.0 });
-            vec![member(
-                0,
-                all,
-                train.features.clone(),
-                y,
-                Array2::from_elem(train.labels.dim(), true),
-            )]
-        }
-        DataTreatment::CompleteRows => {
-            let keep: Vec<usize> = (0..train.n_rows())
-                .filter(|&r| train.observed.row(r).iter().all(|&o| o))
-                .collect();
-            let d = train.select(&keep);
-            vec![member(0, all, d.features, d.labels, d.observed)]
-        }
-        DataTreatment::PerTask => (0..tasks)
-            .map(|t| {
-                let keep: Vec<usize> = (0..train.n_rows())
-                    .filter(|&r| train.observed[[r, t]])
-                    .collect();
-                let d = train.select(&keep);
-                let y = d.labels.select(Axis(1), &[t]);
-                let o = d.observed.select(Axis(1), &[t]);
-                member(t, vec![t], d.features, y, o)
-            })
-            .collect(),
-    }
 }
 
 fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
@@ -380,31 +342,4 @@ fn assemble(models: &[(&Mlp, &[usize])], x: ArrayView2<f32>, tasks: usize) -> Ar
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::array;
-
-    #[test]
-    fn balanced_weights_count_observed_labels_only() {
-        // Task 0: 1 positive, 3 negatives observed (one unobserved positive ignored) -> 3.
-        // Task 1: no positive observed -> 1.
-        let y = array![
-            [1.0f32, 0.0],
-            [0.0, 0.0],
-            [0.0, f32::NAN],
-            [0.0, 0.0],
-            [1.0, 0.0]
-        ];
-        let o = array![
-            [true, true],
-            [true, true],
-            [true, false],
-            [true, true],
-            [false, true]
-        ];
-        assert_eq!(balanced_weights(&y, &o), vec![3.0, 1.0]);
-    }
 }

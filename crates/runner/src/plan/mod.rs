@@ -8,6 +8,7 @@
 
 mod grid;
 mod lines;
+mod options;
 mod resolve;
 
 use crate::config::{RawExperiment, RawVariant, Seeds};
@@ -101,6 +102,7 @@ pub fn validate(
     no_repeats("seeds", &seeds, resolve::plain, &err)?;
     let strategies = raw.strategies.0.clone();
     no_repeats("strategies", &strategies, |s| s.name().into(), &err)?;
+    let options = options::resolve(&raw.strategy_options, &strategies, &err)?;
     let named = !raw.variants.is_empty();
     let variants: Vec<RawVariant> = if named {
         raw.variants.clone()
@@ -167,6 +169,7 @@ pub fn validate(
         let common = Common {
             variant: named.then(|| v.name.clone()),
             strategies: &strategies,
+            options: &options,
             seeds: &seeds,
             experiment_seed: raw.seed,
             name,
@@ -214,6 +217,7 @@ struct Sections<'a> {
 struct Common<'a> {
     variant: Option<String>,
     strategies: &'a [Strategy],
+    options: &'a options::StrategyOptions,
     seeds: &'a [u64],
     experiment_seed: u64,
     name: &'a str,
@@ -254,6 +258,7 @@ fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRu
                             hidden: h.clone(),
                             training: training.clone(),
                             strategy,
+                            params: c.options.params(strategy),
                         }));
                     }
                 }

@@ -1,0 +1,116 @@
+//! What each strategy does in training, one module each: the networks it trains, the rows
+//! and targets each sees, and the objective each batch minimises. [`networks`] is the
+//! registry's one entry point; the training loop (`run::execute`) trains what it returns and
+//! never names a strategy.
+//!
+//! Objectives are [`nn::Objective`]s: the fixed losses of [`nn::Loss`] for the baselines,
+//! and for the partial-label methods values with their own state (the step, priors from
+//! the training labels, permanently corrected cells) built on [`nn::weighted_bce_into`].
+
+mod an_ls;
+mod baselines;
+mod epr;
+mod large_loss;
+mod partial_bce;
+mod pseudo_label;
+
+use datagen::Dataset;
+use ndarray::{Array2, ArrayView2};
+use nn::Objective;
+use record::spec::TrainingSpec;
+use record::strategy::StrategyParams;
+use record::Strategy;
+
+/// One network to train: the tasks (label columns) it predicts, its training rows, and
+/// the objective its batches minimise.
+pub struct Network {
+    pub tasks: Vec<usize>,
+    pub x: Array2<f32>,
+    /// `(rows, tasks.len())`: 0/1 where observed.
+    pub y: Array2<f32>,
+    pub observed: Array2<bool>,
+    pub objective: Box<dyn Objective + Send>,
+}
+
+/// What a strategy is built from.
+pub struct Context<'a> {
+    pub train: &'a Dataset,
+    pub training: &'a TrainingSpec,
+    /// The run's strategy parameters (`Some` exactly for a strategy that has them).
+    pub params: Option<StrategyParams>,
+}
+
+impl Context<'_> {
+    /// Optimiser steps in one epoch over `rows` training rows.
+    pub fn steps_per_epoch(&self, rows: usize) -> usize {
+        rows.div_ceil(self.training.batch_size.max(1)).max(1)
+    }
+}
+
+/// The networks a strategy trains on a run's training split.
+pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
+    match strategy {
+        Strategy::Masked => baselines::masked(cx),
+        Strategy::SeedMasked => baselines::one_loss(cx, nn::Loss::SeedMasked),
+        Strategy::Plain => baselines::one_loss(cx, nn::Loss::Plain),
+        Strategy::PlainLogits => baselines::one_loss(cx, nn::Loss::PlainLogits),
+        Strategy::ImputeNegative => baselines::impute_negative(cx),
+        Strategy::CompleteCase => baselines::complete_case(cx),
+        Strategy::SingleTask => baselines::single_task(cx),
+        Strategy::PartialBce => partial_bce::networks(cx),
+        Strategy::AnLs => an_ls::networks(cx),
+        Strategy::Epr => epr::networks(cx),
+        Strategy::LargeLoss => large_loss::networks(cx),
+        Strategy::PseudoLabel => pseudo_label::networks(cx),
+    }
+}
+
+/// A fitted stage, as the next one is made from it.
+pub struct Stage<'a> {
+    /// 0 for the first stage.
+    pub index: usize,
+    /// Computes the stage's predicted probabilities on the training rows, `(rows, tasks)`
+    /// (only a strategy that goes on needs them).
+    pub train_probabilities: &'a dyn Fn() -> Array2<f32>,
+}
+
+/// The networks of the stage after `done`, for a strategy that trains in stages; `None`
+/// when training is complete (after one stage, for most).
+pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<Vec<Network>> {
+    match strategy {
+        Strategy::PseudoLabel => pseudo_label::next_stage(cx, done),
+        Strategy::Masked
+        | Strategy::SeedMasked
+        | Strategy::Plain
+        | Strategy::PlainLogits
+        | Strategy::ImputeNegative
+        | Strategy::CompleteCase
+        | Strategy::SingleTask
+        | Strategy::PartialBce
+        | Strategy::AnLs
+        | Strategy::Epr
+        | Strategy::LargeLoss => None,
+    }
+}
+
+/// Every training row and task, labels as observed, with `objective`.
+fn all_rows(cx: &Context, objective: Box<dyn Objective + Send>) -> Vec<Network> {
+    let train = cx.train;
+    vec![Network {
+        tasks: (0..train.n_tasks()).collect(),
+        x: train.features.clone(),
+        y: train.labels.clone(),
+        observed: train.observed.clone(),
+        objective,
+    }]
+}
+
+/// Observed labels where observed and `fill` elsewhere, as numbers a loss may read.
+fn filled(labels: ArrayView2<f32>, observed: ArrayView2<bool>, fill: f32) -> Array2<f32> {
+    ndarray::Zip::from(labels)
+        .and(observed)
+        .map_collect(|&y, &o| if o { y } else { fill })
+}
+
+#[cfg(test)]
+mod gradcheck;

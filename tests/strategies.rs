@@ -1,0 +1,140 @@
+//! Every strategy end to end: each runs on every kind of data source, its runs reproduce
+//! bit for bit whatever the job count, and the two-stage one (`pseudo-label`) does what it
+//! says on data whose truth is known.
+
+use crate::common::{experiment, metric_records, run_records, spec_of, sweep, SMALL};
+use record::Strategy;
+
+fn all_strategies() -> String {
+    let names: Vec<String> = Strategy::ALL
+        .iter()
+        .map(|s| format!("\"{}\"", s.name()))
+        .collect();
+    format!("strategies = [{}]", names.join(", "))
+}
+
+#[test]
+fn every_strategy_runs_on_every_source_and_reproduces_whatever_the_job_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let toy = SMALL
+        .replace(
+            "strategies = [\"masked\", \"single-task\"]",
+            &all_strategies(),
+        )
+        .replace("seeds = 3", "seeds = 1")
+        .replace("rate = [0.0, 0.5]", "rate = 0.6");
+    let text = toy.replace(
+        "source = \"toy\"\nrows = 3000",
+        "source = \"mbti-generated\"\nusers = 300\nposts-per-user = 5\nwords-per-post = 12\ndims = 64",
+    ).replace("test-rows = 500", "test-rows = 60");
+    let mut csv = String::from("SMILES,ring,nitrogen\n");
+    let smiles = [
+        "c1ccccc1",
+        "Nc1ccccc1",
+        "CCO",
+        "CCN",
+        "C1CCNCC1",
+        "CCCC",
+        "c1ccncc1",
+        "OC1CCCCC1",
+    ];
+    for i in 0..160 {
+        let s = smiles[i % smiles.len()];
+        let ring = s.contains('1') as u8;
+        let n = if i % 3 == 0 {
+            String::new()
+        } else {
+            ((s.contains('N') || s.contains('n')) as u8).to_string()
+        };
+        csv.push_str(&format!("{s},{ring},{n}\n"));
+    }
+    std::fs::write(dir.path().join("mols.csv"), csv).unwrap();
+    let molecules = toy
+        .replace("source = \"toy\"\nrows = 3000", "source = \"smiles-csv\"\npath = \"mols.csv\"\nbits = 128\nfeatures = [\"ecfp\", \"descriptors\"]")
+        .replace("test-rows = 500", "test-rows = 40");
+    for (name, body) in [("toy", &toy), ("text", &text), ("molecules", &molecules)] {
+        let file = experiment(dir.path(), name, body);
+        let (one, two) = (
+            dir.path().join(format!("{name}-1")),
+            dir.path().join(format!("{name}-2")),
+        );
+        let first = sweep(&file, &one, &["--jobs", "1", "--no-report"]);
+        assert!(
+            first.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert!(sweep(&file, &two, &["--jobs", "2", "--no-report"])
+            .status
+            .success());
+        let records = metric_records(&one);
+        assert_eq!(records.len(), Strategy::ALL.len(), "{name}");
+        assert_eq!(
+            records,
+            metric_records(&two),
+            "{name}: bit-identical across job counts"
+        );
+        for (id, r) in run_records(&one) {
+            let strategy = spec_of(&one, &id).strategy;
+            let metrics = r
+                .metrics()
+                .unwrap_or_else(|| panic!("{name} {strategy}: failed"));
+            assert!(
+                metrics.headline().auc.is_some(),
+                "{name} {strategy}: no ROC-AUC"
+            );
+        }
+    }
+}
+
+#[test]
+fn pseudo_label_retrains_on_its_sure_predictions_and_stays_with_masked_on_the_toy_truth() {
+    // The toy rules are learnt almost perfectly from half the labels, so the first stage's
+    // sure predictions are nearly all right, and the second stage (on the observed labels
+    // and those) should score with the masked model against the truth.
+    let dir = tempfile::tempdir().unwrap();
+    let body = SMALL
+        .replace(
+            "strategies = [\"masked\", \"single-task\"]",
+            "strategies = [\"masked\", \"pseudo-label\"]",
+        )
+        .replace("seeds = 3", "seeds = 2")
+        .replace("rate = [0.0, 0.5]", "rate = 0.8")
+        .replace("epochs = 4", "epochs = 30")
+        .replace(
+            "learning-rate = 0.01",
+            "learning-rate = 0.01\n\n[model]\nhidden = [16, 16]",
+        );
+    let file = experiment(dir.path(), "pseudo", &body);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &["--no-report"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let mut truth_auc = std::collections::BTreeMap::new();
+    for (id, r) in run_records(&out) {
+        let spec = spec_of(&out, &id);
+        let m = r.metrics().unwrap();
+        // Two stages of 30 epochs each, the history running on.
+        let expected_epochs = if spec.strategy == Strategy::PseudoLabel {
+            60
+        } else {
+            30
+        };
+        assert_eq!(r.history.len(), expected_epochs, "{}", spec.strategy);
+        assert_eq!(r.history.last().unwrap().epoch, expected_epochs);
+        let auc = m.truth.as_ref().unwrap().auc.unwrap();
+        truth_auc
+            .entry(spec.strategy)
+            .or_insert_with(Vec::new)
+            .push(auc);
+    }
+    let mean = |s: Strategy| truth_auc[&s].iter().sum::<f64>() / truth_auc[&s].len() as f64;
+    assert!(mean(Strategy::Masked) > 0.95, "{truth_auc:?}");
+    assert!(
+        mean(Strategy::PseudoLabel) > mean(Strategy::Masked) - 0.02,
+        "{truth_auc:?}"
+    );
+}
