@@ -96,11 +96,12 @@ fn cases() -> Vec<Case> {
         case("unknown pos-weight", &[("learning-rate = 0.01", "learning-rate = 0.01\npos-weight = \"equal\"")], "line 20: training.pos-weight: unknown variant `equal`"),
         // Strategy options.
         Case { append: "\n[strategy-options]\nepr = { lambda = 2.0 }\n", ..case("options for a strategy not run", &[], "strategy-options.epr: options for `epr`, which is not among the strategies") },
-        Case { append: "\n[strategy-options]\nan-ls = { smoothing = 1.0 }\n", ..case("smoothing of 1", &[("\"single-task\"]", "\"an-ls\"]")], "strategy-options.an-ls.smoothing: 1: smoothing must be in [0, 1)") },
+        Case { append: "\n[strategy-options]\nan-ls = { smoothing = 0.5 }\n", ..case("smoothing of one half", &[("\"single-task\"]", "\"an-ls\"]")], "strategy-options.an-ls.smoothing: 0.5: smoothing must be in [0, 0.5)") },
         Case { append: "\n[strategy-options]\nlarge-loss = { mode = \"drop\" }\n", ..case("unknown large-loss mode", &[("\"single-task\"]", "\"large-loss\"]")], "line 22: strategy-options.large-loss: unknown variant `drop`, expected one of `reject`, `correct`, `permanent`") },
         Case { append: "\n[strategy-options]\npartial-bce = { alpha = -6.0 }\n", ..case("partial-bce weight below zero", &[("\"single-task\"]", "\"partial-bce\"]")], "strategy-options.partial-bce.alpha: -6: g(1) = alpha + beta must not be negative") },
         Case { append: "\n[strategy-options]\nepr = { lamda = 1.0 }\n", ..case("misspelt epr option", &[("\"single-task\"]", "\"epr\"]")], "line 22: strategy-options.epr: unknown field `lamda`, expected `lambda`") },
         Case { append: "\n[strategy-options]\npseudo-label = { rounds = 0 }\n", ..case("pseudo-label with no round", &[("\"single-task\"]", "\"pseudo-label\"]")], "strategy-options.pseudo-label.rounds: rounds must be at least 1") },
+        Case { append: "\n[strategy-options]\nrole = { table-lr = 0.0 }\n", ..case("role table that cannot learn", &[("\"single-task\"]", "\"role\"]")], "strategy-options.role.table-lr: 0: table-lr multiplies the learning rate: it must be positive") },
         // Names that become paths.
         Case { append: "\n[[variants]]\nname = \"../escape\"\n", ..case("variant name with a path", &[], "variants[1].name: `../escape` names files") },
         Case { append: "\n[[variants]]\nname = \"a\"\n\n[[variants]]\nname = \"a\"\n", ..case("variant name twice", &[], "variants[2].name: variant name `a` is used twice") },

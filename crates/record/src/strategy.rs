@@ -35,6 +35,9 @@ pub enum Strategy {
     /// Kim et al. 2022: assume negative, then reject or correct the largest-loss missing
     /// cells of each batch.
     LargeLoss,
+    /// Cole et al. 2021: a trainable table of label estimates for the missing training
+    /// cells, learnt jointly with the network.
+    Role,
     /// Self-training: train masked, take the sure predictions on missing training cells as
     /// labels, retrain from scratch.
     PseudoLabel,
@@ -47,7 +50,7 @@ pub enum StrategyParams {
     /// `partial-bce`: the row weight `g(p) = alpha·p^gamma + beta`, `p` the row's observed
     /// fraction.
     PartialBce { alpha: f64, beta: f64, gamma: f64 },
-    /// `an-ls`: label smoothing of every target (`t·(1 − s) + s/2`).
+    /// `an-ls`: label smoothing of every target (a positive's is `1 − s`, a negative's `s`).
     AnLs { smoothing: f64 },
     /// `epr`: the weight of the expected-positive penalty.
     Epr { lambda: f64 },
@@ -60,6 +63,10 @@ pub enum StrategyParams {
         warmup_epochs: f64,
         ramp_epochs: f64,
     },
+    /// `role`: the weight of the expected-positive regulariser and the label table's learning
+    /// rate as a multiple of the network's.
+    #[serde(rename_all = "kebab-case")]
+    Role { lambda: f64, table_lr: f64 },
     /// `pseudo-label`: missing cells predicted at or above `positive` become positives, at or
     /// below `negative` negatives, weighted `weight`, for `rounds` retrainings.
     PseudoLabel {
@@ -84,7 +91,7 @@ pub enum LargeLossMode {
 
 impl Strategy {
     /// Every strategy, in display order (tables, legends).
-    pub const ALL: [Strategy; 12] = [
+    pub const ALL: [Strategy; 13] = [
         Strategy::Masked,
         Strategy::SeedMasked,
         Strategy::Plain,
@@ -96,15 +103,17 @@ impl Strategy {
         Strategy::AnLs,
         Strategy::Epr,
         Strategy::LargeLoss,
+        Strategy::Role,
         Strategy::PseudoLabel,
     ];
 
     /// The partial-label strategies, beside `masked` in their comparisons.
-    pub const PARTIAL_LABEL: [Strategy; 5] = [
+    pub const PARTIAL_LABEL: [Strategy; 6] = [
         Strategy::PartialBce,
         Strategy::AnLs,
         Strategy::Epr,
         Strategy::LargeLoss,
+        Strategy::Role,
         Strategy::PseudoLabel,
     ];
 
@@ -132,6 +141,7 @@ impl Strategy {
             Strategy::AnLs => "an-ls",
             Strategy::Epr => "epr",
             Strategy::LargeLoss => "large-loss",
+            Strategy::Role => "role",
             Strategy::PseudoLabel => "pseudo-label",
         }
     }
@@ -151,6 +161,10 @@ impl Strategy {
                 max_rate: 0.03,
                 warmup_epochs: 1.0,
                 ramp_epochs: 10.0,
+            }),
+            Strategy::Role => Some(StrategyParams::Role {
+                lambda: 1.0,
+                table_lr: 10.0,
             }),
             Strategy::PseudoLabel => Some(StrategyParams::PseudoLabel {
                 positive: 0.9,
@@ -201,6 +215,7 @@ impl Strategy {
             | Strategy::AnLs
             | Strategy::Epr
             | Strategy::LargeLoss
+            | Strategy::Role
             | Strategy::PseudoLabel => false,
         }
     }
@@ -227,6 +242,7 @@ impl Strategy {
             Strategy::AnLs => (227, 119, 194),
             Strategy::Epr => (127, 127, 127),
             Strategy::LargeLoss => (0, 0, 128),
+            Strategy::Role => (255, 187, 120),
             Strategy::PseudoLabel => (0, 128, 128),
         }
     }
@@ -267,7 +283,7 @@ mod tests {
             Strategy::ALL.iter().map(|s| s.order()).collect();
         let colors: std::collections::HashSet<_> =
             Strategy::ALL.iter().map(|s| s.color()).collect();
-        assert_eq!((orders.len(), colors.len()), (12, 12));
+        assert_eq!((orders.len(), colors.len()), (13, 13));
         assert!(Strategy::DEFAULT.iter().all(|s| Strategy::ALL.contains(s)));
         assert!(!Strategy::DEFAULT.contains(&Strategy::PlainLogits));
     }

@@ -98,8 +98,17 @@ pub struct RawStrategyOptions {
     /// `mode` (`reject` | `correct` | `permanent`), `max-rate` (0.03), `warmup-epochs` (1),
     /// `ramp-epochs` (10).
     pub large_loss: Option<RawLargeLoss>,
+    /// `lambda` (1), `table-lr` (10, times the network's learning rate).
+    pub role: Option<RawRole>,
     /// `positive` (0.9), `negative` (0.1), `weight` (0.5), `rounds` (1).
     pub pseudo_label: Option<RawPseudoLabel>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRole {
+    pub lambda: Option<f64>,
+    pub table_lr: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -86,6 +86,7 @@ pub fn execute(
         train: &train,
         training: &spec.training,
         params: spec.params,
+        seed: run.streams.init,
     };
     let mut networks = strategy::networks(spec.strategy, &context);
     for net in &networks {

@@ -33,6 +33,7 @@ pub fn resolve(
         (Strategy::AnLs, raw.an_ls.is_some()),
         (Strategy::Epr, raw.epr.is_some()),
         (Strategy::LargeLoss, raw.large_loss.is_some()),
+        (Strategy::Role, raw.role.is_some()),
         (Strategy::PseudoLabel, raw.pseudo_label.is_some()),
     ];
     for (s, set) in given {
@@ -107,8 +108,8 @@ fn resolve_one(
             check(
                 "strategy-options.an-ls.smoothing",
                 s,
-                (0.0..1.0).contains(&s),
-                "smoothing must be in [0, 1)",
+                (0.0..0.5).contains(&s),
+                "smoothing must be in [0, 0.5): a positive's target is 1 - smoothing, a negative's smoothing",
             )?;
             StrategyParams::AnLs { smoothing: s }
         }
@@ -157,6 +158,25 @@ fn resolve_one(
                 warmup_epochs: warmup,
                 ramp_epochs: ramp,
             }
+        }
+        StrategyParams::Role { lambda, table_lr } => {
+            let r = raw.role.clone().unwrap_or_default();
+            let key = "strategy-options.role";
+            let lambda = r.lambda.unwrap_or(lambda);
+            check(
+                &format!("{key}.lambda"),
+                lambda,
+                lambda >= 0.0,
+                "lambda must not be negative",
+            )?;
+            let table_lr = r.table_lr.unwrap_or(table_lr);
+            check(
+                &format!("{key}.table-lr"),
+                table_lr,
+                table_lr > 0.0,
+                "table-lr multiplies the learning rate: it must be positive",
+            )?;
+            StrategyParams::Role { lambda, table_lr }
         }
         StrategyParams::PseudoLabel {
             positive,

@@ -1,7 +1,7 @@
 //! `an-ls`: Cole et al., "Multi-Label Learning from Single Positive Labels", CVPR 2021:
 //! "assume negative" with label smoothing. Every missing label is taken as a negative, and
-//! every target is smoothed, `t·(1 − s) + s/2` (s = 0.1: 0.95 and 0.05), averaged over all
-//! cells.
+//! every target is smoothed as the paper's code does (`loss_an_ls`): a positive's target is
+//! `1 − s`, a negative's `s` (s = 0.1: 0.9 and 0.1), averaged over all cells.
 
 use super::{Context, Network};
 use ndarray::{Array2, ArrayViewMut2};
@@ -34,7 +34,7 @@ impl Objective for AnLs {
         let s = self.smoothing;
         // Missing cells arrive already filled with 0; any left unobserved count as 0 too.
         let targets =
-            super::filled(batch.labels, batch.observed, 0.0).mapv(|t| t * (1.0 - s) + s / 2.0);
+            super::filled(batch.labels, batch.observed, 0.0).mapv(|t| t * (1.0 - 2.0 * s) + s);
         let weights = Array2::ones(batch.logits.dim());
         weighted_bce_into(
             batch.logits,
@@ -55,14 +55,14 @@ mod tests {
     #[test]
     fn hand_computed_smoothed_targets() {
         // z = 0 everywhere: BCE = ln 2 whatever the target; gradients (0.5 − t)/cells with
-        // t = 0.95 for a positive and 0.05 for a negative or a missing label.
+        // t = 0.9 for a positive and 0.1 for a negative or a missing label.
         let z = array![[0.0f32, 0.0]];
         let y = array![[1.0f32, f32::NAN]];
         let o = array![[true, false]];
         let mut g = Array2::zeros(z.dim());
         let loss = AnLs { smoothing: 0.1 }.loss_and_grad_into(batch_of(&z, &y, &o), g.view_mut());
         assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
-        assert!((g[[0, 0]] + 0.225).abs() < 1e-7 && (g[[0, 1]] - 0.225).abs() < 1e-7);
+        assert!((g[[0, 0]] + 0.2).abs() < 1e-6 && (g[[0, 1]] - 0.2).abs() < 1e-6);
     }
 
     #[test]

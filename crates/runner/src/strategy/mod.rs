@@ -13,6 +13,7 @@ mod epr;
 mod large_loss;
 mod partial_bce;
 mod pseudo_label;
+mod role;
 
 use datagen::Dataset;
 use ndarray::{Array2, ArrayView2};
@@ -38,6 +39,8 @@ pub struct Context<'a> {
     pub training: &'a TrainingSpec,
     /// The run's strategy parameters (`Some` exactly for a strategy that has them).
     pub params: Option<StrategyParams>,
+    /// The run's initialisation seed, for a strategy's own trainable state.
+    pub seed: u64,
 }
 
 impl Context<'_> {
@@ -62,6 +65,7 @@ pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
         Strategy::Epr => epr::networks(cx),
         Strategy::LargeLoss => large_loss::networks(cx),
         Strategy::PseudoLabel => pseudo_label::networks(cx),
+        Strategy::Role => role::networks(cx),
     }
 }
 
@@ -89,7 +93,8 @@ pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<Vec<
         | Strategy::PartialBce
         | Strategy::AnLs
         | Strategy::Epr
-        | Strategy::LargeLoss => None,
+        | Strategy::LargeLoss
+        | Strategy::Role => None,
     }
 }
 
