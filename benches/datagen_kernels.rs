@@ -17,9 +17,9 @@ pub fn bench(c: &mut Criterion) {
 
     group.throughput(Throughput::Elements(100_000));
     group.bench_function("toy_100k", |b| {
-        b.iter(|| black_box(toy(100_000, &mut ChaCha8Rng::seed_from_u64(1))))
+        b.iter(|| black_box(toy(100_000, false, &mut ChaCha8Rng::seed_from_u64(1))))
     });
-    let data = toy(100_000, &mut ChaCha8Rng::seed_from_u64(1));
+    let data = toy(100_000, false, &mut ChaCha8Rng::seed_from_u64(1));
     let rows: Vec<usize> = (0..100_000).collect();
     group.bench_function("mcar_100k", |b| {
         b.iter(|| {

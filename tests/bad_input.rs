@@ -102,6 +102,7 @@ fn cases() -> Vec<Case> {
         Case { append: "\n[strategy-options]\nepr = { lamda = 1.0 }\n", ..case("misspelt epr option", &[("\"single-task\"]", "\"epr\"]")], "line 22: strategy-options.epr: unknown field `lamda`, expected `lambda`") },
         Case { append: "\n[strategy-options]\npseudo-label = { rounds = 0 }\n", ..case("pseudo-label with no round", &[("\"single-task\"]", "\"pseudo-label\"]")], "strategy-options.pseudo-label.rounds: rounds must be at least 1") },
         Case { append: "\n[strategy-options]\nrole = { table-lr = 0.0 }\n", ..case("role table that cannot learn", &[("\"single-task\"]", "\"role\"]")], "strategy-options.role.table-lr: 0: table-lr multiplies the learning rate: it must be positive") },
+        Case { append: "\n[strategy-options]\nlabel-conditional = { copies = 0 }\n", ..case("label-conditional without copies", &[("\"single-task\"]", "\"label-conditional\"]")], "strategy-options.label-conditional.copies: copies must be at least 1") },
         // Names that become paths.
         Case { append: "\n[[variants]]\nname = \"../escape\"\n", ..case("variant name with a path", &[], "variants[1].name: `../escape` names files") },
         Case { append: "\n[[variants]]\nname = \"a\"\n\n[[variants]]\nname = \"a\"\n", ..case("variant name twice", &[], "variants[2].name: variant name `a` is used twice") },

@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn export_then_import_round_trips_exactly() {
-        let mut d = toy(500, &mut ChaCha8Rng::seed_from_u64(3));
+        let mut d = toy(500, false, &mut ChaCha8Rng::seed_from_u64(3));
         for r in (0..500).step_by(7) {
             d.drop_label(r, r % 3);
         }

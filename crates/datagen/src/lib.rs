@@ -22,7 +22,7 @@
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-//! let mut data = toy(10_000, &mut rng);
+//! let mut data = toy(10_000, false, &mut rng);
 //! let rows = split(data.n_rows(), &TestRows::Last(3000), 0.1, &mut rng);
 //! let eligible = [rows.train.clone(), rows.dev.clone()].concat();
 //! Mechanism::Mcar(Rates::All(0.5)).apply(&mut data, &eligible, &mut rng);
@@ -50,4 +50,4 @@ pub use dataset::Dataset;
 pub use error::DataError;
 pub use missing::{mnar_calibrated, mnar_reachable_rate, Mechanism, Rates};
 pub use split::{split, split_sizes, Split, TestRows};
-pub use toy::{toy, TOY_TASKS};
+pub use toy::{toy, toy_tasks, TOY_TASKS};

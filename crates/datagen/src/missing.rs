@@ -172,7 +172,7 @@ mod tests {
     const N: usize = 100_000;
 
     fn dropped(mech: &Mechanism, seed: u64) -> Dataset {
-        let mut d = toy(N, &mut ChaCha8Rng::seed_from_u64(1));
+        let mut d = toy(N, false, &mut ChaCha8Rng::seed_from_u64(1));
         let rows: Vec<usize> = (0..N).collect();
         mech.apply(&mut d, &rows, &mut ChaCha8Rng::seed_from_u64(seed));
         d
@@ -201,7 +201,10 @@ mod tests {
             .iter()
             .zip(&d.observed)
             .all(|(l, &o)| o != l.is_nan()));
-        assert_eq!(d.truth, toy(N, &mut ChaCha8Rng::seed_from_u64(1)).truth);
+        assert_eq!(
+            d.truth,
+            toy(N, false, &mut ChaCha8Rng::seed_from_u64(1)).truth
+        );
     }
 
     #[test]
@@ -231,7 +234,7 @@ mod tests {
             assert!(d.observed[[r, 1]] && d.observed[[r, 2]]);
         }
         // Only eligible rows are touched, and the prefix is a share of them: round(0.5 · 3) = 2.
-        let mut d = toy(100, &mut ChaCha8Rng::seed_from_u64(1));
+        let mut d = toy(100, false, &mut ChaCha8Rng::seed_from_u64(1));
         Mechanism::Prefix(Rates::All(0.5)).apply(
             &mut d,
             &[10, 60, 70],

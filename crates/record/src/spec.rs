@@ -57,6 +57,10 @@ impl Invariants {
 pub enum DataSpec {
     Toy {
         rows: usize,
+        /// With the task `y3`, a function of the others (left out when false, so that older
+        /// settings keep their ids).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        correlated: bool,
     },
     #[serde(rename_all = "kebab-case")]
     MbtiGenerated {

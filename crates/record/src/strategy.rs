@@ -41,6 +41,9 @@ pub enum Strategy {
     /// Self-training: train masked, take the sure predictions on missing training cells as
     /// labels, retrain from scratch.
     PseudoLabel,
+    /// After Walter et al. 2022: an imputer that sees the row's other labels fills the
+    /// missing training cells; the final network trains on them as soft targets.
+    LabelConditional,
 }
 
 /// The settable parameters of a strategy that has any, as a run's spec records them.
@@ -67,6 +70,14 @@ pub enum StrategyParams {
     /// rate as a multiple of the network's.
     #[serde(rename_all = "kebab-case")]
     Role { lambda: f64, table_lr: f64 },
+    /// `label-conditional`: each observed label hidden from the imputer's input with
+    /// probability `hide` in each of `copies` copies of the training rows; filled cells
+    /// weigh `weight`.
+    LabelConditional {
+        hide: f64,
+        copies: usize,
+        weight: f64,
+    },
     /// `pseudo-label`: missing cells predicted at or above `positive` become positives, at or
     /// below `negative` negatives, weighted `weight`, for `rounds` retrainings.
     PseudoLabel {
@@ -91,7 +102,7 @@ pub enum LargeLossMode {
 
 impl Strategy {
     /// Every strategy, in display order (tables, legends).
-    pub const ALL: [Strategy; 13] = [
+    pub const ALL: [Strategy; 14] = [
         Strategy::Masked,
         Strategy::SeedMasked,
         Strategy::Plain,
@@ -105,16 +116,18 @@ impl Strategy {
         Strategy::LargeLoss,
         Strategy::Role,
         Strategy::PseudoLabel,
+        Strategy::LabelConditional,
     ];
 
     /// The partial-label strategies, beside `masked` in their comparisons.
-    pub const PARTIAL_LABEL: [Strategy; 6] = [
+    pub const PARTIAL_LABEL: [Strategy; 7] = [
         Strategy::PartialBce,
         Strategy::AnLs,
         Strategy::Epr,
         Strategy::LargeLoss,
         Strategy::Role,
         Strategy::PseudoLabel,
+        Strategy::LabelConditional,
     ];
 
     /// The strategies an experiment runs when it names none.
@@ -143,6 +156,7 @@ impl Strategy {
             Strategy::LargeLoss => "large-loss",
             Strategy::Role => "role",
             Strategy::PseudoLabel => "pseudo-label",
+            Strategy::LabelConditional => "label-conditional",
         }
     }
 
@@ -171,6 +185,11 @@ impl Strategy {
                 negative: 0.1,
                 weight: 0.5,
                 rounds: 1,
+            }),
+            Strategy::LabelConditional => Some(StrategyParams::LabelConditional {
+                hide: 0.5,
+                copies: 2,
+                weight: 0.5,
             }),
             Strategy::Masked
             | Strategy::SeedMasked
@@ -216,7 +235,8 @@ impl Strategy {
             | Strategy::Epr
             | Strategy::LargeLoss
             | Strategy::Role
-            | Strategy::PseudoLabel => false,
+            | Strategy::PseudoLabel
+            | Strategy::LabelConditional => false,
         }
     }
 
@@ -244,6 +264,7 @@ impl Strategy {
             Strategy::LargeLoss => (0, 0, 128),
             Strategy::Role => (255, 187, 120),
             Strategy::PseudoLabel => (0, 128, 128),
+            Strategy::LabelConditional => (128, 0, 0),
         }
     }
 }
@@ -283,7 +304,7 @@ mod tests {
             Strategy::ALL.iter().map(|s| s.order()).collect();
         let colors: std::collections::HashSet<_> =
             Strategy::ALL.iter().map(|s| s.color()).collect();
-        assert_eq!((orders.len(), colors.len()), (13, 13));
+        assert_eq!((orders.len(), colors.len()), (14, 14));
         assert!(Strategy::DEFAULT.iter().all(|s| Strategy::ALL.contains(s)));
         assert!(!Strategy::DEFAULT.contains(&Strategy::PlainLogits));
     }

@@ -102,6 +102,16 @@ pub struct RawStrategyOptions {
     pub role: Option<RawRole>,
     /// `positive` (0.9), `negative` (0.1), `weight` (0.5), `rounds` (1).
     pub pseudo_label: Option<RawPseudoLabel>,
+    /// `hide` (0.5), `copies` (2), `weight` (0.5).
+    pub label_conditional: Option<RawLabelConditional>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLabelConditional {
+    pub hide: Option<f64>,
+    pub copies: Option<usize>,
+    pub weight: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -192,6 +202,9 @@ pub struct RawData {
     pub source: Source,
     /// toy: rows (default 100,000).
     pub rows: Option<usize>,
+    /// toy: add the task `y3`, a function of the other labels as well as of x (default
+    /// false).
+    pub correlated: Option<bool>,
     /// mbti-generated: users (default 2000), posts per user (50), words per post (12),
     /// signal (0.08): the share of words that carry an axis signal.
     pub users: Option<usize>,

@@ -101,7 +101,7 @@ impl DataCache {
 pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Ok(match spec {
-        DataSpec::Toy { rows } => Base::Table(toy(*rows, &mut rng)),
+        DataSpec::Toy { rows, correlated } => Base::Table(toy(*rows, *correlated, &mut rng)),
         DataSpec::Csv {
             path,
             content_hash,

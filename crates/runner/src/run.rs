@@ -84,6 +84,7 @@ pub fn execute(
     let test = data.select(&rows.test);
     let context = strategy::Context {
         train: &train,
+        dev: &dev,
         training: &spec.training,
         params: spec.params,
         seed: run.streams.init,
@@ -103,19 +104,26 @@ pub fn execute(
     let mut stage = 0;
     let mut fitted_rows;
     let models = loop {
+        let stage_dev = networks.first().and_then(|n| n.dev.clone());
         let mut members = members(networks, run, stage);
         fitted_rows = members.iter().map(|m| m.x.nrows()).collect();
-        let fitted = fit(&mut members, &dev, &spec.training, tasks, stop)?;
+        let fitted = fit(
+            &mut members,
+            stage_dev.as_ref().unwrap_or(&dev),
+            &spec.training,
+            tasks,
+            stop,
+        )?;
         let offset = history.len();
         history.extend(fitted.history.into_iter().map(|e| Epoch {
             epoch: e.epoch + offset,
             ..e
         }));
-        let probabilities =
-            || predict_models(&fitted.models, train.features.view(), tasks).mapv(nn::mlp::sigmoid);
+        let predict =
+            |x: ArrayView2<f32>| predict_models(&fitted.models, x, tasks).mapv(nn::mlp::sigmoid);
         let done = strategy::Stage {
             index: stage,
-            train_probabilities: &probabilities,
+            predict: &predict,
         };
         match strategy::next_stage(spec.strategy, &context, &done) {
             Some(next) => {

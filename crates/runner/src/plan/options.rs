@@ -35,6 +35,7 @@ pub fn resolve(
         (Strategy::LargeLoss, raw.large_loss.is_some()),
         (Strategy::Role, raw.role.is_some()),
         (Strategy::PseudoLabel, raw.pseudo_label.is_some()),
+        (Strategy::LabelConditional, raw.label_conditional.is_some()),
     ];
     for (s, set) in given {
         if set && !strategies.contains(&s) {
@@ -157,6 +158,40 @@ fn resolve_one(
                 max_rate,
                 warmup_epochs: warmup,
                 ramp_epochs: ramp,
+            }
+        }
+        StrategyParams::LabelConditional {
+            hide,
+            copies,
+            weight,
+        } => {
+            let r = raw.label_conditional.clone().unwrap_or_default();
+            let key = "strategy-options.label-conditional";
+            let hide = r.hide.unwrap_or(hide);
+            check(
+                &format!("{key}.hide"),
+                hide,
+                hide > 0.0 && hide < 1.0,
+                "hide is the chance an observed label is hidden from the imputer, in (0, 1)",
+            )?;
+            let weight = r.weight.unwrap_or(weight);
+            check(
+                &format!("{key}.weight"),
+                weight,
+                weight > 0.0,
+                "weight must be positive",
+            )?;
+            let copies = r.copies.unwrap_or(copies);
+            if copies == 0 {
+                return Err(err(
+                    &format!("{key}.copies"),
+                    "copies must be at least 1".into(),
+                ));
+            }
+            StrategyParams::LabelConditional {
+                hide,
+                copies,
+                weight,
             }
         }
         StrategyParams::Role { lambda, table_lr } => {

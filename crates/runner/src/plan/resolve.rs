@@ -69,7 +69,7 @@ pub fn data(
     err: &ErrFn,
 ) -> Result<(DataSpec, SourceFacts), ConfigError> {
     let allowed: &[&str] = match d.source {
-        Source::Toy => &["rows"],
+        Source::Toy => &["rows", "correlated"],
         Source::MbtiGenerated => &[
             "users",
             "posts-per-user",
@@ -93,6 +93,7 @@ pub fn data(
     };
     let given = [
         ("rows", d.rows.is_some()),
+        ("correlated", d.correlated.is_some()),
         ("users", d.users.is_some()),
         ("posts-per-user", d.posts_per_user.is_some()),
         ("words-per-post", d.words_per_post.is_some()),
@@ -138,11 +139,12 @@ pub fn data(
     Ok(match d.source {
         Source::Toy => {
             let rows = positive("rows", d.rows, 100_000)?;
+            let correlated = d.correlated.unwrap_or(false);
             (
-                DataSpec::Toy { rows },
+                DataSpec::Toy { rows, correlated },
                 SourceFacts {
                     rows,
-                    tasks: datagen::TOY_TASKS.len(),
+                    tasks: datagen::toy_tasks(correlated).len(),
                     split_values: None,
                 },
             )

@@ -22,6 +22,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
         objective: Box::new(AnLs {
             smoothing: smoothing as f32,
         }),
+        dev: None,
     }]
 }
 

@@ -29,6 +29,7 @@ pub fn impute_negative(cx: &Context) -> Vec<Network> {
         y,
         observed,
         objective: Box::new(loss),
+        dev: None,
     }]
 }
 
@@ -46,6 +47,7 @@ pub fn complete_case(cx: &Context) -> Vec<Network> {
         y: d.labels,
         observed: d.observed,
         objective: Box::new(loss),
+        dev: None,
     }]
 }
 
@@ -67,6 +69,7 @@ pub fn single_task(cx: &Context) -> Vec<Network> {
                 y,
                 observed,
                 objective: Box::new(loss),
+                dev: None,
             }
         })
         .collect()

@@ -9,7 +9,9 @@
 
 mod an_ls;
 mod baselines;
+mod cell_targets;
 mod epr;
+mod label_conditional;
 mod large_loss;
 mod partial_bce;
 mod pseudo_label;
@@ -31,11 +33,15 @@ pub struct Network {
     pub y: Array2<f32>,
     pub observed: Array2<bool>,
     pub objective: Box<dyn Objective + Send>,
+    /// The dev rows as this network sees them (its inputs, and the cells it is scored on
+    /// for early stopping), when they are not the run's dev split.
+    pub dev: Option<Dataset>,
 }
 
 /// What a strategy is built from.
 pub struct Context<'a> {
     pub train: &'a Dataset,
+    pub dev: &'a Dataset,
     pub training: &'a TrainingSpec,
     /// The run's strategy parameters (`Some` exactly for a strategy that has them).
     pub params: Option<StrategyParams>,
@@ -66,6 +72,7 @@ pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
         Strategy::LargeLoss => large_loss::networks(cx),
         Strategy::PseudoLabel => pseudo_label::networks(cx),
         Strategy::Role => role::networks(cx),
+        Strategy::LabelConditional => label_conditional::networks(cx),
     }
 }
 
@@ -73,9 +80,9 @@ pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
 pub struct Stage<'a> {
     /// 0 for the first stage.
     pub index: usize,
-    /// Computes the stage's predicted probabilities on the training rows, `(rows, tasks)`
-    /// (only a strategy that goes on needs them).
-    pub train_probabilities: &'a dyn Fn() -> Array2<f32>,
+    /// The stage's fitted networks: predicted probabilities `(rows, tasks)` for inputs
+    /// of the width they were trained on.
+    pub predict: &'a dyn Fn(ArrayView2<f32>) -> Array2<f32>,
 }
 
 /// The networks of the stage after `done`, for a strategy that trains in stages; `None`
@@ -83,6 +90,7 @@ pub struct Stage<'a> {
 pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<Vec<Network>> {
     match strategy {
         Strategy::PseudoLabel => pseudo_label::next_stage(cx, done),
+        Strategy::LabelConditional => label_conditional::next_stage(cx, done),
         Strategy::Masked
         | Strategy::SeedMasked
         | Strategy::Plain
@@ -107,6 +115,7 @@ fn all_rows(cx: &Context, objective: Box<dyn Objective + Send>) -> Vec<Network> 
         y: train.labels.clone(),
         observed: train.observed.clone(),
         objective,
+        dev: None,
     }]
 }
 

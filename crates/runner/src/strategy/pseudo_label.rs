@@ -5,9 +5,10 @@
 //! 0, and trains a network from a fresh initialisation on the observed labels (weight 1)
 //! and those pseudo-labels (weight `weight`, 0.5): the weighted mean of the cells' BCE.
 
+use super::cell_targets::CellTargets;
 use super::{all_rows, Context, Network, Stage};
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
-use nn::{weighted_bce_into, Batch, Loss, Objective};
+use ndarray::{Array2, ArrayView2};
+use nn::Loss;
 use record::strategy::StrategyParams;
 
 struct Params {
@@ -46,14 +47,14 @@ pub fn next_stage(cx: &Context, done: &Stage) -> Option<Vec<Network>> {
     if done.index >= p.rounds {
         return None;
     }
-    let probabilities = (done.train_probabilities)();
+    let probabilities = (done.predict)(cx.train.features.view());
     let (targets, weights) = pseudo_labelled(
         cx.train.labels.view(),
         cx.train.observed.view(),
         probabilities.view(),
         &p,
     );
-    Some(all_rows(cx, Box::new(Weighted { targets, weights })))
+    Some(all_rows(cx, Box::new(CellTargets { targets, weights })))
 }
 
 /// Per training cell: the target (the label, or the pseudo-label) and its weight (1 where
@@ -80,30 +81,9 @@ fn pseudo_labelled(
     (targets, weights)
 }
 
-/// BCE with a target and a weight per training cell, looked up by the batch's rows; the
-/// batch's weighted mean.
-pub struct Weighted {
-    pub targets: Array2<f32>,
-    pub weights: Array2<f32>,
-}
-
-impl Objective for Weighted {
-    fn loss_and_grad_into(&mut self, batch: Batch<'_>, grad: ArrayViewMut2<f32>) -> f32 {
-        let n = batch.logits.nrows();
-        let rows: Vec<usize> = batch
-            .rows
-            .map_or_else(|| (0..n).collect(), <[usize]>::to_vec);
-        let targets = self.targets.select(ndarray::Axis(0), &rows);
-        let weights = self.weights.select(ndarray::Axis(0), &rows);
-        let norm = weights.sum();
-        weighted_bce_into(batch.logits, targets.view(), weights.view(), norm, grad)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::strategy::gradcheck::assert_gradient_matches;
     use ndarray::array;
 
     #[test]
@@ -122,40 +102,5 @@ mod tests {
         // 0.5 -> left out.
         assert_eq!(t, array![[1.0f32, 1.0, 0.0, 0.0]]);
         assert_eq!(w, array![[1.0f32, 0.5, 0.5, 0.0]]);
-    }
-
-    #[test]
-    fn the_objective_is_the_weighted_mean_over_the_batch_rows() {
-        // Training rows 0..3; the batch holds rows 2 and 0. Logits 0: BCE ln 2 per cell, so
-        // the weighted mean is ln 2 whatever the weights.
-        let mut w = Weighted {
-            targets: array![[1.0f32], [0.0], [0.0]],
-            weights: array![[1.0f32], [9.0], [0.5]],
-        };
-        let z = array![[0.0f32], [0.0]];
-        let labels = Array2::zeros((2, 1));
-        let observed = Array2::from_elem((2, 1), false);
-        let rows = [2usize, 0];
-        let mut g = Array2::zeros((2, 1));
-        let batch = Batch {
-            logits: z.view(),
-            labels: labels.view(),
-            observed: observed.view(),
-            rows: Some(&rows),
-        };
-        let loss = w.loss_and_grad_into(batch, g.view_mut());
-        assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
-        // Row 2 (weight 0.5, target 0): 0.5·0.5/1.5; row 0 (weight 1, target 1): −0.5/1.5.
-        assert!((g[[0, 0]] - 0.25 / 1.5).abs() < 1e-6 && (g[[1, 0]] + 0.5 / 1.5).abs() < 1e-6);
-    }
-
-    #[test]
-    fn gradient_matches_central_differences() {
-        // A batch given whole reads the tables' first rows.
-        let mut w = Weighted {
-            targets: Array2::from_shape_fn((6, 4), |(i, j)| ((i + j) % 2) as f32),
-            weights: Array2::from_shape_fn((6, 4), |(i, j)| [1.0, 0.5, 0.0][(i * 4 + j) % 3]),
-        };
-        assert_gradient_matches(&mut w, 13);
     }
 }
