@@ -138,3 +138,60 @@ fn pseudo_label_retrains_on_its_sure_predictions_and_stays_with_masked_on_the_to
         "{truth_auc:?}"
     );
 }
+
+#[test]
+fn label_conditional_fills_a_rare_task_from_the_others_on_the_correlated_toy_truth() {
+    // y3 = (y0 xor y1) or x0 < 0.1 keeps 0.5% of its labels, the other tasks half of theirs:
+    // the imputer reads y3 off the row's other labels, so its fill is mostly right, and the
+    // final network (features only) learns the checkerboard from it.
+    let dir = tempfile::tempdir().unwrap();
+    let body = r#"
+seed = 5
+seeds = 2
+strategies = ["masked", "label-conditional"]
+
+[data]
+source = "toy"
+rows = 20000
+correlated = true
+
+[split]
+test-rows = 3000
+dev-fraction = 0.1
+
+[missing]
+task-rates = [0.5, 0.5, 0.5, 0.995]
+
+[model]
+hidden = [10, 40, 30]
+
+[training]
+epochs = 60
+batch-size = 500
+learning-rate = 0.005
+"#;
+    let file = experiment(dir.path(), "correlated", body);
+    let out = dir.path().join("out");
+    let result = sweep(&file, &out, &["--no-report"]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    for (id, r) in run_records(&out) {
+        let spec = spec_of(&out, &id);
+        let m = r.metrics().unwrap();
+        let y3 = &m.truth.as_ref().unwrap().tasks[3];
+        assert_eq!(y3.task, "y3");
+        match spec.strategy {
+            Strategy::LabelConditional => {
+                let filled = m.filled_labels.as_ref().expect("label-conditional fills");
+                // Every missing training label is filled (all four tasks'), most of them rightly.
+                assert_eq!(filled.filled, filled.missing);
+                assert!(filled.accuracy.unwrap() > 0.85, "{filled:?}");
+                assert!(y3.auc.unwrap() > 0.8, "{y3:?}");
+            }
+            _ => assert!(m.filled_labels.is_none()),
+        }
+    }
+}

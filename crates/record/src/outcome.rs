@@ -154,6 +154,23 @@ pub struct RunMetrics {
     /// that a report can score the seeds' average.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_predictions: Option<TestPredictions>,
+    /// For a strategy that fills missing training labels (pseudo-label, label-conditional):
+    /// how many it filled and, where the truth is known, how many it filled rightly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filled_labels: Option<FilledLabels>,
+}
+
+/// The missing training labels a strategy filled in, checked against the truth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilledLabels {
+    /// Missing training cells.
+    pub missing: usize,
+    /// Of those, the cells given a label (a target of weight above 0).
+    pub filled: usize,
+    /// The share of filled cells whose target (rounded at 0.5) is the true label; `None`
+    /// without the truth or with nothing filled.
+    pub accuracy: Option<f64>,
 }
 
 /// A run's test-set predictions, compactly: two bytes a probability.
@@ -393,6 +410,7 @@ pub(crate) mod tests {
             bce: Some(0.3),
         };
         let metrics = RunMetrics {
+            filled_labels: None,
             train_rows: 100,
             dev_rows: 10,
             test_rows: 10,

@@ -374,6 +374,19 @@ pub fn report(
             table(rows, crate::tables::ENSEMBLE, "macro", "pr_auc", &labels)
         );
     }
+    let filled: Vec<Summary> = rows
+        .iter()
+        .filter(|r| r.target == "filled")
+        .cloned()
+        .collect();
+    if !filled.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Filled training labels\n\nThe strategies that fill missing training labels before their last stage: the share of the missing training labels they filled, and the share of those filled rightly (the target rounded at 0.5 against the true label, where the truth is known).\n\nShare filled:\n\n{}\nFilled rightly:\n\n{}",
+            table(&filled, "filled", "all", "filled_share", &labels),
+            table(&filled, "filled", "all", "accuracy", &labels)
+        );
+    }
     if !figures.is_empty() {
         let _ = writeln!(out, "## Figures\n");
         for (file, caption) in figures {

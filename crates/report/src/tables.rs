@@ -69,16 +69,23 @@ struct Row {
     value: f64,
 }
 
-const TARGETS: [&str; 2] = ["truth", "observed"];
+const TARGETS: [&str; 3] = ["truth", "observed", "filled"];
+/// The `filled` target's rows: the filled training labels' accuracy against the truth,
+/// and the share of missing training labels filled.
+const FILLED: u8 = 2;
 /// The target of the rows that score a group's seeds as one ensemble (observed labels).
 pub const ENSEMBLE: &str = "ensemble";
-/// The metrics of a metric set, then the pooled Keras accuracy.
+/// The metrics of a metric set, then the pooled Keras accuracy, then the share of missing
+/// training labels a strategy filled.
 fn metric_name(code: u8) -> &'static str {
-    Metric::ALL
-        .get(code as usize)
-        .map_or("keras_accuracy", |m| m.name())
+    match Metric::ALL.get(code as usize) {
+        Some(m) => m.name(),
+        None if code == KERAS => "keras_accuracy",
+        None => "filled_share",
+    }
 }
 const KERAS: u8 = Metric::ALL.len() as u8;
+const FILLED_SHARE: u8 = KERAS + 1;
 
 impl TidyTable {
     fn code(&mut self, name: &str) -> u32 {
@@ -117,6 +124,15 @@ impl TidyTable {
         }
         let all = self.code("all");
         self.push(run, 1, all, KERAS, metrics.keras_accuracy);
+        if let Some(f) = &metrics.filled_labels {
+            let accuracy = Metric::ALL
+                .iter()
+                .position(|m| *m == Metric::Accuracy)
+                .expect("accuracy is a metric") as u8;
+            self.push(run, FILLED, all, accuracy, f.accuracy);
+            let share = (f.missing > 0).then(|| f.filled as f64 / f.missing as f64);
+            self.push(run, FILLED, all, FILLED_SHARE, share);
+        }
         self.predictions
             .push(metrics.test_predictions.clone().map(|p| {
                 let names = metrics
@@ -523,6 +539,7 @@ mod tests {
             axes: Axes::of(&spec, spec.variant.clone().unwrap_or_default()),
             spec,
             metrics: RunMetrics {
+                filled_labels: None,
                 train_rows: 10,
                 dev_rows: 0,
                 test_rows: 10,

@@ -103,6 +103,7 @@ pub fn execute(
     let mut history: Vec<Epoch> = Vec::new();
     let mut stage = 0;
     let mut fitted_rows;
+    let mut filled_labels = None;
     let models = loop {
         let stage_dev = networks.first().and_then(|n| n.dev.clone());
         let mut members = members(networks, run, stage);
@@ -127,7 +128,8 @@ pub fn execute(
         };
         match strategy::next_stage(spec.strategy, &context, &done) {
             Some(next) => {
-                networks = next;
+                networks = next.networks;
+                filled_labels = next.filled.map(|f| f.score(&train));
                 stage += 1;
             }
             None => break fitted.models,
@@ -174,6 +176,7 @@ pub fn execute(
             realised_drop_rate: prepared.realised_drop_rate.clone(),
             realised_drop_rate_overall: prepared.realised_drop_rate_overall,
             fitted_rows,
+            filled_labels,
             epochs_run,
             observed,
             truth,

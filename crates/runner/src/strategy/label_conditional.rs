@@ -12,7 +12,7 @@
 //! network, which sees the features only, on the observed labels (weight 1) and those.
 
 use super::cell_targets::CellTargets;
-use super::{Context, Network, Stage};
+use super::{Context, Filled, Network, NextStage, Stage};
 use datagen::Dataset;
 use ndarray::{concatenate, Array2, ArrayView2, Axis};
 use nn::Loss;
@@ -60,7 +60,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
 }
 
 /// Stage 2: the final network on the observed labels and the imputer's fill.
-pub fn next_stage(cx: &Context, done: &Stage) -> Option<Vec<Network>> {
+pub fn next_stage(cx: &Context, done: &Stage) -> Option<NextStage> {
     if done.index > 0 {
         return None;
     }
@@ -77,14 +77,21 @@ pub fn next_stage(cx: &Context, done: &Stage) -> Option<Vec<Network>> {
         .and(&filled)
         .map_collect(|&y, &o, &f| if o { y } else { f });
     let weights = train.observed.mapv(|o| if o { 1.0 } else { p.weight });
-    Some(vec![Network {
-        tasks: (0..train.n_tasks()).collect(),
-        x: train.features.clone(),
-        y: train.labels.clone(),
-        observed: train.observed.clone(),
-        objective: Box::new(CellTargets { targets, weights }),
-        dev: None,
-    }])
+    let filled = Filled {
+        cells: train.observed.mapv(|o| !o),
+        targets: targets.clone(),
+    };
+    Some(NextStage {
+        networks: vec![Network {
+            tasks: (0..train.n_tasks()).collect(),
+            x: train.features.clone(),
+            y: train.labels.clone(),
+            observed: train.observed.clone(),
+            objective: Box::new(CellTargets { targets, weights }),
+            dev: None,
+        }],
+        filled: Some(filled),
+    })
 }
 
 /// The imputer's input: `[features | labels where visible, else 0 | visible as 0/1]`.

@@ -20,6 +20,7 @@ mod role;
 use datagen::Dataset;
 use ndarray::{Array2, ArrayView2};
 use nn::Objective;
+use record::outcome::FilledLabels;
 use record::spec::TrainingSpec;
 use record::strategy::StrategyParams;
 use record::Strategy;
@@ -85,9 +86,49 @@ pub struct Stage<'a> {
     pub predict: &'a dyn Fn(ArrayView2<f32>) -> Array2<f32>,
 }
 
-/// The networks of the stage after `done`, for a strategy that trains in stages; `None`
-/// when training is complete (after one stage, for most).
-pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<Vec<Network>> {
+/// The stage after a fitted one.
+pub struct NextStage {
+    pub networks: Vec<Network>,
+    /// The missing training labels this stage trains on, as the last one filled them.
+    pub filled: Option<Filled>,
+}
+
+/// Labels a strategy filled in for missing training cells.
+pub struct Filled {
+    /// `(rows, tasks)`: the target of each cell (read where `cells` is true).
+    pub targets: Array2<f32>,
+    /// The cells given a label.
+    pub cells: Array2<bool>,
+}
+
+impl Filled {
+    /// How many of `train`'s missing cells were filled, and how many rightly (the target
+    /// rounded at 0.5 against the truth, where known).
+    pub fn score(&self, train: &Dataset) -> FilledLabels {
+        let (mut missing, mut filled, mut right) = (0usize, 0usize, 0usize);
+        for ((ij, &o), &f) in train.observed.indexed_iter().zip(&self.cells) {
+            if o {
+                continue;
+            }
+            missing += 1;
+            if f {
+                filled += 1;
+                if let Some(t) = &train.truth {
+                    right += ((self.targets[ij] >= 0.5) == (t[ij] == 1.0)) as usize;
+                }
+            }
+        }
+        FilledLabels {
+            missing,
+            filled,
+            accuracy: (train.truth.is_some() && filled > 0).then(|| right as f64 / filled as f64),
+        }
+    }
+}
+
+/// The stage after `done`, for a strategy that trains in stages; `None` when training is
+/// complete (after one stage, for most).
+pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<NextStage> {
     match strategy {
         Strategy::PseudoLabel => pseudo_label::next_stage(cx, done),
         Strategy::LabelConditional => label_conditional::next_stage(cx, done),
@@ -128,3 +169,34 @@ fn filled(labels: ArrayView2<f32>, observed: ArrayView2<bool>, fill: f32) -> Arr
 
 #[cfg(test)]
 mod gradcheck;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn filled_labels_are_counted_on_missing_cells_and_checked_against_the_truth() {
+        let train = Dataset {
+            features: Array2::zeros((2, 1)),
+            labels: array![[1.0f32, f32::NAN], [f32::NAN, f32::NAN]],
+            observed: array![[true, false], [false, false]],
+            task_names: vec!["a".into(), "b".into()],
+            feature_names: vec!["x".into()],
+            truth: Some(array![[1.0f32, 1.0], [0.0, 0.0]]),
+        };
+        // Three missing cells; two filled: (0, 1) rightly as 0.7, (1, 0) wrongly as 0.6.
+        // The observed cell's "fill" is ignored.
+        let f = Filled {
+            targets: array![[0.0f32, 0.7], [0.6, 0.0]],
+            cells: array![[true, true], [true, false]],
+        };
+        let s = f.score(&train);
+        assert_eq!((s.missing, s.filled, s.accuracy), (3, 2, Some(0.5)));
+        let unknown = Dataset {
+            truth: None,
+            ..train
+        };
+        assert_eq!(f.score(&unknown).accuracy, None);
+    }
+}

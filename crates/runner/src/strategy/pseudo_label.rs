@@ -6,7 +6,7 @@
 //! and those pseudo-labels (weight `weight`, 0.5): the weighted mean of the cells' BCE.
 
 use super::cell_targets::CellTargets;
-use super::{all_rows, Context, Network, Stage};
+use super::{all_rows, Context, Filled, Network, NextStage, Stage};
 use ndarray::{Array2, ArrayView2};
 use nn::Loss;
 use record::strategy::StrategyParams;
@@ -42,7 +42,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
 }
 
 /// After stage `index`, the next one while rounds remain.
-pub fn next_stage(cx: &Context, done: &Stage) -> Option<Vec<Network>> {
+pub fn next_stage(cx: &Context, done: &Stage) -> Option<NextStage> {
     let p = params(cx);
     if done.index >= p.rounds {
         return None;
@@ -54,7 +54,16 @@ pub fn next_stage(cx: &Context, done: &Stage) -> Option<Vec<Network>> {
         probabilities.view(),
         &p,
     );
-    Some(all_rows(cx, Box::new(CellTargets { targets, weights })))
+    let filled = Filled {
+        cells: ndarray::Zip::from(&weights)
+            .and(&cx.train.observed)
+            .map_collect(|&w, &o| w > 0.0 && !o),
+        targets: targets.clone(),
+    };
+    Some(NextStage {
+        networks: all_rows(cx, Box::new(CellTargets { targets, weights })),
+        filled: Some(filled),
+    })
 }
 
 /// Per training cell: the target (the label, or the pseudo-label) and its weight (1 where
