@@ -43,6 +43,13 @@ def main():
           f"{len(extra)} runs, {t_extra:.0f} s summed")
     print(f"all {len(SIX) + len({s['strategy'] for s in extra.values()})} strategies: "
           f"{t_six + t_extra:.0f} s summed, {(t_six + t_extra) / t_six:.2f} times the six's")
+    # Both sweeps ran masked and impute-negative on these settings: their times show how
+    # far the machine drifted between the two sweeps.
+    both = {"masked", "impute-negative"}
+    here = sum(new[i] for i, s in new_specs.items() if chosen(s) and s["strategy"] in both)
+    there = sum(base[i] for i, s in six.items() if s["strategy"] in both)
+    print(f"masked and impute-negative, run in both sweeps: {there:.0f} s in the six's, "
+          f"{here:.0f} s in the partial-label sweep ({here / there:.2f})")
     by = {}
     for i, s in extra.items():
         by.setdefault(s["strategy"], 0.0)
