@@ -348,6 +348,32 @@ mod tests {
     const BASE: &str = "seeds = 2\nstrategies = [\"masked\", \"plain\"]\n[data]\nsource = \"toy\"\nrows = 100\n[split]\ntest-rows = 10\n[missing]\nrate = [0.1, 0.2, 0.3]\n";
 
     #[test]
+    fn strategy_options_reach_their_strategys_runs_and_change_only_their_ids() {
+        let both = BASE.replace("\"plain\"]", "\"epr\"]");
+        let default = plan(&both).unwrap();
+        let set = plan(&format!(
+            "{both}[strategy-options]\nepr = {{ lambda = 2.0 }}\n"
+        ))
+        .unwrap();
+        use record::strategy::StrategyParams;
+        for (a, b) in default.runs.iter().zip(&set.runs) {
+            match a.spec.strategy {
+                Strategy::Epr => {
+                    assert_eq!(a.spec.params, Some(StrategyParams::Epr { lambda: 1.0 }));
+                    assert_eq!(b.spec.params, Some(StrategyParams::Epr { lambda: 2.0 }));
+                    assert_ne!(a.id, b.id);
+                    // Same data, drops, initialisation and batches: only the objective differs.
+                    assert_eq!(a.streams, b.streams);
+                }
+                _ => {
+                    assert_eq!((a.spec.params, b.spec.params), (None, None));
+                    assert_eq!(a.id, b.id);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_grid_is_the_product_of_the_axes_with_documented_defaults() {
         let p = plan(BASE).unwrap();
         assert_eq!(p.runs.len(), 2 * 2 * 3);

@@ -63,66 +63,67 @@ fn resolve_one(
     raw: &RawStrategyOptions,
     err: &ErrFn,
 ) -> Result<StrategyParams, ConfigError> {
-    let check = |key: &str, value: f64, ok: bool, rule: &str| {
+    // A number: the file's if given, else the default; finite and within its rule.
+    let number = |key: &str, given: Option<f64>, default: f64, ok: fn(f64) -> bool, rule: &str| {
+        let value = given.unwrap_or(default);
         finite(key, &[value], err)?;
-        if ok {
+        if ok(value) {
             Ok(value)
         } else {
             Err(err(key, format!("{value}: {rule}")))
         }
     };
+    // A count: the file's if given, else the default; at least 1.
+    let count = |key: &str, given: Option<usize>, default: usize, rule: &str| match given
+        .unwrap_or(default)
+    {
+        0 => Err(err(key, rule.to_string())),
+        n => Ok(n),
+    };
+    const POSITIVE_WEIGHT: &str = "weight must be positive";
     Ok(match default {
         StrategyParams::PartialBce { alpha, beta, gamma } => {
             let r = raw.partial_bce.clone().unwrap_or_default();
-            let (alpha, beta, gamma) = (
-                r.alpha.unwrap_or(alpha),
-                r.beta.unwrap_or(beta),
-                r.gamma.unwrap_or(gamma),
-            );
-            let key = "strategy-options.partial-bce";
-            check(
-                &format!("{key}.gamma"),
+            let key = |k: &str| format!("strategy-options.partial-bce.{k}");
+            let gamma = number(
+                &key("gamma"),
+                r.gamma,
                 gamma,
-                gamma > 0.0,
+                |g| g > 0.0,
                 "gamma must be positive",
             )?;
-            check(
-                &format!("{key}.beta"),
+            let beta = number(
+                &key("beta"),
+                r.beta,
                 beta,
-                beta >= 0.0,
+                |b| b >= 0.0,
                 "g(0) = beta must not be negative (a negative weight rewards errors)",
             )?;
-            check(
-                &format!("{key}.alpha"),
-                alpha,
-                alpha + beta >= 0.0,
-                "g(1) = alpha + beta must not be negative (a negative weight rewards errors)",
-            )?;
+            // g(1) = alpha + beta: alpha's rule depends on beta.
+            let alpha = number(&key("alpha"), r.alpha, alpha, |_| true, "")?;
+            if alpha + beta < 0.0 {
+                return Err(err(
+                    &key("alpha"),
+                    format!("{alpha}: g(1) = alpha + beta must not be negative (a negative weight rewards errors)"),
+                ));
+            }
             StrategyParams::PartialBce { alpha, beta, gamma }
         }
         StrategyParams::AnLs { smoothing } => {
-            let s = raw
-                .an_ls
-                .as_ref()
-                .and_then(|r| r.smoothing)
-                .unwrap_or(smoothing);
-            check(
-                "strategy-options.an-ls.smoothing",
-                s,
-                (0.0..0.5).contains(&s),
-                "smoothing must be in [0, 0.5): a positive's target is 1 - smoothing, a negative's smoothing",
-            )?;
-            StrategyParams::AnLs { smoothing: s }
+            let given = raw.an_ls.as_ref().and_then(|r| r.smoothing);
+            let smoothing = number("strategy-options.an-ls.smoothing", given, smoothing, |s| (0.0..0.5).contains(&s), "smoothing must be in [0, 0.5): a positive's target is 1 - smoothing, a negative's smoothing")?;
+            StrategyParams::AnLs { smoothing }
         }
         StrategyParams::Epr { lambda } => {
-            let l = raw.epr.as_ref().and_then(|r| r.lambda).unwrap_or(lambda);
-            check(
+            let given = raw.epr.as_ref().and_then(|r| r.lambda);
+            let lambda = number(
                 "strategy-options.epr.lambda",
-                l,
-                l >= 0.0,
+                given,
+                lambda,
+                |l| l >= 0.0,
                 "lambda must not be negative",
             )?;
-            StrategyParams::Epr { lambda: l }
+            StrategyParams::Epr { lambda }
         }
         StrategyParams::LargeLoss {
             mode,
@@ -131,33 +132,30 @@ fn resolve_one(
             ramp_epochs,
         } => {
             let r = raw.large_loss.clone().unwrap_or_default();
-            let key = "strategy-options.large-loss";
-            let max_rate = r.max_rate.unwrap_or(max_rate);
-            check(
-                &format!("{key}.max-rate"),
-                max_rate,
-                (0.0..=1.0).contains(&max_rate),
-                "max-rate is a share of the missing cells, in [0, 1]",
-            )?;
-            let warmup = r.warmup_epochs.unwrap_or(warmup_epochs);
-            check(
-                &format!("{key}.warmup-epochs"),
-                warmup,
-                warmup >= 0.0,
-                "warmup-epochs must not be negative",
-            )?;
-            let ramp = r.ramp_epochs.unwrap_or(ramp_epochs);
-            check(
-                &format!("{key}.ramp-epochs"),
-                ramp,
-                ramp >= 0.0,
-                "ramp-epochs must not be negative",
-            )?;
+            let key = |k: &str| format!("strategy-options.large-loss.{k}");
             StrategyParams::LargeLoss {
                 mode: r.mode.unwrap_or(mode),
-                max_rate,
-                warmup_epochs: warmup,
-                ramp_epochs: ramp,
+                max_rate: number(
+                    &key("max-rate"),
+                    r.max_rate,
+                    max_rate,
+                    |m| (0.0..=1.0).contains(&m),
+                    "max-rate is a share of the missing cells, in [0, 1]",
+                )?,
+                warmup_epochs: number(
+                    &key("warmup-epochs"),
+                    r.warmup_epochs,
+                    warmup_epochs,
+                    |w| w >= 0.0,
+                    "warmup-epochs must not be negative",
+                )?,
+                ramp_epochs: number(
+                    &key("ramp-epochs"),
+                    r.ramp_epochs,
+                    ramp_epochs,
+                    |e| e >= 0.0,
+                    "ramp-epochs must not be negative",
+                )?,
             }
         }
         StrategyParams::LabelConditional {
@@ -166,52 +164,49 @@ fn resolve_one(
             weight,
         } => {
             let r = raw.label_conditional.clone().unwrap_or_default();
-            let key = "strategy-options.label-conditional";
-            let hide = r.hide.unwrap_or(hide);
-            check(
-                &format!("{key}.hide"),
-                hide,
-                hide > 0.0 && hide < 1.0,
-                "hide is the chance an observed label is hidden from the imputer, in (0, 1)",
-            )?;
-            let weight = r.weight.unwrap_or(weight);
-            check(
-                &format!("{key}.weight"),
-                weight,
-                weight > 0.0,
-                "weight must be positive",
-            )?;
-            let copies = r.copies.unwrap_or(copies);
-            if copies == 0 {
-                return Err(err(
-                    &format!("{key}.copies"),
-                    "copies must be at least 1".into(),
-                ));
-            }
+            let key = |k: &str| format!("strategy-options.label-conditional.{k}");
             StrategyParams::LabelConditional {
-                hide,
-                copies,
-                weight,
+                hide: number(
+                    &key("hide"),
+                    r.hide,
+                    hide,
+                    |h| h > 0.0 && h < 1.0,
+                    "hide is the chance an observed label is hidden from the imputer, in (0, 1)",
+                )?,
+                copies: count(
+                    &key("copies"),
+                    r.copies,
+                    copies,
+                    "copies must be at least 1",
+                )?,
+                weight: number(
+                    &key("weight"),
+                    r.weight,
+                    weight,
+                    |w| w > 0.0,
+                    POSITIVE_WEIGHT,
+                )?,
             }
         }
         StrategyParams::Role { lambda, table_lr } => {
             let r = raw.role.clone().unwrap_or_default();
-            let key = "strategy-options.role";
-            let lambda = r.lambda.unwrap_or(lambda);
-            check(
-                &format!("{key}.lambda"),
-                lambda,
-                lambda >= 0.0,
-                "lambda must not be negative",
-            )?;
-            let table_lr = r.table_lr.unwrap_or(table_lr);
-            check(
-                &format!("{key}.table-lr"),
-                table_lr,
-                table_lr > 0.0,
-                "table-lr multiplies the learning rate: it must be positive",
-            )?;
-            StrategyParams::Role { lambda, table_lr }
+            let key = |k: &str| format!("strategy-options.role.{k}");
+            StrategyParams::Role {
+                lambda: number(
+                    &key("lambda"),
+                    r.lambda,
+                    lambda,
+                    |l| l >= 0.0,
+                    "lambda must not be negative",
+                )?,
+                table_lr: number(
+                    &key("table-lr"),
+                    r.table_lr,
+                    table_lr,
+                    |t| t > 0.0,
+                    "table-lr multiplies the learning rate: it must be positive",
+                )?,
+            }
         }
         StrategyParams::PseudoLabel {
             positive,
@@ -220,30 +215,12 @@ fn resolve_one(
             rounds,
         } => {
             let r = raw.pseudo_label.clone().unwrap_or_default();
-            let key = "strategy-options.pseudo-label";
-            let positive = r.positive.unwrap_or(positive);
-            check(&format!("{key}.positive"), positive, positive > 0.5 && positive <= 1.0, "positive is the probability a missing cell needs to become a positive, in (0.5, 1]")?;
-            let negative = r.negative.unwrap_or(negative);
-            check(&format!("{key}.negative"), negative, (0.0..0.5).contains(&negative), "negative is the probability a missing cell must not exceed to become a negative, in [0, 0.5)")?;
-            let weight = r.weight.unwrap_or(weight);
-            check(
-                &format!("{key}.weight"),
-                weight,
-                weight > 0.0,
-                "weight must be positive",
-            )?;
-            let rounds = r.rounds.unwrap_or(rounds);
-            if rounds == 0 {
-                return Err(err(
-                    &format!("{key}.rounds"),
-                    "rounds must be at least 1 (pseudo-label with no round is masked)".into(),
-                ));
-            }
+            let key = |k: &str| format!("strategy-options.pseudo-label.{k}");
             StrategyParams::PseudoLabel {
-                positive,
-                negative,
-                weight,
-                rounds,
+                positive: number(&key("positive"), r.positive, positive, |p| p > 0.5 && p <= 1.0, "positive is the probability a missing cell needs to become a positive, in (0.5, 1]")?,
+                negative: number(&key("negative"), r.negative, negative, |n| (0.0..0.5).contains(&n), "negative is the probability a missing cell must not exceed to become a negative, in [0, 0.5)")?,
+                weight: number(&key("weight"), r.weight, weight, |w| w > 0.0, POSITIVE_WEIGHT)?,
+                rounds: count(&key("rounds"), r.rounds, rounds, "rounds must be at least 1 (pseudo-label with no round is masked)")?,
             }
         }
     })
