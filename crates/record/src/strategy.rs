@@ -240,6 +240,11 @@ impl Strategy {
         }
     }
 
+    /// Whether the strategy is one of the partial-label methods ([`Strategy::PARTIAL_LABEL`]).
+    pub fn is_partial_label(self) -> bool {
+        Strategy::PARTIAL_LABEL.contains(&self)
+    }
+
     /// Position in tables and legends.
     pub fn order(self) -> usize {
         Strategy::ALL
@@ -260,7 +265,7 @@ impl Strategy {
             Strategy::SingleTask => (44, 160, 44),
             Strategy::PartialBce => (188, 189, 34),
             Strategy::AnLs => (227, 119, 194),
-            Strategy::Epr => (127, 127, 127),
+            Strategy::Epr => (230, 190, 0),
             Strategy::LargeLoss => (0, 0, 128),
             Strategy::Role => (255, 187, 120),
             Strategy::PseudoLabel => (0, 128, 128),

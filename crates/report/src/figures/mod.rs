@@ -98,30 +98,70 @@ fn entry_width(label: &str) -> i32 {
     60 + 11 * label.chars().count() as i32
 }
 
-/// Height a legend of `items` needs in an area `width` pixels wide (entries wrap).
-pub(crate) fn legend_height(items: &[(String, RGBColor)], width: u32) -> u32 {
-    let (mut rows, mut x) = (1, 20);
-    for (label, _) in items {
-        if x + entry_width(label) > width as i32 && x > 20 {
-            rows += 1;
-            x = 20;
+/// The heading of a legend entry's group: strategies by family, so that a legend of a
+/// dozen strategies reads as the baselines, then the partial-label methods.
+fn group_of(label: &str) -> Option<&'static str> {
+    record::Strategy::from_name(label).map(|s| {
+        if s.is_partial_label() {
+            "partial-label methods:"
+        } else {
+            "masked and the usual alternatives:"
         }
-        x += entry_width(label);
-    }
-    34 * rows + 6
+    })
 }
 
-/// A legend of coloured swatches along `area`, wrapping onto further rows.
+/// Where each legend entry goes (`x`, row) and the group headings drawn before entries
+/// that start a group, entries wrapping at `width`; and the number of rows. Headings only
+/// when the items span more than one group.
+fn legend_layout(
+    items: &[(String, RGBColor)],
+    width: u32,
+) -> (Vec<(i32, i32, Option<&'static str>)>, i32) {
+    let groups: std::collections::BTreeSet<_> = items.iter().map(|(l, _)| group_of(l)).collect();
+    let grouped = groups.len() > 1;
+    let (mut row, mut x) = (0, 20);
+    let mut placed = Vec::with_capacity(items.len());
+    let mut last = None;
+    for (label, _) in items {
+        let group = group_of(label);
+        let heading = (grouped && group != last).then_some(group).flatten();
+        if heading.is_some() && x > 20 {
+            row += 1;
+            x = 20;
+        }
+        let heading_width = heading.map_or(0, |h| 10 * h.chars().count() as i32 + 12);
+        if x + heading_width + entry_width(label) > width as i32 && x > 20 {
+            row += 1;
+            x = 20;
+        }
+        placed.push((x + heading_width, row, heading));
+        x += heading_width + entry_width(label);
+        last = group;
+    }
+    (placed, row + 1)
+}
+
+/// Height a legend of `items` needs in an area `width` pixels wide (entries wrap).
+pub(crate) fn legend_height(items: &[(String, RGBColor)], width: u32) -> u32 {
+    let (_, rows) = legend_layout(items, width);
+    34 * rows as u32 + 6
+}
+
+/// A legend of coloured swatches along `area`, wrapping onto further rows; strategies are
+/// grouped under headings by family when both families are there.
 pub(crate) fn legend(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     items: &[(String, RGBColor)],
 ) -> Result<(), String> {
-    let width = area.dim_in_pixel().0 as i32;
-    let (mut x, mut y) = (20i32, 0i32);
-    for (label, color) in items {
-        if x + entry_width(label) > width && x > 20 {
-            x = 20;
-            y += 34;
+    let (placed, _) = legend_layout(items, area.dim_in_pixel().0);
+    for ((label, color), &(x, row, heading)) in items.iter().zip(&placed) {
+        let y = 34 * row;
+        if let Some(h) = heading {
+            ok(area.draw(&Text::new(
+                h.to_string(),
+                (20, y + 8),
+                ("sans-serif", 20).into_font().style(FontStyle::Italic),
+            )))?;
         }
         ok(area.draw(&Rectangle::new(
             [(x, y + 14), (x + 34, y + 22)],
@@ -132,7 +172,6 @@ pub(crate) fn legend(
             (x + 42, y + 8),
             ("sans-serif", 20),
         )))?;
-        x += entry_width(label);
     }
     Ok(())
 }
