@@ -1,7 +1,7 @@
 //! Training curves: each strategy's training loss and the dev masked loss, per epoch, mean
 //! over seeds.
 
-use super::{fonts, legend, ok, plot_error, strategy_color, titled};
+use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
 use crate::error::ReportError;
 use crate::records::Run;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -55,7 +55,12 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     let root = BitMapBackend::new(path, (1500, 640)).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, title, "mean over seeds; dev loss is the masked BCE on the dev split's observed labels, one yardstick for all")?;
-    let (grid, bottom) = body.split_vertically(body.dim_in_pixel().1 - 40);
+    let items: Vec<(String, RGBColor)> = strategies
+        .iter()
+        .map(|s| (s.to_string(), strategy_color(s)))
+        .collect();
+    let (grid, bottom) =
+        body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, body.dim_in_pixel().0));
     let panels = grid.split_evenly((1, 2));
     for (k, (name, pick)) in [
         ("training loss (each strategy's own)", 0usize),
@@ -108,10 +113,6 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
             draw_lines(chart, &curves, pick)?;
         }
     }
-    let items: Vec<(String, RGBColor)> = strategies
-        .iter()
-        .map(|s| (s.to_string(), strategy_color(s)))
-        .collect();
     legend(&bottom, &items)?;
     ok(root.present())
 }

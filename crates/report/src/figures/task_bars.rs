@@ -2,7 +2,7 @@
 //! baseline bar in grey (the majority class for text axes; chance or the positive share
 //! for assays).
 
-use super::{fonts, legend, ok, plot_error, strategy_color, titled};
+use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
 use crate::error::ReportError;
 use crate::tables::Summary;
 use plotters::prelude::*;
@@ -53,7 +53,13 @@ fn draw(
     let root = BitMapBackend::new(path, layout.size).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, layout.title, layout.subtitle)?;
-    let (grid, bottom) = body.split_vertically(body.dim_in_pixel().1 - 40);
+    let mut items: Vec<(String, RGBColor)> = strategies
+        .iter()
+        .map(|s| (s.to_string(), strategy_color(s)))
+        .collect();
+    items.push((layout.baseline_name.into(), RGBColor(170, 170, 170)));
+    let (grid, bottom) =
+        body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, body.dim_in_pixel().0));
     let areas = grid.split_evenly(layout.grid);
     let width = strategies.len() + 1; // bars per task, the baseline last
     for (k, panel) in panels.iter().enumerate() {
@@ -112,11 +118,6 @@ fn draw(
             ))))?;
         }
     }
-    let mut items: Vec<(String, RGBColor)> = strategies
-        .iter()
-        .map(|s| (s.to_string(), strategy_color(s)))
-        .collect();
-    items.push((layout.baseline_name.into(), RGBColor(170, 170, 170)));
     legend(&bottom, &items)?;
     ok(root.present())
 }
