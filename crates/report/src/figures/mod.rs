@@ -117,7 +117,8 @@ fn legend_layout(
     items: &[(String, RGBColor)],
     width: u32,
 ) -> (Vec<(i32, i32, Option<&'static str>)>, i32) {
-    let groups: std::collections::BTreeSet<_> = items.iter().map(|(l, _)| group_of(l)).collect();
+    let groups: std::collections::BTreeSet<_> =
+        items.iter().filter_map(|(l, _)| group_of(l)).collect();
     let grouped = groups.len() > 1;
     let (mut row, mut x) = (0, 20);
     let mut placed = Vec::with_capacity(items.len());
