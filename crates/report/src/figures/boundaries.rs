@@ -7,13 +7,20 @@ use crate::records::Run;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// The seed toy set's rules, as line segments over the unit square.
-fn rule(task: &str) -> Option<[(f64, f64); 2]> {
+/// The toy set's rules, as line segments over the unit square.
+fn rule(task: &str) -> &'static [[(f64, f64); 2]] {
     match task {
-        "y0" => Some([(0.0, 0.5), (1.0, 0.5)]), // y0 = x1 <= 0.5
-        "y1" => Some([(0.5, 0.0), (0.5, 1.0)]), // y1 = x0 >= 0.5
-        "y2" => Some([(0.0, 1.0), (1.0, 0.0)]), // y2 = x0 + x1 > 1
-        _ => None,
+        "y0" => &[[(0.0, 0.5), (1.0, 0.5)]], // y0 = x1 <= 0.5
+        "y1" => &[[(0.5, 0.0), (0.5, 1.0)]], // y1 = x0 >= 0.5
+        "y2" => &[[(0.0, 1.0), (1.0, 0.0)]], // y2 = x0 + x1 > 1
+        // y3 = (y0 xor y1) or x0 < 0.1: the quadrant lines right of x0 = 0.1, and the
+        // strip's edge where the xor alone is negative (x0 < 0.5, x1 > 0.5).
+        "y3" => &[
+            [(0.5, 0.0), (0.5, 1.0)],
+            [(0.1, 0.5), (1.0, 0.5)],
+            [(0.1, 0.5), (0.1, 1.0)],
+        ],
+        _ => &[],
     }
 }
 
@@ -89,7 +96,7 @@ fn draw(runs: &[&Run], title: &str, subtitle: &str, path: &Path) -> Result<(), S
                 ];
                 Rectangle::new(corners, heat(b.probability(t, k)).filled())
             })))?;
-            if let Some(line) = rule(task) {
+            for line in rule(task) {
                 ok(chart.draw_series(LineSeries::new(line.to_vec(), BLACK.stroke_width(2))))?;
             }
         }
