@@ -26,6 +26,21 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
     } else {
         "observed"
     };
+    // The variant's own tasks (variants may differ: the correlated toy set has a fourth),
+    // in the experiment's order, then any it adds.
+    let mut tasks: Vec<String> = tasks
+        .iter()
+        .filter(|t| rows.iter().any(|r| &r.task == *t))
+        .cloned()
+        .collect();
+    for r in rows {
+        if r.target == target
+            && !matches!(r.task.as_str(), "macro" | "all")
+            && !tasks.contains(&r.task)
+        {
+            tasks.push(r.task.clone());
+        }
+    }
     let mechanisms: Vec<String> = rows
         .iter()
         .map(|r| r.mechanism.clone())
