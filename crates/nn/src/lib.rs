@@ -13,6 +13,9 @@
 //!   tiled, chosen by the layer widths).
 //! * [`loss`]: [`masked_bce`] (the idea masklab is about), [`seed_masked_bce`] and [`plain_bce`]
 //!   (the original post's two formulations, kept for faithful reproduction).
+//! * [`objective`]: what a training step minimises, an [`Objective`] that sees each batch's
+//!   logits, labels, mask and training rows (the losses are objectives; strategies with
+//!   state build theirs on [`weighted_bce_into`]).
 //! * [`metrics`]: accuracy, balanced accuracy, ROC-AUC and mean BCE per task over observed
 //!   labels only, macro-averaged; and [`metrics::keras_accuracy`], the number Keras prints.
 //!
