@@ -139,3 +139,14 @@ epochs = 4
 batch-size = 256
 learning-rate = 0.01
 "#;
+
+/// [`sweep`], which must succeed: a failure shows the sweep's stderr.
+pub fn sweep_ok(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    let result = sweep(file, out, extra);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    result
+}

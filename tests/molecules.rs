@@ -2,7 +2,7 @@
 //! parse, swept with random and scaffold splits, reported with PR-AUC and the per-assay
 //! figure.
 
-use crate::common::{experiment, metric_records, spec_of, sweep};
+use crate::common::{experiment, metric_records, spec_of, sweep, sweep_ok};
 
 const SMILES: [&str; 20] = [
     "c1ccccc1",
@@ -183,12 +183,7 @@ patience = 2
     for path in ["mols.csv", "mols.csv.gz"] {
         let file = experiment(dir.path(), &path.replace('.', "_"), &body(path));
         let out = dir.path().join(format!("out_{path}"));
-        let result = sweep(&file, &out, &["--no-report"]);
-        assert!(
-            result.status.success(),
-            "{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
+        sweep_ok(&file, &out, &["--no-report"]);
         let records = metric_records(&out);
         assert_eq!(records.len(), 1);
         let (_, bytes) = records.into_iter().next().unwrap();
@@ -255,12 +250,7 @@ learning-rate = 0.01
     );
     let file = experiment(dir.path(), "features", &body);
     let out = dir.path().join("out");
-    let result = sweep(&file, &out, &["--no-report"]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    sweep_ok(&file, &out, &["--no-report"]);
     let records = crate::common::run_records(&out);
     assert_eq!(records.len(), 3 * 2);
     // Per seed: three runs (three ids), one split and one set of drops.

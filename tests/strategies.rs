@@ -2,7 +2,7 @@
 //! bit for bit whatever the job count, and the two-stage one (`pseudo-label`) does what it
 //! says on data whose truth is known.
 
-use crate::common::{experiment, metric_records, run_records, spec_of, sweep, SMALL};
+use crate::common::{experiment, metric_records, run_records, spec_of, sweep, sweep_ok, SMALL};
 use record::Strategy;
 
 fn all_strategies() -> String {
@@ -107,12 +107,7 @@ fn pseudo_label_retrains_on_its_sure_predictions_and_stays_with_masked_on_the_to
         );
     let file = experiment(dir.path(), "pseudo", &body);
     let out = dir.path().join("out");
-    let result = sweep(&file, &out, &["--no-report"]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    sweep_ok(&file, &out, &["--no-report"]);
     let mut truth_auc = std::collections::BTreeMap::new();
     for (id, r) in run_records(&out) {
         let spec = spec_of(&out, &id);
@@ -172,12 +167,7 @@ learning-rate = 0.005
 "#;
     let file = experiment(dir.path(), "correlated", body);
     let out = dir.path().join("out");
-    let result = sweep(&file, &out, &["--no-report"]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    sweep_ok(&file, &out, &["--no-report"]);
     for (id, r) in run_records(&out) {
         let spec = spec_of(&out, &id);
         let m = r.metrics().unwrap();

@@ -1,6 +1,6 @@
 //! Sweeps: determinism, resume, shards, failure isolation, and bad experiment files.
 
-use crate::common::{experiment, masklab, metric_records, spawn_sweep, sweep, SMALL};
+use crate::common::{experiment, masklab, metric_records, spawn_sweep, sweep, sweep_ok, SMALL};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -683,12 +683,7 @@ fn dropout_and_weight_decay_are_axes_whose_runs_reproduce_whatever_the_job_count
         );
     let file = experiment(dir.path(), "regularised", &body);
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
-    let first = sweep(&file, &one, &["--jobs", "1"]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    sweep_ok(&file, &one, &["--jobs", "1"]);
     assert!(sweep(&file, &two, &["--jobs", "2", "--no-report"])
         .status
         .success());
@@ -728,12 +723,7 @@ fn early_stopping_can_select_by_the_dev_roc_auc() {
     );
     let file = experiment(dir.path(), "by_auc", &body);
     let out = dir.path().join("out");
-    let result = sweep(&file, &out, &["--no-report"]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    sweep_ok(&file, &out, &["--no-report"]);
     let runs = crate::common::run_records(&out);
     assert_eq!(runs.len(), 12);
     for r in runs.values() {

@@ -4,7 +4,7 @@ use crate::data::{prepare, DataCache};
 use crate::plan::PlannedRun;
 use crate::strategy;
 use ndarray::{Array2, ArrayView2};
-use nn::{evaluate, keras_accuracy, masked_bce, Mlp, Objective, Trainer};
+use nn::{evaluate, keras_accuracy, masked_bce, Mlp, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use record::outcome::{
@@ -51,14 +51,11 @@ pub enum RunError {
     Diverged { epoch: usize, loss: f64 },
 }
 
-/// One network, the tasks (columns) it predicts, the rows it trains on and its objective.
+/// A strategy's network (its tasks, training rows and objective) with its trainer and
+/// batch order.
 struct Member {
     trainer: Trainer,
-    tasks: Vec<usize>,
-    x: Array2<f32>,
-    y: Array2<f32>,
-    observed: Array2<bool>,
-    objective: Box<dyn Objective + Send>,
+    net: strategy::Network,
     batch_rng: ChaCha8Rng,
 }
 
@@ -105,9 +102,9 @@ pub fn execute(
     let mut fitted_rows;
     let mut filled_labels = None;
     let models = loop {
-        let stage_dev = networks.first().and_then(|n| n.dev.clone());
+        let stage_dev = networks.first_mut().and_then(|n| n.dev.take());
         let mut members = members(networks, run, stage);
-        fitted_rows = members.iter().map(|m| m.x.nrows()).collect();
+        fitted_rows = members.iter().map(|m| m.net.x.nrows()).collect();
         let fitted = fit(
             &mut members,
             stage_dev.as_ref().unwrap_or(&dev),
@@ -225,12 +222,13 @@ fn fit(
         }
         let mut total = 0.0;
         for m in members.iter_mut() {
+            let net = &mut m.net;
             total += m.trainer.epoch(
-                m.x.view(),
-                m.y.view(),
-                m.observed.view(),
+                net.x.view(),
+                net.y.view(),
+                net.observed.view(),
                 t.batch_size,
-                m.objective.as_mut(),
+                net.objective.as_mut(),
                 &mut m.batch_rng,
             ) as f64;
         }
@@ -284,7 +282,7 @@ fn fit(
     };
     let models = mlps
         .into_iter()
-        .zip(members.iter().map(|m| m.tasks.clone()))
+        .zip(members.iter().map(|m| m.net.tasks.clone()))
         .collect();
     Ok(Fit { history, models })
 }
@@ -320,11 +318,7 @@ fn members(networks: Vec<strategy::Network>, run: &PlannedRun, stage: usize) -> 
                 )
                 .with_dropout(t.dropout as f32, dropout_rng)
                 .with_weight_decay(t.weight_decay as f32),
-                tasks: net.tasks,
-                x: net.x,
-                y: net.y,
-                observed: net.observed,
-                objective: net.objective,
+                net,
                 batch_rng: stream(run.streams.batches, index),
             }
         })
@@ -334,7 +328,7 @@ fn members(networks: Vec<strategy::Network>, run: &PlannedRun, stage: usize) -> 
 fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
     let models: Vec<(&Mlp, &[usize])> = members
         .iter()
-        .map(|m| (m.trainer.mlp(), m.tasks.as_slice()))
+        .map(|m| (m.trainer.mlp(), m.net.tasks.as_slice()))
         .collect();
     assemble(&models, x, tasks)
 }

@@ -100,7 +100,8 @@ fn resolve_one(
                 "g(0) = beta must not be negative (a negative weight rewards errors)",
             )?;
             // g(1) = alpha + beta: alpha's rule depends on beta.
-            let alpha = number(&key("alpha"), r.alpha, alpha, |_| true, "")?;
+            let alpha = r.alpha.unwrap_or(alpha);
+            finite(&key("alpha"), &[alpha], err)?;
             if alpha + beta < 0.0 {
                 return Err(err(
                     &key("alpha"),

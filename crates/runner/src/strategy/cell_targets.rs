@@ -14,12 +14,16 @@ pub struct CellTargets {
 
 impl Objective for CellTargets {
     fn loss_and_grad_into(&mut self, batch: Batch<'_>, grad: ArrayViewMut2<f32>) -> f32 {
-        let n = batch.logits.nrows();
-        let rows: Vec<usize> = batch
-            .rows
-            .map_or_else(|| (0..n).collect(), <[usize]>::to_vec);
-        let targets = self.targets.select(ndarray::Axis(0), &rows);
-        let weights = self.weights.select(ndarray::Axis(0), &rows);
+        let whole: Vec<usize>;
+        let rows = match batch.rows {
+            Some(rows) => rows,
+            None => {
+                whole = (0..batch.logits.nrows()).collect();
+                &whole
+            }
+        };
+        let targets = self.targets.select(ndarray::Axis(0), rows);
+        let weights = self.weights.select(ndarray::Axis(0), rows);
         let norm = weights.sum();
         weighted_bce_into(batch.logits, targets.view(), weights.view(), norm, grad)
     }

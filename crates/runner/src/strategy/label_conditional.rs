@@ -122,26 +122,24 @@ fn hidden_copies(d: &Dataset, copies: usize, hide: f64, rng: &mut impl Rng) -> D
         ));
         scored.push(hidden);
     }
-    let stack_f = |v: &[Array2<f32>]| {
-        concatenate(Axis(0), &v.iter().map(|a| a.view()).collect::<Vec<_>>()).expect("same width")
-    };
-    let labels: Vec<Array2<f32>> = (0..copies).map(|_| d.labels.clone()).collect();
     let mut feature_names = d.feature_names.clone();
     for prefix in ["label", "shown"] {
         feature_names.extend(d.task_names.iter().map(|t| format!("{prefix}:{t}")));
     }
     Dataset {
-        features: stack_f(&parts),
-        labels: stack_f(&labels),
-        observed: concatenate(
-            Axis(0),
-            &scored.iter().map(|a| a.view()).collect::<Vec<_>>(),
-        )
-        .expect("same width"),
+        features: stacked(&parts),
+        labels: concatenate(Axis(0), &vec![d.labels.view(); copies]).expect("same width"),
+        observed: stacked(&scored),
         task_names: d.task_names.clone(),
         feature_names,
         truth: None,
     }
+}
+
+/// The arrays one under another.
+fn stacked<T: Clone>(parts: &[Array2<T>]) -> Array2<T> {
+    let views: Vec<ArrayView2<T>> = parts.iter().map(|a| a.view()).collect();
+    concatenate(Axis(0), &views).expect("same width")
 }
 
 #[cfg(test)]
