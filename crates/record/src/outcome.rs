@@ -115,6 +115,30 @@ impl TaskRecord {
 }
 
 impl MetricSet {
+    /// The same labels counted, no metric given: for a run whose strategy did not apply.
+    pub fn unscored(self, reason: &str) -> MetricSet {
+        MetricSet {
+            tasks: self
+                .tasks
+                .into_iter()
+                .map(|t| TaskRecord {
+                    accuracy: None,
+                    balanced_accuracy: None,
+                    auc: None,
+                    pr_auc: None,
+                    bce: None,
+                    undefined: Some(reason.to_string()),
+                    ..t
+                })
+                .collect(),
+            accuracy: None,
+            balanced_accuracy: None,
+            auc: None,
+            pr_auc: None,
+            bce: None,
+        }
+    }
+
     pub fn get(&self, m: Metric) -> Option<f64> {
         match m {
             Metric::Accuracy => self.accuracy,
@@ -158,6 +182,11 @@ pub struct RunMetrics {
     /// how many it filled and, where the truth is known, how many it filled rightly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filled_labels: Option<FilledLabels>,
+    /// Why the run's strategy could not be applied (complete-case with no complete training
+    /// row: "0 complete rows"); its metrics are then all undefined, and reports say this
+    /// instead of scoring it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
 }
 
 /// The missing training labels a strategy filled in, checked against the truth.
@@ -411,6 +440,7 @@ pub(crate) mod tests {
         };
         let metrics = RunMetrics {
             filled_labels: None,
+            not_applicable: None,
             train_rows: 100,
             dev_rows: 10,
             test_rows: 10,

@@ -86,6 +86,19 @@ pub enum StrategyParams {
         weight: f64,
         rounds: usize,
     },
+    /// `single-task`: what each task's network is early-stopped and selected on. Its one
+    /// value, `per-task`, is recorded so that the runs of before (all networks in memory at
+    /// once, stopped together on the macro dev score) keep ids of their own.
+    SingleTask { selection: TaskSelection },
+}
+
+/// How `single-task`'s networks are selected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskSelection {
+    /// Each network is trained on its own, one after another, and stopped on its own task's
+    /// dev score.
+    PerTask,
 }
 
 /// Large-loss modification (Kim et al. 2022): LL-R, LL-Ct, LL-Cp.
@@ -191,13 +204,15 @@ impl Strategy {
                 copies: 2,
                 weight: 0.5,
             }),
+            Strategy::SingleTask => Some(StrategyParams::SingleTask {
+                selection: TaskSelection::PerTask,
+            }),
             Strategy::Masked
             | Strategy::SeedMasked
             | Strategy::Plain
             | Strategy::PlainLogits
             | Strategy::ImputeNegative
-            | Strategy::CompleteCase
-            | Strategy::SingleTask => None,
+            | Strategy::CompleteCase => None,
         }
     }
 
@@ -315,11 +330,11 @@ mod tests {
     }
 
     #[test]
-    fn exactly_the_partial_label_strategies_have_parameters() {
+    fn the_partial_label_strategies_and_single_task_have_parameters() {
         for s in Strategy::ALL {
             assert_eq!(
                 s.default_params().is_some(),
-                Strategy::PARTIAL_LABEL.contains(&s),
+                Strategy::PARTIAL_LABEL.contains(&s) || s == Strategy::SingleTask,
                 "{s}"
             );
         }

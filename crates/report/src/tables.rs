@@ -540,6 +540,7 @@ mod tests {
             spec,
             metrics: RunMetrics {
                 filled_labels: None,
+                not_applicable: None,
                 train_rows: 10,
                 dev_rows: 0,
                 test_rows: 10,

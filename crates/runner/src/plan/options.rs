@@ -82,6 +82,8 @@ fn resolve_one(
     };
     const POSITIVE_WEIGHT: &str = "weight must be positive";
     Ok(match default {
+        // Nothing to set: recorded for the runs' ids only.
+        StrategyParams::SingleTask { .. } => default,
         StrategyParams::PartialBce { alpha, beta, gamma } => {
             let r = raw.partial_bce.clone().unwrap_or_default();
             let key = |k: &str| format!("strategy-options.partial-bce.{k}");

@@ -2,6 +2,7 @@
 //! imputing negatives, dropping incomplete rows, and one network per task.
 
 use super::{all_rows, Context, Network};
+use datagen::Dataset;
 use ndarray::{Array2, Axis};
 use nn::Loss;
 use record::spec::PosWeight;
@@ -36,10 +37,7 @@ pub fn impute_negative(cx: &Context) -> Vec<Network> {
 /// Only the rows with every label observed.
 pub fn complete_case(cx: &Context) -> Vec<Network> {
     let train = cx.train;
-    let keep: Vec<usize> = (0..train.n_rows())
-        .filter(|&r| train.observed.row(r).iter().all(|&o| o))
-        .collect();
-    let d = train.select(&keep);
+    let d = train.select(&complete_rows(train));
     let loss = masked_loss(cx, &d.labels, &d.observed);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
@@ -51,28 +49,30 @@ pub fn complete_case(cx: &Context) -> Vec<Network> {
     }]
 }
 
-/// One network per task, on the rows where that task is observed.
-pub fn single_task(cx: &Context) -> Vec<Network> {
-    let train = cx.train;
-    (0..train.n_tasks())
-        .map(|t| {
-            let keep: Vec<usize> = (0..train.n_rows())
-                .filter(|&r| train.observed[[r, t]])
-                .collect();
-            let d = train.select(&keep);
-            let y = d.labels.select(Axis(1), &[t]);
-            let observed = d.observed.select(Axis(1), &[t]);
-            let loss = masked_loss(cx, &y, &observed);
-            Network {
-                tasks: vec![t],
-                x: d.features,
-                y,
-                observed,
-                objective: Box::new(loss),
-                dev: None,
-            }
-        })
+/// The training rows with every label observed.
+pub fn complete_rows(train: &Dataset) -> Vec<usize> {
+    (0..train.n_rows())
+        .filter(|&r| train.observed.row(r).iter().all(|&o| o))
         .collect()
+}
+
+/// Task `t`'s network (one network per task), on the rows where that task is observed.
+pub fn single_task(cx: &Context, t: usize) -> Network {
+    let train = cx.train;
+    let keep: Vec<usize> = (0..train.n_rows())
+        .filter(|&r| train.observed[[r, t]])
+        .collect();
+    let y = train.labels.select(Axis(1), &[t]).select(Axis(0), &keep);
+    let observed = Array2::from_elem((keep.len(), 1), true);
+    let loss = masked_loss(cx, &y, &observed);
+    Network {
+        tasks: vec![t],
+        x: train.features.select(Axis(0), &keep),
+        y,
+        observed,
+        objective: Box::new(loss),
+        dev: None,
+    }
 }
 
 /// The masked loss, weighted (with `pos-weight`) by the network's own training labels.

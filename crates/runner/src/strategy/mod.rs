@@ -8,7 +8,7 @@
 //! the training labels, permanently corrected cells) built on [`nn::weighted_bce_into`].
 
 mod an_ls;
-mod baselines;
+pub(crate) mod baselines;
 mod cell_targets;
 mod epr;
 mod label_conditional;
@@ -57,16 +57,35 @@ impl Context<'_> {
     }
 }
 
+/// A first stage's networks, and how they are trained.
+pub enum Networks<'a> {
+    /// Trained together, epoch by epoch, and stopped together on the dev split's score.
+    Together(Vec<Network>),
+    /// Trained one after another, each stopped on its own tasks' dev score; network `k` is
+    /// built by `build(k)` when its turn comes, so memory holds one at a time (one network
+    /// a task is 617 networks on ToxCast).
+    OneByOne {
+        count: usize,
+        build: Box<dyn Fn(usize) -> Network + 'a>,
+    },
+}
+
 /// The networks a strategy trains on a run's training split.
-pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
-    match strategy {
+pub fn networks<'a>(strategy: Strategy, cx: &'a Context) -> Networks<'a> {
+    if strategy == Strategy::SingleTask {
+        return Networks::OneByOne {
+            count: cx.train.n_tasks(),
+            build: Box::new(|t| baselines::single_task(cx, t)),
+        };
+    }
+    Networks::Together(match strategy {
         Strategy::Masked => baselines::masked(cx),
         Strategy::SeedMasked => baselines::one_loss(cx, nn::Loss::SeedMasked),
         Strategy::Plain => baselines::one_loss(cx, nn::Loss::Plain),
         Strategy::PlainLogits => baselines::one_loss(cx, nn::Loss::PlainLogits),
         Strategy::ImputeNegative => baselines::impute_negative(cx),
         Strategy::CompleteCase => baselines::complete_case(cx),
-        Strategy::SingleTask => baselines::single_task(cx),
+        Strategy::SingleTask => unreachable!("trained one by one, above"),
         Strategy::PartialBce => partial_bce::networks(cx),
         Strategy::AnLs => an_ls::networks(cx),
         Strategy::Epr => epr::networks(cx),
@@ -74,7 +93,14 @@ pub fn networks(strategy: Strategy, cx: &Context) -> Vec<Network> {
         Strategy::PseudoLabel => pseudo_label::networks(cx),
         Strategy::Role => role::networks(cx),
         Strategy::LabelConditional => label_conditional::networks(cx),
-    }
+    })
+}
+
+/// Why a strategy cannot be applied to a run's training split at all, if it cannot: such a
+/// run is recorded as not applicable rather than scored.
+pub fn not_applicable(strategy: Strategy, cx: &Context) -> Option<String> {
+    (strategy == Strategy::CompleteCase && baselines::complete_rows(cx.train).is_empty())
+        .then(|| "0 complete rows".to_string())
 }
 
 /// A fitted stage, as the next one is made from it.
