@@ -185,3 +185,67 @@ learning-rate = 0.005
         }
     }
 }
+
+#[test]
+fn complete_case_without_a_complete_row_is_reported_as_not_applicable_not_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    // Assay a is measured on even rows only, b on odd rows only: no row has both.
+    let smiles = ["c1ccccc1", "Nc1ccccc1", "CCO", "CCN", "C1CCNCC1", "CCCC"];
+    let mut csv = String::from("SMILES,a,b\n");
+    for i in 0..180 {
+        let s = smiles[i % smiles.len()];
+        let label = ((i / 2) % 2).to_string();
+        let (a, b) = if i % 2 == 0 {
+            (label.as_str(), "")
+        } else {
+            ("", label.as_str())
+        };
+        csv.push_str(&format!("{s},{a},{b}\n"));
+    }
+    std::fs::write(dir.path().join("mols.csv"), csv).unwrap();
+    let body = SMALL
+        .replace(
+            "strategies = [\"masked\", \"single-task\"]",
+            "strategies = [\"masked\", \"complete-case\"]",
+        )
+        .replace("seeds = 3", "seeds = 2")
+        .replace(
+            "source = \"toy\"\nrows = 3000",
+            "source = \"smiles-csv\"\npath = \"mols.csv\"\nbits = 64",
+        )
+        .replace("test-rows = 500", "test-rows = 40");
+    let file = experiment(dir.path(), "gaps", &body);
+    let out = dir.path().join("out");
+    sweep_ok(&file, &out, &[]);
+    let mut seen = 0;
+    for (id, r) in run_records(&out) {
+        let metrics = r.metrics().expect("every run finishes");
+        match spec_of(&out, &id).strategy {
+            Strategy::CompleteCase => {
+                seen += 1;
+                assert_eq!(metrics.not_applicable.as_deref(), Some("0 complete rows"));
+                assert_eq!((metrics.observed.auc, metrics.keras_accuracy), (None, None));
+                assert!(metrics
+                    .observed
+                    .tasks
+                    .iter()
+                    .all(|t| t.auc.is_none() && t.n > 0));
+            }
+            _ => {
+                assert_eq!(metrics.not_applicable, None);
+                assert!(metrics.observed.auc.is_some());
+            }
+        }
+    }
+    assert_eq!(seen, 4, "2 seeds × 2 rates");
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        report.contains("| not applicable, 0 complete rows |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("complete-case is not applicable"),
+        "{report}"
+    );
+    assert!(!report.contains("ROC-AUC was undefined"), "{report}");
+}

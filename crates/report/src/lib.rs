@@ -246,10 +246,19 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                 .unwrap_or_default();
             let file = format!("assays{suffix}.png");
             let positives = mean_positive_share(&at_lowest, tasks.len(), |p| p);
-            let title = format!(
-                "{label}: ROC-AUC and PR-AUC per assay, {setting} ({} seeds)",
-                seeds.len()
-            );
+            let many = tasks.len() > figures::MANY_TASKS;
+            let title = if many {
+                format!(
+                    "{label}: ROC-AUC and PR-AUC of the {} assays, {setting} ({} seeds)",
+                    tasks.len(),
+                    seeds.len()
+                )
+            } else {
+                format!(
+                    "{label}: ROC-AUC and PR-AUC per assay, {setting} ({} seeds)",
+                    seeds.len()
+                )
+            };
             let at_setting: Vec<Summary> =
                 vrows.iter().filter(|r| r.rate == lowest).cloned().collect();
             let panels = [
@@ -264,20 +273,43 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                     baseline: positives,
                 },
             ];
-            let layout = figures::Layout {
-                grid: (2, 1),
-                size: (1900, 1000),
-                title: &title,
-                subtitle: "on the measured test labels only, mean over seeds with 95% CI",
-                baseline_name: "chance",
-            };
-            figures::atomic(&dir.join(&file), |p| {
-                figures::task_bars(&at_setting, &tasks, &panels, &layout, p)
-            })?;
-            figures.push((
-                file,
-                format!("{label}: ROC-AUC and PR-AUC per assay by strategy"),
-            ));
+            if many {
+                let layout = figures::Layout {
+                    grid: (2, 1),
+                    size: (1900, 1200),
+                    title: &title,
+                    subtitle: "each point an assay's mean over seeds on its measured test labels; box: quartiles and median, whiskers: extremes; grey line: chance (median over assays)",
+                    baseline_name: "chance",
+                };
+                let skipped: Vec<(String, String)> = results
+                    .not_applicable
+                    .iter()
+                    .filter(|((v, _, r, _), _)| v == variant && *r == lowest.to_bits())
+                    .map(|((_, _, _, s), why)| (s.clone(), why.clone()))
+                    .collect();
+                figures::atomic(&dir.join(&file), |p| {
+                    figures::task_spread(&at_setting, &tasks, &panels, &layout, &skipped, p)
+                })?;
+                figures.push((
+                    file,
+                    format!("{label}: the spread of per-assay ROC-AUC and PR-AUC by strategy"),
+                ));
+            } else {
+                let layout = figures::Layout {
+                    grid: (2, 1),
+                    size: (1900, 1000),
+                    title: &title,
+                    subtitle: "on the measured test labels only, mean over seeds with 95% CI",
+                    baseline_name: "chance",
+                };
+                figures::atomic(&dir.join(&file), |p| {
+                    figures::task_bars(&at_setting, &tasks, &panels, &layout, p)
+                })?;
+                figures.push((
+                    file,
+                    format!("{label}: ROC-AUC and PR-AUC per assay by strategy"),
+                ));
+            }
         }
     }
     let text = markdown::report(&results, &rows, &figures, target, writer);

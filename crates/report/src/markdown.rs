@@ -27,16 +27,41 @@ pub fn fmt_rate(rate: f64) -> String {
 /// How a drop setting reads in prose and tables, as the figures name it: `with mcar drops
 /// of 50%`, `with extra mcar drops of 90%` (labels missing in the data already), `with
 /// prefix drops of y0 2.06%`; in a table, the plain rate unless rates are given per task.
-pub struct RateLabels(std::collections::HashMap<(String, String, u64), SettingWords>);
+/// Also which strategies did not apply at a setting, which a table says instead of a number.
+pub struct RateLabels {
+    words: std::collections::HashMap<(String, String, u64), SettingWords>,
+    not_applicable: std::collections::HashMap<(String, String, u64, String), String>,
+}
 
 impl RateLabels {
     pub fn of(results: &Results) -> RateLabels {
-        RateLabels(results.rate_descriptions.clone())
+        RateLabels {
+            words: results.rate_descriptions.clone(),
+            not_applicable: results.not_applicable.clone(),
+        }
     }
 
     fn words(&self, variant: &str, mechanism: &str, rate: f64) -> Option<&SettingWords> {
-        self.0
+        self.words
             .get(&(variant.into(), mechanism.into(), rate.to_bits()))
+    }
+
+    /// Why `strategy` did not apply at the setting, if it did not.
+    fn not_applicable(
+        &self,
+        variant: &str,
+        mechanism: &str,
+        rate: f64,
+        strategy: &str,
+    ) -> Option<&str> {
+        self.not_applicable
+            .get(&(
+                variant.into(),
+                mechanism.into(),
+                rate.to_bits(),
+                strategy.into(),
+            ))
+            .map(String::as_str)
     }
 
     /// `with mcar drops of 50%`.
@@ -215,9 +240,31 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
                 }
             }
         }
+        for s in &strategies {
+            let skipped: Vec<(f64, &str)> = rates
+                .iter()
+                .filter_map(|&r| Some((r, labels.not_applicable(&variant, &mechanism, r, s)?)))
+                .collect();
+            if let Some((_, why)) = skipped.first() {
+                let at: Vec<String> = skipped
+                    .iter()
+                    .map(|(r, _)| labels.phrase(&variant, &mechanism, *r))
+                    .collect();
+                let _ = write!(
+                    out,
+                    "{s} is not applicable {} ({why}): it is not scored there. ",
+                    at.join(", ")
+                );
+            }
+        }
         let undefined: u64 = rows
             .iter()
             .filter(|r| r.variant == variant && r.mechanism == mechanism && r.metric == "auc")
+            .filter(|r| {
+                labels
+                    .not_applicable(&r.variant, &r.mechanism, r.rate, &r.strategy)
+                    .is_none()
+            })
             .map(|r| r.n_undefined)
             .sum();
         if undefined > 0 {
@@ -250,9 +297,13 @@ pub fn table(
             let cells: Vec<String> = strategies
                 .iter()
                 .map(|s| {
-                    find(rows, &variant, &mechanism, rate, s, target, task, metric)
-                        .map(fmt_ci)
-                        .unwrap_or_else(|| "–".into())
+                    let found = find(rows, &variant, &mechanism, rate, s, target, task, metric);
+                    match labels.not_applicable(&variant, &mechanism, rate, s) {
+                        Some(why) if found.is_none_or(|r| r.mean.is_none()) => {
+                            format!("not applicable, {why}")
+                        }
+                        _ => found.map(fmt_ci).unwrap_or_else(|| "–".into()),
+                    }
                 })
                 .collect();
             let _ = writeln!(

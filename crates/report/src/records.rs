@@ -120,6 +120,10 @@ pub struct Results {
     pub tasks: Vec<String>,
     /// Each drop setting in words, by (variant, mechanism, nominal rate bits).
     pub rate_descriptions: HashMap<(String, String, u64), SettingWords>,
+    /// Why a strategy did not apply at a setting (`0 complete rows`), by (variant,
+    /// mechanism, nominal rate bits, strategy): such runs are reported as not applicable,
+    /// never scored.
+    pub not_applicable: HashMap<(String, String, u64, String), String>,
 }
 
 impl Results {
@@ -166,6 +170,7 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
     let mut kept: Vec<(usize, Run)> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     let mut rate_descriptions = HashMap::new();
+    let mut not_applicable = HashMap::new();
     let expected: HashMap<&str, record::spec::Streams> = grid
         .runs
         .iter()
@@ -212,6 +217,10 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
                 axes.mechanism.clone(),
                 axes.rate.to_bits(),
             );
+            if let Some(reason) = &metrics.not_applicable {
+                let (v, m, r) = key.clone();
+                not_applicable.insert((v, m, r, axes.strategy.clone()), reason.clone());
+            }
             rate_descriptions.entry(key).or_insert_with(|| {
                 let names: Vec<String> = metrics
                     .headline()
@@ -298,6 +307,7 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
         experiment_toml: std::fs::read_to_string(dir.join("experiment.toml")).ok(),
         tasks,
         rate_descriptions,
+        not_applicable,
     };
     let manifests = record::sweep::read_manifests(dir)?;
     results.manifests = manifests.current;

@@ -5,11 +5,16 @@ mod boundaries;
 mod curves;
 mod drop_rate;
 mod task_bars;
+mod task_spread;
 
 pub use boundaries::boundaries;
 pub use curves::training_curves;
 pub use drop_rate::metric_vs_drop_rate;
 pub use task_bars::{task_bars, Layout, Panel};
+pub use task_spread::{five_numbers, task_spread};
+
+/// Tasks beyond which a figure shows their spread instead of a bar each.
+pub const MANY_TASKS: usize = 24;
 
 use crate::error::ReportError;
 use plotters::prelude::*;
