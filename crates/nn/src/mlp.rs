@@ -69,7 +69,24 @@ impl Mlp {
     }
 
     /// Output logits for a batch `x` of shape `(n, n_inputs)`; any `n`, including 0.
+    ///
+    /// A network narrow enough for the tiled step ([`crate::tiled::suits`]) is evaluated on
+    /// the tiled kernels, as it trains: no BLAS, so its predictions are the same bits on
+    /// every AVX2+FMA machine. Wider networks go through BLAS ([`Mlp::forward_blas`]).
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        assert_eq!(
+            x.ncols(),
+            self.n_inputs(),
+            "input width does not match the network"
+        );
+        if crate::tiled::suits(&self.sizes()) {
+            return crate::tiled::forward(self, x);
+        }
+        self.forward_blas(x)
+    }
+
+    /// Output logits through whole-batch BLAS products, whatever the network's width.
+    pub fn forward_blas(&self, x: ArrayView2<f32>) -> Array2<f32> {
         assert_eq!(
             x.ncols(),
             self.n_inputs(),
