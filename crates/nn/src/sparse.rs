@@ -44,6 +44,32 @@ impl SparseRows {
                 }
             }
         }
+        self.regroup(d);
+        true
+    }
+
+    /// Indexes rows `rows` of `m`, in that order, as [`SparseRows::fill_from`] indexes the
+    /// same rows gathered densely (the same entries in the same order), reading only their
+    /// non-zeros; false, indexing nothing, when they hold more than `max_nnz`.
+    pub fn fill_from_rows(&mut self, m: &CsrMatrix, rows: &[usize], max_nnz: usize) -> bool {
+        let nnz: usize = rows.iter().map(|&r| m.starts[r + 1] - m.starts[r]).sum();
+        if nnz > max_nnz {
+            return false;
+        }
+        self.rows = rows.len();
+        self.scratch.clear();
+        for (k, &r) in rows.iter().enumerate() {
+            let range = m.starts[r]..m.starts[r + 1];
+            for (&j, &v) in m.col_of[range.clone()].iter().zip(&m.values[range]) {
+                self.scratch.push((j, k as u32, v));
+            }
+        }
+        self.regroup(m.cols);
+        true
+    }
+
+    /// Groups the scratch entries (in row order) by column, keeping row order within each.
+    fn regroup(&mut self, d: usize) {
         self.starts.clear();
         self.starts.resize(d + 1, 0);
         for &(j, _, _) in &self.scratch {
@@ -63,7 +89,6 @@ impl SparseRows {
             self.values[*at] = v;
             *at += 1;
         }
-        true
     }
 
     pub fn n_rows(&self) -> usize {
@@ -84,6 +109,51 @@ impl SparseRows {
 
     fn n_columns(&self) -> usize {
         self.starts.len().saturating_sub(1)
+    }
+}
+
+/// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
+/// so that each batch is indexed from its rows' non-zeros ([`SparseRows::fill_from_rows`])
+/// instead of being copied densely and scanned whole.
+#[derive(Clone, Debug, Default)]
+pub struct CsrMatrix {
+    cols: usize,
+    /// `starts[r]..starts[r + 1]` index row `r`'s entries, in column order.
+    starts: Vec<usize>,
+    col_of: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl CsrMatrix {
+    pub fn from_dense(x: ArrayView2<f32>) -> CsrMatrix {
+        let mut m = CsrMatrix {
+            cols: x.ncols(),
+            starts: Vec::with_capacity(x.nrows() + 1),
+            ..CsrMatrix::default()
+        };
+        m.starts.push(0);
+        for row in x.rows() {
+            for (j, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    m.col_of.push(j as u32);
+                    m.values.push(v);
+                }
+            }
+            m.starts.push(m.values.len());
+        }
+        m
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    pub fn n_cols(&self) -> usize {
+        self.cols
+    }
+
+    pub fn nnz(&self) -> usize {
+        self.values.len()
     }
 }
 
@@ -212,6 +282,31 @@ mod tests {
         for (a, e) in grad.iter().zip(&dense_grad) {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
         }
+    }
+
+    #[test]
+    fn rows_indexed_from_the_csr_equal_the_dense_batch_indexed() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let x = sparse_input(50, 300, &mut rng);
+        let m = CsrMatrix::from_dense(x.view());
+        assert_eq!((m.n_rows(), m.n_cols()), (50, 300));
+        assert_eq!(m.nnz(), x.iter().filter(|&&v| v != 0.0).count());
+        let rows = [7, 3, 3, 49, 0, 21];
+        let dense = x.select(ndarray::Axis(0), &rows);
+        let (mut a, mut b) = (SparseRows::default(), SparseRows::default());
+        assert!(a.fill_from(dense.view(), usize::MAX));
+        assert!(b.fill_from_rows(&m, &rows, usize::MAX));
+        assert_eq!(
+            (a.rows, &a.starts, &a.row_of, &a.values),
+            (b.rows, &b.starts, &b.row_of, &b.values)
+        );
+        // The same limit on non-zeros, decided the same way.
+        let nnz = a.nnz();
+        assert!(b.fill_from_rows(&m, &rows, nnz));
+        assert!(!b.fill_from_rows(&m, &rows, nnz - 1));
+        assert!(!a.fill_from(dense.view(), nnz - 1));
+        assert!(b.fill_from_rows(&m, &[], 0));
+        assert_eq!((b.n_rows(), b.nnz()), (0, 0));
     }
 
     #[test]

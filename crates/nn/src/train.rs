@@ -4,7 +4,7 @@
 use crate::adam::Adam;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
-use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, SparseRows};
+use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows};
 use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
@@ -101,6 +101,17 @@ impl Kernel {
 
 /// Inputs narrower than this always take the dense product (nothing to gain).
 const SPARSE_MIN_INPUTS: usize = 64;
+
+/// A batch's inputs as a step reads them.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Dense(ArrayView2<'a, f32>),
+    /// Indexed already into the trainer's sparse rows ([`SparseRows::fill_from_rows`]).
+    Indexed {
+        rows: usize,
+        width: usize,
+    },
+}
 
 /// The input density below which the first layer runs sparse, by default.
 pub const SPARSE_BELOW: f32 = 0.1;
@@ -222,6 +233,36 @@ impl Trainer {
         self.sparse.fill_from(x, max_nnz)
     }
 
+    /// The index [`Trainer::epoch_indexed`] reads `x`'s batches from, when this trainer's
+    /// first layer would run sparse on `x` (wide enough, and sparse enough overall): one
+    /// pass over `x`, to be made once for all of a training run's epochs.
+    pub fn index_inputs(&self, x: ArrayView2<f32>) -> Option<CsrMatrix> {
+        if self.kernel == Kernel::Tiled
+            || x.ncols() < SPARSE_MIN_INPUTS
+            || x.is_empty()
+            || self.sparse_below <= 0.0
+        {
+            return None;
+        }
+        let m = CsrMatrix::from_dense(x);
+        (m.nnz() as f32 <= self.sparse_below * x.len() as f32).then_some(m)
+    }
+
+    /// [`Trainer::index_sparse`] for rows of an indexed matrix: the same decision, made from
+    /// the rows' non-zero counts.
+    fn index_sparse_rows(&mut self, m: &CsrMatrix, rows: &[usize]) -> bool {
+        let cells = rows.len() * m.n_cols();
+        if self.kernel == Kernel::Tiled
+            || m.n_cols() < SPARSE_MIN_INPUTS
+            || cells == 0
+            || self.sparse_below <= 0.0
+        {
+            return false;
+        }
+        let max_nnz = (self.sparse_below * cells as f32) as usize;
+        self.sparse.fill_from_rows(m, rows, max_nnz)
+    }
+
     pub fn mlp(&self) -> &Mlp {
         &self.mlp
     }
@@ -253,7 +294,7 @@ impl Trainer {
         observed: ArrayView2<bool>,
         loss: &mut dyn Objective,
     ) -> f32 {
-        let value = self.gradients(x, y, observed, None, loss);
+        let value = self.gradients(Input::Dense(x), y, observed, None, loss);
         self.apply_adam();
         value
     }
@@ -267,18 +308,42 @@ impl Trainer {
         rows: &[usize],
         loss: &mut dyn Objective,
     ) -> f32 {
+        self.step_gathered(x, None, y, observed, rows, loss)
+    }
+
+    /// [`Trainer::step_rows`], the inputs read from `indexed`'s non-zeros when given and the first layer runs sparse:
+    /// the same sums in the same order as from the dense rows).
+    fn step_gathered(
+        &mut self,
+        x: ArrayView2<f32>,
+        indexed: Option<&CsrMatrix>,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        rows: &[usize],
+        loss: &mut dyn Objective,
+    ) -> f32 {
         let n = rows.len();
         self.ensure_capacity(n);
+        let from_index = indexed.is_some_and(|m| self.index_sparse_rows(m, rows));
         let mut bx = std::mem::take(&mut self.batch_x);
         let mut by = std::mem::take(&mut self.batch_y);
         let mut bo = std::mem::take(&mut self.batch_observed);
         for (k, &r) in rows.iter().enumerate() {
-            bx.row_mut(k).assign(&x.row(r));
+            if !from_index {
+                bx.row_mut(k).assign(&x.row(r));
+            }
             by.row_mut(k).assign(&y.row(r));
             bo.row_mut(k).assign(&observed.row(r));
         }
+        let input = match from_index {
+            true => Input::Indexed {
+                rows: n,
+                width: x.ncols(),
+            },
+            false => Input::Dense(bx.slice(s![..n, ..])),
+        };
         let value = self.gradients(
-            bx.slice(s![..n, ..]),
+            input,
             by.slice(s![..n, ..]),
             bo.slice(s![..n, ..]),
             Some(rows),
@@ -301,6 +366,33 @@ impl Trainer {
         loss: &mut dyn Objective,
         rng: &mut impl Rng,
     ) -> f32 {
+        self.epoch_indexed(x, None, y, observed, batch_size, loss, rng)
+    }
+
+    /// [`Trainer::epoch`], with `x`'s non-zeros indexed once ([`CsrMatrix::from_dense`] of
+    /// `x`) so that sparse batches are read from them: the same steps, bit for bit, without
+    /// copying and scanning each batch's dense rows.
+    ///
+    /// # Panics
+    /// If `indexed` is not `x`'s shape.
+    #[allow(clippy::too_many_arguments)]
+    pub fn epoch_indexed(
+        &mut self,
+        x: ArrayView2<f32>,
+        indexed: Option<&CsrMatrix>,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        batch_size: usize,
+        loss: &mut dyn Objective,
+        rng: &mut impl Rng,
+    ) -> f32 {
+        if let Some(m) = indexed {
+            assert_eq!(
+                (m.n_rows(), m.n_cols()),
+                x.dim(),
+                "the index is of another matrix"
+            );
+        }
         assert!(batch_size > 0, "batch size must be positive");
         let n = x.nrows();
         let mut order = std::mem::take(&mut self.order);
@@ -309,7 +401,8 @@ impl Trainer {
         order.shuffle(rng);
         let mut total = 0.0f64;
         for rows in order.chunks(batch_size) {
-            total += self.step_rows(x, y, observed, rows, loss) as f64 * rows.len() as f64;
+            total +=
+                self.step_gathered(x, indexed, y, observed, rows, loss) as f64 * rows.len() as f64;
         }
         self.order = order;
         if n == 0 {
@@ -346,22 +439,25 @@ impl Trainer {
         observed: ArrayView2<bool>,
         loss: &mut dyn Objective,
     ) -> f32 {
-        self.gradients(x, y, observed, None, loss)
+        self.gradients(Input::Dense(x), y, observed, None, loss)
     }
 
     /// [`Trainer::compute_gradients`], telling the objective which training rows the batch
     /// holds when it was gathered from a training set.
     fn gradients(
         &mut self,
-        x: ArrayView2<f32>,
+        input: Input,
         y: ArrayView2<f32>,
         observed: ArrayView2<bool>,
         rows: Option<&[usize]>,
         loss: &mut dyn Objective,
     ) -> f32 {
-        let n = x.nrows();
+        let (n, width) = match input {
+            Input::Dense(x) => x.dim(),
+            Input::Indexed { rows, width } => (rows, width),
+        };
         assert_eq!(
-            x.ncols(),
+            width,
             self.mlp.n_inputs(),
             "input width does not match the network"
         );
@@ -370,7 +466,7 @@ impl Trainer {
             (n, self.mlp.n_outputs()),
             "targets do not match the batch"
         );
-        if self.kernel == Kernel::Tiled {
+        if let (Kernel::Tiled, Input::Dense(x)) = (self.kernel, input) {
             return tiled::compute_gradients(
                 &self.mlp,
                 &mut self.tiled,
@@ -385,7 +481,11 @@ impl Trainer {
         }
         self.ensure_capacity(n);
         let layers = self.mlp.weights.len();
-        let sparse = self.index_sparse(x);
+        // The dense input, where the first layer reads it (not when its rows were indexed).
+        let (x, sparse) = match input {
+            Input::Dense(x) => (Some(x), self.index_sparse(x)),
+            Input::Indexed { .. } => (None, true),
+        };
 
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
@@ -400,7 +500,7 @@ impl Trainer {
                 );
             } else {
                 let input = if l == 0 {
-                    x
+                    x.expect("a dense first layer reads the dense input")
                 } else {
                     before[l - 1].slice(s![..n, ..])
                 };
@@ -433,17 +533,17 @@ impl Trainer {
         );
 
         for l in (0..layers).rev() {
-            let input = if l == 0 {
-                x
-            } else {
-                self.acts[l - 1].slice(s![..n, ..])
-            };
             let delta = self.deltas[l].slice(s![..n, ..]);
             if l == 0 && sparse {
                 let k = self.grad_w[0].ncols();
                 let grad = self.grad_w[0].as_slice_mut().expect("contiguous");
                 sparse_weight_grad_into(&self.sparse, delta, grad, k, &mut self.dirty);
             } else {
+                let input = if l == 0 {
+                    x.expect("a dense first layer reads the dense input")
+                } else {
+                    self.acts[l - 1].slice(s![..n, ..])
+                };
                 general_mat_mul(1.0, &input.t(), &delta, 0.0, &mut self.grad_w[l]);
                 if l == 0 {
                     self.dirty.fill(true);
@@ -618,6 +718,48 @@ mod tests {
         let lb = b.step(gx.view(), gy.view(), go.view(), &mut Loss::masked());
         assert_eq!(la, lb);
         assert_eq!(a.mlp(), b.mlp());
+    }
+
+    /// Epochs whose sparse batches are read from an index of the training inputs take the
+    /// same steps, bit for bit, as epochs that gather and scan each dense batch: with and
+    /// without dropout, and with rows dense enough that some batches fall back to the dense
+    /// product.
+    #[test]
+    fn epochs_from_the_indexed_inputs_equal_epochs_from_the_dense_rows() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let (n, d) = (300, 200);
+        let mut x = Array2::from_shape_simple_fn((n, d), || {
+            let u: f32 = rng.random();
+            if u < 0.03 {
+                1.0
+            } else if u < 0.04 {
+                u * 10.0
+            } else {
+                0.0
+            }
+        });
+        // A block of dense rows: a batch drawing many of them is over the density limit.
+        x.slice_mut(s![..12, ..]).fill(0.5);
+        let y = Array2::from_shape_simple_fn((n, 4), || rng.random_range(0..2u8) as f32);
+        let o = Array2::from_shape_simple_fn((n, 4), || rng.random::<f32>() > 0.3);
+        let index = CsrMatrix::from_dense(x.view());
+        let mlp = Mlp::new(&[d, 32, 16, 4], &mut rng);
+        for dropout in [0.0, 0.2] {
+            let train = |indexed: Option<&CsrMatrix>| {
+                let mut t = Trainer::new(mlp.clone(), 1e-3, 32)
+                    .with_dropout(dropout, ChaCha8Rng::seed_from_u64(3))
+                    .with_kernel(Kernel::Blas);
+                let mut batches = ChaCha8Rng::seed_from_u64(4);
+                let losses: Vec<f32> = (0..3)
+                    .map(|_| {
+                        let (xv, yv, ov) = (x.view(), y.view(), o.view());
+                        t.epoch_indexed(xv, indexed, yv, ov, 32, &mut Loss::masked(), &mut batches)
+                    })
+                    .collect();
+                (losses, t.into_mlp())
+            };
+            assert_eq!(train(Some(&index)), train(None), "dropout {dropout}");
+        }
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub enum RunError {
 struct Member {
     trainer: Trainer,
     net: strategy::Network,
+    /// The network's training inputs indexed once, when its first layer runs sparse.
+    index: Option<nn::sparse::CsrMatrix>,
     batch_rng: ChaCha8Rng,
 }
 
@@ -452,8 +454,9 @@ fn fit(
         let mut total = 0.0;
         for m in members.iter_mut() {
             let net = &mut m.net;
-            total += m.trainer.epoch(
+            total += m.trainer.epoch_indexed(
                 net.x.view(),
+                m.index.as_ref(),
                 net.y.view(),
                 net.observed.view(),
                 t.batch_size,
@@ -533,14 +536,16 @@ fn member(net: strategy::Network, run: &PlannedRun, stage: usize, index: usize) 
     let dropout_rng = stream(run.streams.batches, (1 << 32) + index);
     let sizes = [&[net.x.ncols()][..], &spec.hidden, &[net.tasks.len()][..]].concat();
     let capacity = t.batch_size.min(net.x.nrows()).max(1);
+    let trainer = Trainer::new(
+        Mlp::new(&sizes, &mut init),
+        t.learning_rate as f32,
+        capacity,
+    )
+    .with_dropout(t.dropout as f32, dropout_rng)
+    .with_weight_decay(t.weight_decay as f32);
     Member {
-        trainer: Trainer::new(
-            Mlp::new(&sizes, &mut init),
-            t.learning_rate as f32,
-            capacity,
-        )
-        .with_dropout(t.dropout as f32, dropout_rng)
-        .with_weight_decay(t.weight_decay as f32),
+        index: trainer.index_inputs(net.x.view()),
+        trainer,
         net,
         batch_rng: stream(run.streams.batches, index),
     }
