@@ -1,4 +1,6 @@
-//! The seed network's training step and its parts, on the seed's batch of 5000.
+//! The seed network's training step and its parts, on the seed's batch of 5000; the Tox21
+//! network's step (2048 or 2089 inputs, batch 256) on fingerprint-shaped inputs, the way a
+//! sweep trains it (`tox21_step_indexed`) with its limit printed at the end.
 //!
 //! - `train_step`: the step as a sweep runs it (the tiled kernels, `nn::tiled`);
 //!   `train_step_blas`: the same step through whole-batch BLAS products.
@@ -77,11 +79,89 @@ fn bench_fingerprints(c: &mut Criterion) {
     group.bench_function("tox21_step_descriptors", |b| {
         b.iter(|| black_box(blocks.step(mixed.view(), y.view(), observed.view(), &mut loss)))
     });
-    let mut dropped = Trainer::new(mlp, 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(44));
+    let mut dropped =
+        Trainer::new(mlp.clone(), 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(44));
     group.bench_function("tox21_step_descriptors_dropout", |b| {
         b.iter(|| black_box(dropped.step(mixed.view(), y.view(), observed.view(), &mut loss)))
     });
+    // As a sweep trains Tox21 (tox21.toml: fingerprint + descriptors, dropout 0.2): batches
+    // of 256 drawn from a training set whose inputs were indexed once, so each batch is
+    // read from its rows' non-zeros (`Trainer::epoch_indexed`).
+    let (fx, fy, fo) = fingerprint_batch(TRAIN_ROWS, &mut rng);
+    let fd = Array2::from_shape_simple_fn((TRAIN_ROWS, 41), || rng.random_range(-2.0f32..2.0));
+    let train_x = ndarray::concatenate(ndarray::Axis(1), &[fx.view(), fd.view()]).unwrap();
+    let mut indexed =
+        Trainer::new(mlp.clone(), 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(45));
+    let index = indexed
+        .index_inputs(train_x.view())
+        .expect("sparse enough to index");
+    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
+    let mut batches = order.chunks(256).cycle();
+    group.bench_function("tox21_step_indexed", |b| {
+        TOX21_MEASURED.store(true, Ordering::Relaxed);
+        b.iter(|| {
+            let rows = batches.next().expect("cycles");
+            let (xv, yv, ov) = (train_x.view(), fy.view(), fo.view());
+            black_box(indexed.step_rows_indexed(xv, Some(&index), yv, ov, rows, &mut loss))
+        })
+    });
+    let mut adam = Trainer::new(mlp, 1e-3, 256);
+    adam.compute_gradients(mixed.view(), y.view(), observed.view(), &mut loss);
+    group.bench_function("tox21_adam_descriptors", |b| b.iter(|| adam.apply_adam()));
     group.finish();
+    TOX21_NNZ.store(index.nnz() * 256 / TRAIN_ROWS, Ordering::Relaxed);
+}
+
+/// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
+const TRAIN_ROWS: usize = 4096;
+static TOX21_MEASURED: AtomicBool = AtomicBool::new(false);
+/// Non-zero inputs in a batch of 256 of the indexed step's training set (on average).
+static TOX21_NNZ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Multiply-adds of the Tox21 step at batch 256, two FLOPs each: the sparse first layer's
+/// forward and weight gradient over the batch's non-zeros (512 outputs each), then the
+/// dense layers' forward, weight gradient and delta products.
+fn tox21_step_flops(nnz: usize) -> f64 {
+    let first = 2.0 * 2.0 * nnz as f64 * 512.0;
+    let dense: f64 = [(512.0, 128.0), (128.0, 12.0)]
+        .iter()
+        .map(|(a, b)| 3.0 * 2.0 * 256.0 * a * b)
+        .sum();
+    first + dense
+}
+
+/// The indexed Tox21 step against its limit: its FLOPs at the large-product BLAS rate of
+/// this run, plus Adam's update of every weight (memory-bound, measured alone), from this
+/// run's medians.
+fn print_tox21_limit() {
+    if !(TOX21_MEASURED.load(Ordering::Relaxed) && PEAK_MEASURED.load(Ordering::Relaxed))
+        || std::env::args().any(|a| a == "--test")
+    {
+        return;
+    }
+    let (Some(step), Some(adam), Some(peak)) = (
+        median_seconds("tox21_step_indexed"),
+        median_seconds("tox21_adam_descriptors"),
+        median_seconds("sgemm_peak"),
+    ) else {
+        return;
+    };
+    let peak_rate = 2.0 * (PEAK_SIDE as f64).powi(3) / peak;
+    let flops = tox21_step_flops(TOX21_NNZ.load(Ordering::Relaxed));
+    let limit = flops / peak_rate + adam;
+    println!(
+        "\nnn/tox21_step_indexed (2089-512-128-12, batch 256, dropout 0.2): {:.2} ms; limit {:.2} ms \
+         ({:.1} MFLOP at sgemm's {:.1} GFLOP/s = {:.2} ms, plus Adam over {:.2} M weights {:.2} ms); \
+         efficiency {:.2}\n",
+        step * 1e3,
+        limit * 1e3,
+        flops / 1e6,
+        peak_rate / 1e9,
+        flops / peak_rate * 1e3,
+        (2089.0 * 512.0 + 512.0 * 128.0 + 128.0 * 12.0) / 1e6,
+        adam * 1e3,
+        limit / step
+    );
 }
 
 pub fn bench(c: &mut Criterion) {
@@ -135,6 +215,7 @@ pub fn bench(c: &mut Criterion) {
     group.finish();
     bench_sgemm_peak(c);
     print_efficiency(flops);
+    print_tox21_limit();
 }
 
 /// Side of the square product that measures BLAS's peak: large enough that packing and

@@ -308,12 +308,12 @@ impl Trainer {
         rows: &[usize],
         loss: &mut dyn Objective,
     ) -> f32 {
-        self.step_gathered(x, None, y, observed, rows, loss)
+        self.step_rows_indexed(x, None, y, observed, rows, loss)
     }
 
     /// [`Trainer::step_rows`], the inputs read from `indexed`'s non-zeros when given and the first layer runs sparse:
     /// the same sums in the same order as from the dense rows).
-    fn step_gathered(
+    pub fn step_rows_indexed(
         &mut self,
         x: ArrayView2<f32>,
         indexed: Option<&CsrMatrix>,
@@ -401,8 +401,8 @@ impl Trainer {
         order.shuffle(rng);
         let mut total = 0.0f64;
         for rows in order.chunks(batch_size) {
-            total +=
-                self.step_gathered(x, indexed, y, observed, rows, loss) as f64 * rows.len() as f64;
+            total += self.step_rows_indexed(x, indexed, y, observed, rows, loss) as f64
+                * rows.len() as f64;
         }
         self.order = order;
         if n == 0 {
