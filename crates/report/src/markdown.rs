@@ -246,14 +246,18 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
                 .filter_map(|&r| Some((r, labels.not_applicable(&variant, &mechanism, r, s)?)))
                 .collect();
             if let Some((_, why)) = skipped.first() {
-                let at: Vec<String> = skipped
-                    .iter()
-                    .map(|(r, _)| labels.phrase(&variant, &mechanism, *r))
-                    .collect();
+                let at = if skipped.len() == rates.len() {
+                    "at any drop rate here".to_string()
+                } else {
+                    let at: Vec<String> = skipped
+                        .iter()
+                        .map(|(r, _)| labels.phrase(&variant, &mechanism, *r))
+                        .collect();
+                    at.join(", ")
+                };
                 let _ = write!(
                     out,
-                    "{s} is not applicable {} ({why}): it is not scored there. ",
-                    at.join(", ")
+                    "{s} is not applicable {at} ({why}): it is not scored. "
                 );
             }
         }

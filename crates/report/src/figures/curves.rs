@@ -1,7 +1,7 @@
 //! Training curves: each strategy's training loss and the dev masked loss, per epoch, mean
 //! over seeds.
 
-use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
+use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, strategy_items, titled};
 use crate::error::ReportError;
 use crate::records::Run;
 use plotters::coord::ranged1d::ValueFormatter;
@@ -55,10 +55,10 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     let root = BitMapBackend::new(path, (1500, 640)).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, title, "mean over seeds; dev loss is the masked BCE on the dev split's observed labels, one yardstick for all")?;
-    let items: Vec<(String, RGBColor)> = strategies
-        .iter()
-        .map(|s| (s.to_string(), strategy_color(s)))
-        .collect();
+    let items = strategy_items(&strategies, |s| {
+        runs.iter()
+            .any(|r| r.axes.strategy == s && !r.history.is_empty())
+    });
     let (grid, bottom) =
         body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, body.dim_in_pixel().0));
     let panels = grid.split_evenly((1, 2));

@@ -1,7 +1,7 @@
 //! Metric against drop rate: a panel per task plus the macro mean, a line per series with
 //! its 95% CI band.
 
-use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
+use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, strategy_items, titled};
 use crate::error::ReportError;
 use crate::tables::Summary;
 use plotters::prelude::*;
@@ -99,10 +99,11 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
             "test metrics against {against} by drop rate; mean over seeds with 95% CI (Student t)"
         ),
     )?;
-    let items: Vec<(String, RGBColor)> = series
-        .iter()
-        .map(|s| (s.clone(), strategy_color(s)))
-        .collect();
+    let names: Vec<&str> = series.iter().map(String::as_str).collect();
+    let items = strategy_items(&names, |s| {
+        rows.iter()
+            .any(|r| r.strategy == s && r.target == target && r.mean.is_some())
+    });
     let (grid, bottom) =
         body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, width));
     let cells = grid.split_evenly((metrics.len(), panels.len()));

@@ -45,6 +45,21 @@ pub(crate) fn strategy_color(strategy: &str) -> RGBColor {
     }
 }
 
+/// Legend entries for `strategies` in their colours; one with nothing drawn (`drawn` false:
+/// a strategy that did not apply has no line) reads "(not scored)" in light grey.
+pub(crate) fn strategy_items(
+    strategies: &[&str],
+    drawn: impl Fn(&str) -> bool,
+) -> Vec<(String, RGBColor)> {
+    strategies
+        .iter()
+        .map(|&s| match drawn(s) {
+            true => (s.to_string(), strategy_color(s)),
+            false => (format!("{s} (not scored)"), RGBColor(215, 215, 215)),
+        })
+        .collect()
+}
+
 /// Draws a figure into a temporary file beside `path` and renames it over `path`, so a
 /// reader never sees half a picture.
 pub fn atomic(

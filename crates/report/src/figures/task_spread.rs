@@ -118,7 +118,7 @@ fn draw(
                 continue;
             };
             let color = strategy_color(s);
-            // The points, spread across the column by their rank so that they do not pile up.
+            // The points, spread across the column in task order so that they do not pile up.
             let spread = values.len().max(2) as f64 - 1.0;
             ok(chart.draw_series(values.iter().enumerate().map(|(i, &v)| {
                 let dx = (i as f64 / spread - 0.5) * 0.5;
