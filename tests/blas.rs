@@ -24,3 +24,51 @@ fn info_command_reports_the_blas() {
         "{text}"
     );
 }
+
+/// The toy path never reaches OpenBLAS: networks of the toy set's width train and are
+/// evaluated on masklab's own kernels. So the same toy sweep, with Debian's DYNAMIC_ARCH
+/// OpenBLAS forced onto another CPU's kernels (`OPENBLAS_CORETYPE`, as it would pick on
+/// that CPU), writes the same records, boundary grids and summary, byte for byte.
+#[test]
+fn toy_results_do_not_depend_on_the_blas_kernels() {
+    use crate::common::{all_records, experiment, masklab, SMALL};
+    let dir = tempfile::tempdir().unwrap();
+    let body = SMALL
+        .replace(
+            "strategies = [\"masked\", \"single-task\"]",
+            "strategies = [\"masked\", \"impute-negative\", \"single-task\", \"label-conditional\"]",
+        )
+        .replace("seeds = 3", "seeds = 2")
+        .replace("batch-size = 256", "batch-size = 256\neval-every = 1\npatience = 2");
+    let file = experiment(dir.path(), "toy", &body);
+    let records = |core: &str| {
+        let info = masklab()
+            .arg("info")
+            .env("OPENBLAS_CORETYPE", core)
+            .output()
+            .unwrap();
+        let info = String::from_utf8(info.stdout).unwrap();
+        assert!(
+            info.contains(core),
+            "OpenBLAS takes the {core} kernels: {info}"
+        );
+        let out = dir.path().join(core);
+        let done = masklab()
+            .arg("sweep")
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env("OPENBLAS_CORETYPE", core)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        all_records(&out)
+    };
+    let (haswell, nehalem) = (records("Haswell"), records("Nehalem"));
+    assert!(haswell.keys().any(|k| k.starts_with("boundaries/")));
+    assert_eq!(haswell, nehalem);
+}
