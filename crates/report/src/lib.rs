@@ -284,8 +284,10 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
                 let skipped: Vec<(String, String)> = results
                     .not_applicable
                     .iter()
-                    .filter(|((v, _, r, _), _)| v == variant && *r == lowest.to_bits())
-                    .map(|((_, _, _, s), why)| (s.clone(), why.clone()))
+                    .filter(|((v, _, r, _), (_, runs))| {
+                        v == variant && *r == lowest.to_bits() && *runs >= seeds.len()
+                    })
+                    .map(|((_, _, _, s), (why, _))| (s.clone(), why.clone()))
                     .collect();
                 figures::atomic(&dir.join(&file), |p| {
                     figures::task_spread(&at_setting, &tasks, &panels, &layout, &skipped, p)

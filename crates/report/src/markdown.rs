@@ -30,7 +30,7 @@ pub fn fmt_rate(rate: f64) -> String {
 /// Also which strategies did not apply at a setting, which a table says instead of a number.
 pub struct RateLabels {
     words: std::collections::HashMap<(String, String, u64), SettingWords>,
-    not_applicable: std::collections::HashMap<(String, String, u64, String), String>,
+    not_applicable: std::collections::HashMap<(String, String, u64, String), (String, usize)>,
 }
 
 impl RateLabels {
@@ -46,14 +46,14 @@ impl RateLabels {
             .get(&(variant.into(), mechanism.into(), rate.to_bits()))
     }
 
-    /// Why `strategy` did not apply at the setting, if it did not.
+    /// Why `strategy` did not apply at the setting, and in how many runs, if it did not.
     fn not_applicable(
         &self,
         variant: &str,
         mechanism: &str,
         rate: f64,
         strategy: &str,
-    ) -> Option<&str> {
+    ) -> Option<(&str, usize)> {
         self.not_applicable
             .get(&(
                 variant.into(),
@@ -61,7 +61,7 @@ impl RateLabels {
                 rate.to_bits(),
                 strategy.into(),
             ))
-            .map(String::as_str)
+            .map(|(why, runs)| (why.as_str(), *runs))
     }
 
     /// `with mcar drops of 50%`.
@@ -241,11 +241,12 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
             }
         }
         for s in &strategies {
-            let skipped: Vec<(f64, &str)> = rates
+            let skipped: Vec<(f64, (&str, usize))> = rates
                 .iter()
                 .filter_map(|&r| Some((r, labels.not_applicable(&variant, &mechanism, r, s)?)))
                 .collect();
-            if let Some((_, why)) = skipped.first() {
+            if let Some((_, (why, _))) = skipped.first() {
+                let runs: usize = skipped.iter().map(|(_, (_, n))| n).sum();
                 let at = if skipped.len() == rates.len() {
                     "at any drop rate here".to_string()
                 } else {
@@ -257,7 +258,7 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
                 };
                 let _ = write!(
                     out,
-                    "{s} is not applicable {at} ({why}): it is not scored. "
+                    "{s} is not applicable {at} ({why}; {runs} runs): those runs are not scored, not counted as chance. "
                 );
             }
         }
@@ -302,11 +303,18 @@ pub fn table(
                 .iter()
                 .map(|s| {
                     let found = find(rows, &variant, &mechanism, rate, s, target, task, metric);
-                    match labels.not_applicable(&variant, &mechanism, rate, s) {
-                        Some(why) if found.is_none_or(|r| r.mean.is_none()) => {
+                    match (labels.not_applicable(&variant, &mechanism, rate, s), found) {
+                        (Some((why, _)), None) => format!("not applicable, {why}"),
+                        (Some((why, _)), Some(r)) if r.mean.is_none() => {
                             format!("not applicable, {why}")
                         }
-                        _ => found.map(fmt_ci).unwrap_or_else(|| "–".into()),
+                        (Some((_, skipped)), Some(r)) => format!(
+                            "{} ({} of {} seeds; not applicable in the rest)",
+                            fmt_ci(r),
+                            r.n,
+                            r.n as usize + skipped
+                        ),
+                        (None, found) => found.map(fmt_ci).unwrap_or_else(|| "–".into()),
                     }
                 })
                 .collect();

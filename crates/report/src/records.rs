@@ -120,10 +120,10 @@ pub struct Results {
     pub tasks: Vec<String>,
     /// Each drop setting in words, by (variant, mechanism, nominal rate bits).
     pub rate_descriptions: HashMap<(String, String, u64), SettingWords>,
-    /// Why a strategy did not apply at a setting (`0 complete rows`), by (variant,
-    /// mechanism, nominal rate bits, strategy): such runs are reported as not applicable,
-    /// never scored.
-    pub not_applicable: HashMap<(String, String, u64, String), String>,
+    /// Why a strategy did not apply at a setting (`0 complete rows`) and in how many of its
+    /// runs (seeds), by (variant, mechanism, nominal rate bits, strategy): such runs are
+    /// reported as not applicable, never scored.
+    pub not_applicable: HashMap<(String, String, u64, String), (String, usize)>,
 }
 
 impl Results {
@@ -219,7 +219,10 @@ pub fn read_results(dir: &Path) -> Result<Results, ReportError> {
             );
             if let Some(reason) = &metrics.not_applicable {
                 let (v, m, r) = key.clone();
-                not_applicable.insert((v, m, r, axes.strategy.clone()), reason.clone());
+                let entry = not_applicable
+                    .entry((v, m, r, axes.strategy.clone()))
+                    .or_insert((reason.clone(), 0));
+                entry.1 += 1;
             }
             rate_descriptions.entry(key).or_insert_with(|| {
                 let names: Vec<String> = metrics
