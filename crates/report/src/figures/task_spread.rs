@@ -139,10 +139,11 @@ fn draw(
                     BLACK.stroke_width(2),
                 ))))?;
             }
+            // Left of the whisker, at the top of the column.
             ok(chart.draw_series(std::iter::once(Text::new(
                 format!("median {median:.3}"),
-                (x0, (hi + 0.03).min(0.97)),
-                ("sans-serif", 14).into_font().color(&BLACK),
+                (x - 0.45, 0.99),
+                ("sans-serif", 13).into_font().color(&BLACK),
             ))))?;
         }
     }
