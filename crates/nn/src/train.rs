@@ -225,42 +225,39 @@ impl Trainer {
 
     /// Whether this batch takes the sparse first layer; if so its non-zeros are indexed.
     fn index_sparse(&mut self, x: ArrayView2<f32>) -> bool {
-        let cells = x.len();
-        if x.ncols() < SPARSE_MIN_INPUTS || cells == 0 || self.sparse_below <= 0.0 {
-            return false;
+        match self.max_sparse_nnz(x.ncols(), x.len()) {
+            Some(max_nnz) => self.sparse.fill_from(x, max_nnz),
+            None => false,
         }
-        let max_nnz = (self.sparse_below * cells as f32) as usize;
-        self.sparse.fill_from(x, max_nnz)
+    }
+
+    /// The most non-zeros a batch of `cells` inputs, `width` a row, may have for the first
+    /// layer to run sparse; `None` when it never does (too narrow, empty, sparsity off, or
+    /// the tiled kernels).
+    fn max_sparse_nnz(&self, width: usize, cells: usize) -> Option<usize> {
+        let off = self.kernel == Kernel::Tiled
+            || width < SPARSE_MIN_INPUTS
+            || cells == 0
+            || self.sparse_below <= 0.0;
+        (!off).then_some((self.sparse_below * cells as f32) as usize)
     }
 
     /// The index [`Trainer::epoch_indexed`] reads `x`'s batches from, when this trainer's
     /// first layer would run sparse on `x` (wide enough, and sparse enough overall): one
     /// pass over `x`, to be made once for all of a training run's epochs.
     pub fn index_inputs(&self, x: ArrayView2<f32>) -> Option<CsrMatrix> {
-        if self.kernel == Kernel::Tiled
-            || x.ncols() < SPARSE_MIN_INPUTS
-            || x.is_empty()
-            || self.sparse_below <= 0.0
-        {
-            return None;
-        }
+        let max_nnz = self.max_sparse_nnz(x.ncols(), x.len())?;
         let m = CsrMatrix::from_dense(x);
-        (m.nnz() as f32 <= self.sparse_below * x.len() as f32).then_some(m)
+        (m.nnz() <= max_nnz).then_some(m)
     }
 
     /// [`Trainer::index_sparse`] for rows of an indexed matrix: the same decision, made from
     /// the rows' non-zero counts.
     fn index_sparse_rows(&mut self, m: &CsrMatrix, rows: &[usize]) -> bool {
-        let cells = rows.len() * m.n_cols();
-        if self.kernel == Kernel::Tiled
-            || m.n_cols() < SPARSE_MIN_INPUTS
-            || cells == 0
-            || self.sparse_below <= 0.0
-        {
-            return false;
+        match self.max_sparse_nnz(m.n_cols(), rows.len() * m.n_cols()) {
+            Some(max_nnz) => self.sparse.fill_from_rows(m, rows, max_nnz),
+            None => false,
         }
-        let max_nnz = (self.sparse_below * cells as f32) as usize;
-        self.sparse.fill_from_rows(m, rows, max_nnz)
     }
 
     pub fn mlp(&self) -> &Mlp {

@@ -68,11 +68,7 @@ pub fn report(dir: &Path, writer: &record::sweep::Provenance) -> Result<Written,
     let summary = summary_frame(&rows)?;
     write_frame(&summary, &dir.join("summary.csv"))?;
     write_frame(&summary, &dir.join("summary.parquet"))?;
-    let target = if rows.iter().any(|r| r.target == "truth") {
-        "truth"
-    } else {
-        "observed"
-    };
+    let target = figures::target_of(&rows);
     let tasks = results.task_names();
 
     let mut figures: Vec<(String, String)> = Vec::new();

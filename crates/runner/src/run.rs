@@ -90,22 +90,23 @@ pub fn execute(
     };
     let not_applicable = strategy::not_applicable(spec.strategy, &context);
     let grid = run.keeps_boundary.then(boundary_grid);
+    let job = Job {
+        run,
+        data,
+        inputs: Inputs {
+            test: test.features.view(),
+            grid: grid.as_ref().map(|g| g.view()),
+        },
+        stop,
+    };
     let trained = match &not_applicable {
         Some(_) => Trained::nothing(test.n_rows(), tasks),
         None => match strategy::networks(spec.strategy, &context) {
             strategy::Networks::Together(networks) => {
-                let inputs = Inputs {
-                    test: test.features.view(),
-                    grid: grid.as_ref().map(|g| g.view()),
-                };
-                in_stages(networks, &context, run, inputs, stop, &mut warnings, data)?
+                in_stages(networks, &context, &job, &mut warnings)?
             }
             strategy::Networks::OneByOne { count, build } => {
-                let inputs = Inputs {
-                    test: test.features.view(),
-                    grid: grid.as_ref().map(|g| g.view()),
-                };
-                one_by_one(count, &*build, &dev, run, inputs, stop, &mut warnings, data)?
+                one_by_one(count, &*build, &dev, &job, &mut warnings)?
             }
         },
     };
@@ -251,18 +252,29 @@ fn warn_if_empty(
     }
 }
 
+/// What training a run's networks reads besides the networks themselves.
+struct Job<'a> {
+    run: &'a PlannedRun,
+    /// The run's data after drops (its task names, for warnings).
+    data: &'a datagen::Dataset,
+    inputs: Inputs<'a>,
+    stop: &'a AtomicBool,
+}
+
 /// Trains networks together, stage by stage (one stage for most strategies; the history
 /// runs on across stages), and scores the last stage's models.
-#[allow(clippy::too_many_arguments)]
 fn in_stages(
     mut networks: Vec<strategy::Network>,
     context: &strategy::Context,
-    run: &PlannedRun,
-    inputs: Inputs,
-    stop: &AtomicBool,
+    job: &Job,
     warnings: &mut Vec<String>,
-    data: &datagen::Dataset,
 ) -> Result<Trained, RunError> {
+    let Job {
+        run,
+        data,
+        inputs,
+        stop,
+    } = *job;
     let spec = &run.spec;
     let tasks = data.n_tasks();
     for net in &networks {
@@ -315,17 +327,19 @@ fn in_stages(
 /// the dev rows of its own tasks, and scored on the inputs before the next is built: memory
 /// holds one network at a time. Epoch `e` of the history averages the networks that ran
 /// it (its dev figures, those evaluated at `e`).
-#[allow(clippy::too_many_arguments)]
 fn one_by_one(
     count: usize,
     build: &dyn Fn(usize) -> strategy::Network,
     dev: &datagen::Dataset,
-    run: &PlannedRun,
-    inputs: Inputs,
-    stop: &AtomicBool,
+    job: &Job,
     warnings: &mut Vec<String>,
-    data: &datagen::Dataset,
 ) -> Result<Trained, RunError> {
+    let Job {
+        run,
+        data,
+        inputs,
+        stop,
+    } = *job;
     let tasks = data.n_tasks();
     let mut logits = Array2::zeros((inputs.test.nrows(), tasks));
     let mut grid_logits = inputs.grid.map(|g| Array2::zeros((g.nrows(), tasks)));
@@ -656,8 +670,13 @@ mod tests {
         };
         let mut warnings = Vec::new();
         let stop = AtomicBool::new(false);
-        let trained =
-            one_by_one(3, &build, &dev, &run, inputs, &stop, &mut warnings, data).unwrap();
+        let job = Job {
+            run: &run,
+            data,
+            inputs,
+            stop: &stop,
+        };
+        let trained = one_by_one(3, &build, &dev, &job, &mut warnings).unwrap();
         assert_eq!(
             most.load(Ordering::SeqCst),
             1,

@@ -21,11 +21,7 @@ pub fn metric_vs_drop_rate(
 
 fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<(), String> {
     fonts();
-    let target = if rows.iter().any(|r| r.target == "truth") {
-        "truth"
-    } else {
-        "observed"
-    };
+    let target = super::target_of(rows);
     // The variant's own tasks (variants may differ: the correlated toy set has a fourth),
     // in the experiment's order, then any it adds.
     let mut tasks: Vec<String> = tasks

@@ -45,6 +45,16 @@ pub(crate) fn strategy_color(strategy: &str) -> RGBColor {
     }
 }
 
+/// The target summary rows are drawn against: the truth where they have it, else the
+/// observed labels.
+pub(crate) fn target_of(rows: &[crate::tables::Summary]) -> &'static str {
+    if rows.iter().any(|r| r.target == "truth") {
+        "truth"
+    } else {
+        "observed"
+    }
+}
+
 /// Legend entries for `strategies` in their colours; one with nothing drawn (`drawn` false:
 /// a strategy that did not apply has no line) reads "(not scored)" in light grey.
 pub(crate) fn strategy_items(

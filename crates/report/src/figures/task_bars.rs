@@ -44,11 +44,7 @@ fn draw(
     path: &Path,
 ) -> Result<(), String> {
     fonts();
-    let target = if rows.iter().any(|r| r.target == "truth") {
-        "truth"
-    } else {
-        "observed"
-    };
+    let target = super::target_of(rows);
     let strategies = record::Strategy::in_display_order(rows.iter().map(|r| r.strategy.as_str()));
     let root = BitMapBackend::new(path, layout.size).into_drawing_area();
     ok(root.fill(&WHITE))?;
