@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn forward_and_weight_gradient_equal_the_dense_products() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let (n, d, k) = (33, 200, 17);
+        let (n, d, k) = (33, 200, 81);
         let x = sparse_input(n, d, &mut rng);
         let w = Array2::from_shape_fn((d, k), |_| rng.random_range(-1.0f32..1.0));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0f32..1.0));
