@@ -133,7 +133,8 @@ pub fn execute(
             &data.task_names,
         ))
     });
-    let boundary = grid_logits.filter(|_| not_applicable.is_none()).map(|z| {
+    // No grid logits where the strategy did not apply: nothing was trained to draw.
+    let boundary = grid_logits.map(|z| {
         let r = BOUNDARY_RESOLUTION;
         let p = z.mapv(nn::mlp::sigmoid);
         BoundaryRecord {

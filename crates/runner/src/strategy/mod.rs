@@ -72,12 +72,6 @@ pub enum Networks<'a> {
 
 /// The networks a strategy trains on a run's training split.
 pub fn networks<'a>(strategy: Strategy, cx: &'a Context) -> Networks<'a> {
-    if strategy == Strategy::SingleTask {
-        return Networks::OneByOne {
-            count: cx.train.n_tasks(),
-            build: Box::new(|t| baselines::single_task(cx, t)),
-        };
-    }
     Networks::Together(match strategy {
         Strategy::Masked => baselines::masked(cx),
         Strategy::SeedMasked => baselines::one_loss(cx, nn::Loss::SeedMasked),
@@ -85,7 +79,12 @@ pub fn networks<'a>(strategy: Strategy, cx: &'a Context) -> Networks<'a> {
         Strategy::PlainLogits => baselines::one_loss(cx, nn::Loss::PlainLogits),
         Strategy::ImputeNegative => baselines::impute_negative(cx),
         Strategy::CompleteCase => baselines::complete_case(cx),
-        Strategy::SingleTask => unreachable!("trained one by one, above"),
+        Strategy::SingleTask => {
+            return Networks::OneByOne {
+                count: cx.train.n_tasks(),
+                build: Box::new(|t| baselines::single_task(cx, t)),
+            }
+        }
         Strategy::PartialBce => partial_bce::networks(cx),
         Strategy::AnLs => an_ls::networks(cx),
         Strategy::Epr => epr::networks(cx),
