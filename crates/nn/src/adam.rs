@@ -54,26 +54,97 @@ impl Adam {
 
     /// Updates parameter tensor `index` in place from its gradient.
     pub fn update(&mut self, index: usize, lr_t: f32, param: &mut [f32], grad: &[f32]) {
-        let (b1, b2, eps) = (self.beta1, self.beta2, self.epsilon);
-        let decay = self.lr * self.weight_decay;
+        let rule = self.rule(lr_t);
         let (m, v) = (&mut self.m[index], &mut self.v[index]);
         assert!(
             param.len() == m.len() && grad.len() == m.len(),
             "tensor {index} changed size"
         );
-        let rule = Rule {
-            b1,
-            b2,
-            eps,
-            decay,
-            lr_t,
-        };
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, which is all the function enables.
             return unsafe { update_avx2(rule, param, grad, m, v) };
         }
         update(rule, param, grad, m, v)
+    }
+
+    /// [`Adam::update`] of tensor `index`, a matrix of rows `g.len()` long, with each row's
+    /// gradient made only when its turn comes: `grads.row(i, g)` writes row `i`'s into `g`
+    /// (scratch). The same arithmetic on every value as [`Adam::update`] from the whole
+    /// gradient, so the same bits, without the gradient ever being stored.
+    pub fn update_by_rows(
+        &mut self,
+        index: usize,
+        lr_t: f32,
+        param: &mut [f32],
+        g: &mut [f32],
+        grad_row: impl RowGradients,
+    ) {
+        let rule = self.rule(lr_t);
+        let (m, v) = (&mut self.m[index], &mut self.v[index]);
+        let row_len = g.len();
+        assert!(
+            param.len() == m.len() && row_len > 0 && param.len() % row_len == 0,
+            "tensor {index} changed size"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, which is all the function enables.
+            return unsafe { update_by_rows_avx2(rule, param, g, m, v, grad_row) };
+        }
+        update_by_rows(rule, param, g, m, v, grad_row)
+    }
+
+    fn rule(&self, lr_t: f32) -> Rule {
+        Rule {
+            b1: self.beta1,
+            b2: self.beta2,
+            eps: self.epsilon,
+            decay: self.lr * self.weight_decay,
+            lr_t,
+        }
+    }
+}
+
+/// A gradient made a row at a time, for [`Adam::update_by_rows`].
+pub trait RowGradients {
+    /// Row `i` of the gradient into `g`. Implementations mark it `#[inline(always)]`, so
+    /// that it is compiled into the update's loop for the same CPU features.
+    fn row(&mut self, i: usize, g: &mut [f32]);
+}
+
+/// [`update_by_rows`] compiled for AVX2, `grad_row` with it (the same bits, as
+/// [`update_avx2`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_by_rows_avx2(
+    rule: Rule,
+    param: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    grad_row: impl RowGradients,
+) {
+    update_by_rows(rule, param, g, m, v, grad_row)
+}
+
+#[inline(always)]
+fn update_by_rows(
+    rule: Rule,
+    param: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    mut grad_row: impl RowGradients,
+) {
+    let k = g.len();
+    let rows = param
+        .chunks_exact_mut(k)
+        .zip(m.chunks_exact_mut(k))
+        .zip(v.chunks_exact_mut(k));
+    for (i, ((p, m), v)) in rows.enumerate() {
+        grad_row.row(i, g);
+        update(rule, p, g, m, v);
     }
 }
 
@@ -156,6 +227,38 @@ mod tests {
         assert!((p[0] - 0.99).abs() < 1e-6);
         assert!((p[1] + 1.99).abs() < 1e-6);
         assert_eq!(p[2], 0.5);
+    }
+
+    struct Rows<'a>(&'a [f32]);
+
+    impl RowGradients for Rows<'_> {
+        fn row(&mut self, i: usize, g: &mut [f32]) {
+            g.copy_from_slice(&self.0[i * g.len()..(i + 1) * g.len()])
+        }
+    }
+
+    #[test]
+    fn updating_row_by_row_is_updating_the_whole_tensor() {
+        let grads: Vec<Vec<f32>> = (0..3)
+            .map(|s| {
+                (0..12)
+                    .map(|i| ((i * 7 + s * 5) % 11) as f32 * 0.1 - 0.4)
+                    .collect()
+            })
+            .collect();
+        let (mut whole, mut by_rows) = (Adam::new(0.01, &[12]), Adam::new(0.01, &[12]));
+        whole.weight_decay = 0.1;
+        by_rows.weight_decay = 0.1;
+        let (mut p, mut q) = ([0.3f32; 12], [0.3f32; 12]);
+        let mut scratch = [0.0f32; 4];
+        for g in &grads {
+            let lr_t = whole.begin_step();
+            whole.update(0, lr_t, &mut p, g);
+            let lr_t = by_rows.begin_step();
+            by_rows.update_by_rows(0, lr_t, &mut q, &mut scratch, Rows(g));
+        }
+        assert_eq!(p, q);
+        assert_eq!((whole.m, whole.v), (by_rows.m, by_rows.v));
     }
 
     #[test]

@@ -267,25 +267,47 @@ fn sparse_weight_grad(
         .expect("deltas are row-major and contiguous");
     for j in 0..x.n_columns() {
         let g = &mut grad[j * k..(j + 1) * k];
-        let mut entries = x.column(j);
-        match entries.next() {
-            None => {
-                if dirty[j] {
-                    g.fill(0.0);
-                    dirty[j] = false;
-                }
-            }
-            Some((r, v)) => {
-                for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-                    *gv = v * dv;
-                }
-                for (r, v) in entries {
-                    for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-                        *gv += v * dv;
-                    }
-                }
-                dirty[j] = true;
-            }
+        if x.starts[j] < x.starts[j + 1] {
+            weight_grad_row(x, delta, j, g);
+            dirty[j] = true;
+        } else if dirty[j] {
+            g.fill(0.0);
+            dirty[j] = false;
+        }
+    }
+}
+
+/// The weight gradient `xᵀ · delta` a row at a time (`delta` row-major, the whole buffer),
+/// for Adam to update each row as it is made ([`crate::Adam::update_by_rows`]).
+pub(crate) struct WeightGradRows<'a> {
+    pub x: &'a SparseRows,
+    pub delta: &'a [f32],
+}
+
+impl crate::adam::RowGradients for WeightGradRows<'_> {
+    #[inline(always)]
+    fn row(&mut self, j: usize, g: &mut [f32]) {
+        weight_grad_row(self.x, self.delta, j, g)
+    }
+}
+
+/// Row `j` of the weight gradient `xᵀ · delta` into `g` (`delta` row-major, rows `g.len()`
+/// long): `Σ_r x[r,j] · delta[r,:]` over the rows where column `j` is set, in row order;
+/// zero where it is set in none.
+#[inline(always)]
+fn weight_grad_row(x: &SparseRows, delta: &[f32], j: usize, g: &mut [f32]) {
+    let k = g.len();
+    let mut entries = x.column(j);
+    let Some((r, v)) = entries.next() else {
+        g.fill(0.0);
+        return;
+    };
+    for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
+        *gv = v * dv;
+    }
+    for (r, v) in entries {
+        for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
+            *gv += v * dv;
         }
     }
 }

@@ -4,7 +4,9 @@
 use crate::adam::Adam;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
-use crate::sparse::{sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows};
+use crate::sparse::{
+    sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
+};
 use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
@@ -39,6 +41,10 @@ pub struct Trainer {
     sparse_below: f32,
     /// Rows of the first weight gradient that may hold values.
     dirty: Vec<bool>,
+    /// The sparse first layer's weight gradient is left to [`Trainer::apply_adam`], which
+    /// makes it a row at a time into `grad_row` as it updates that row (a step's path).
+    first_grad_deferred: bool,
+    grad_row: Vec<f32>,
     kernel: Kernel,
     tiled: TiledBuffers,
     dropout: Option<Dropout>,
@@ -149,6 +155,8 @@ impl Trainer {
             sparse: SparseRows::default(),
             sparse_below: SPARSE_BELOW,
             dirty: vec![true; sizes[0]],
+            first_grad_deferred: false,
+            grad_row: vec![0.0; sizes.get(1).copied().unwrap_or(0)],
             kernel: Kernel::for_sizes(&sizes),
             tiled: TiledBuffers::new(&sizes),
             dropout: None,
@@ -291,7 +299,7 @@ impl Trainer {
         observed: ArrayView2<bool>,
         loss: &mut dyn Objective,
     ) -> f32 {
-        let value = self.gradients(Input::Dense(x), y, observed, None, loss);
+        let value = self.gradients(Input::Dense(x), y, observed, None, loss, true);
         self.apply_adam();
         value
     }
@@ -345,6 +353,7 @@ impl Trainer {
             bo.slice(s![..n, ..]),
             Some(rows),
             loss,
+            true,
         );
         self.apply_adam();
         (self.batch_x, self.batch_y, self.batch_observed) = (bx, by, bo);
@@ -436,11 +445,12 @@ impl Trainer {
         observed: ArrayView2<bool>,
         loss: &mut dyn Objective,
     ) -> f32 {
-        self.gradients(Input::Dense(x), y, observed, None, loss)
+        self.gradients(Input::Dense(x), y, observed, None, loss, false)
     }
 
     /// [`Trainer::compute_gradients`], telling the objective which training rows the batch
-    /// holds when it was gathered from a training set.
+    /// holds when it was gathered from a training set; with `defer_first`, a sparse first
+    /// layer's weight gradient is left to [`Trainer::apply_adam`] (a step's path).
     fn gradients(
         &mut self,
         input: Input,
@@ -448,6 +458,7 @@ impl Trainer {
         observed: ArrayView2<bool>,
         rows: Option<&[usize]>,
         loss: &mut dyn Objective,
+        defer_first: bool,
     ) -> f32 {
         let (n, width) = match input {
             Input::Dense(x) => x.dim(),
@@ -531,7 +542,9 @@ impl Trainer {
 
         for l in (0..layers).rev() {
             let delta = self.deltas[l].slice(s![..n, ..]);
-            if l == 0 && sparse {
+            if l == 0 && sparse && defer_first {
+                self.first_grad_deferred = true;
+            } else if l == 0 && sparse {
                 let k = self.grad_w[0].ncols();
                 let grad = self.grad_w[0].as_slice_mut().expect("contiguous");
                 sparse_weight_grad_into(&self.sparse, delta, grad, k, &mut self.dirty);
@@ -577,9 +590,11 @@ impl Trainer {
         value
     }
 
-    /// Adam update of every parameter from the stored gradients.
+    /// Adam update of every parameter from the stored gradients (and a deferred sparse
+    /// first layer's from the batch's non-zeros and deltas, a row at a time).
     pub fn apply_adam(&mut self) {
         let lr_t = self.adam.begin_step();
+        let deferred = std::mem::take(&mut self.first_grad_deferred);
         for (l, (w, b)) in self
             .mlp
             .weights
@@ -587,10 +602,19 @@ impl Trainer {
             .zip(self.mlp.biases.iter_mut())
             .enumerate()
         {
-            let gw = self.grad_w[l].as_slice().expect("contiguous");
+            let w = w.as_slice_mut().expect("contiguous");
+            if l == 0 && deferred {
+                let rows = WeightGradRows {
+                    x: &self.sparse,
+                    delta: self.deltas[0].as_slice().expect("contiguous"),
+                };
+                self.adam
+                    .update_by_rows(0, lr_t, w, &mut self.grad_row, rows);
+            } else {
+                let gw = self.grad_w[l].as_slice().expect("contiguous");
+                self.adam.update(2 * l, lr_t, w, gw);
+            }
             let gb = self.grad_b[l].as_slice().expect("contiguous");
-            self.adam
-                .update(2 * l, lr_t, w.as_slice_mut().expect("contiguous"), gw);
             self.adam
                 .update(2 * l + 1, lr_t, b.as_slice_mut().expect("contiguous"), gb);
         }
@@ -715,6 +739,42 @@ mod tests {
         let lb = b.step(gx.view(), gy.view(), go.view(), &mut Loss::masked());
         assert_eq!(la, lb);
         assert_eq!(a.mlp(), b.mlp());
+    }
+
+    /// A step's sparse first layer, its weight gradient made row by row inside Adam, moves
+    /// the network exactly as the stored gradient and Adam's update of it do, step after
+    /// step, with weight decay and dropout, and leaves `grad_weights` as it was.
+    #[test]
+    fn a_step_with_the_deferred_first_gradient_equals_gradients_then_adam() {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let (n, d) = (40, 120);
+        let x = Array2::from_shape_simple_fn((n, d), || match rng.random::<f32>() {
+            u if u < 0.04 => 1.0,
+            u if u < 0.05 => u * 20.0 - 0.5,
+            _ => 0.0,
+        });
+        let y = Array2::from_shape_simple_fn((n, 3), || rng.random_bool(0.3) as u8 as f32);
+        let observed = Array2::from_shape_simple_fn((n, 3), || rng.random_bool(0.8));
+        let mlp = Mlp::new(&[d, 24, 8, 3], &mut rng);
+        let make = || {
+            Trainer::new(mlp.clone(), 1e-2, n)
+                .with_dropout(0.2, ChaCha8Rng::seed_from_u64(4))
+                .with_weight_decay(0.01)
+        };
+        let (mut fused, mut stored) = (make(), make());
+        for _ in 0..5 {
+            let a = fused.step(x.view(), y.view(), observed.view(), &mut Loss::masked());
+            let b =
+                stored.compute_gradients(x.view(), y.view(), observed.view(), &mut Loss::masked());
+            stored.apply_adam();
+            assert_eq!(a, b);
+            assert_eq!(fused.mlp(), stored.mlp());
+        }
+        assert!(stored.grad_weights()[0].iter().any(|&g| g != 0.0));
+        assert!(
+            fused.grad_weights()[0].iter().all(|&g| g == 0.0),
+            "never computed whole"
+        );
     }
 
     /// Epochs whose sparse batches are read from an index of the training inputs take the
