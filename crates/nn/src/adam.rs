@@ -84,7 +84,7 @@ impl Adam {
         let (m, v) = (&mut self.m[index], &mut self.v[index]);
         let row_len = g.len();
         assert!(
-            param.len() == m.len() && row_len > 0 && param.len() % row_len == 0,
+            param.len() == m.len() && row_len > 0 && param.len().is_multiple_of(row_len),
             "tensor {index} changed size"
         );
         #[cfg(target_arch = "x86_64")]
