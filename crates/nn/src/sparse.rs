@@ -107,13 +107,6 @@ impl SparseRows {
             .map(|(&r, &v)| (r as usize, v))
     }
 
-    /// How many columns from `j` on are set in every row (0 when `j` is not; never for an
-    /// empty batch).
-    fn full_run_from(&self, j: usize) -> usize {
-        let full = |c: usize| self.rows > 0 && self.starts[c + 1] - self.starts[c] == self.rows;
-        (j..self.n_columns()).take_while(|&c| full(c)).count()
-    }
-
     fn n_columns(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
@@ -210,17 +203,7 @@ fn sparse_affine(
     for out in z.chunks_exact_mut(k.max(1)).take(x.n_rows()) {
         out.copy_from_slice(b);
     }
-    // Column by column, so each output's sum runs over the columns in increasing order;
-    // a run of columns set in every row (descriptors beside a fingerprint) goes through a
-    // register-tiled kernel, the same sums in the same order.
-    let mut j = 0;
-    while j < x.n_columns() {
-        let run = x.full_run_from(j);
-        if run > 0 {
-            add_full_columns(x, j..j + run, w, k, z);
-            j += run;
-            continue;
-        }
+    for j in 0..x.n_columns() {
         let w_row = &w[j * k..(j + 1) * k];
         for (r, v) in x.column(j) {
             let out = &mut z[r * k..(r + 1) * k];
@@ -234,68 +217,9 @@ fn sparse_affine(
                 }
             }
         }
-        j += 1;
     }
     if relu {
         z[..x.n_rows() * k].iter_mut().for_each(|o| *o = o.max(0.0));
-    }
-}
-
-/// Rows a tile of [`add_full_columns`] holds, and outputs (two AVX2 vectors).
-const TILE_R: usize = 4;
-const TILE_C: usize = 16;
-
-/// `z[r, :] += Σ_{j in cols} x[r,j] · w[j, :]` for columns set in every row, the terms in
-/// column order (each a product, then a sum: the scatter loop's arithmetic), in tiles of
-/// [`TILE_R`] rows × [`TILE_C`] outputs held in registers across the run.
-#[inline(always)]
-fn add_full_columns(
-    x: &SparseRows,
-    cols: std::ops::Range<usize>,
-    w: &[f32],
-    k: usize,
-    z: &mut [f32],
-) {
-    let n = x.n_rows();
-    // Column j's value in row r: its entries are in row order, one a row.
-    let value = |j: usize, r: usize| x.values[x.starts[j] + r];
-    let (full_r, full_c) = (n - n % TILE_R, k - k % TILE_C);
-    for r0 in (0..full_r).step_by(TILE_R) {
-        for c0 in (0..full_c).step_by(TILE_C) {
-            let mut acc = [[0.0f32; TILE_C]; TILE_R];
-            for (a, row) in acc.iter_mut().zip(r0..) {
-                a.copy_from_slice(&z[row * k + c0..row * k + c0 + TILE_C]);
-            }
-            for j in cols.clone() {
-                let w_part: &[f32; TILE_C] =
-                    w[j * k + c0..j * k + c0 + TILE_C].try_into().expect("tile");
-                for (a, row) in acc.iter_mut().zip(r0..) {
-                    let v = value(j, row);
-                    for (o, &wv) in a.iter_mut().zip(w_part) {
-                        *o += v * wv;
-                    }
-                }
-            }
-            for (a, row) in acc.iter().zip(r0..) {
-                z[row * k + c0..row * k + c0 + TILE_C].copy_from_slice(a);
-            }
-        }
-    }
-    // The edges: rows past the last whole tile (all outputs), outputs past it (tiled rows).
-    let edge = |row: usize, outs: std::ops::Range<usize>, z: &mut [f32]| {
-        for j in cols.clone() {
-            let v = value(j, row);
-            for o in outs.clone() {
-                z[row * k + o] += v * w[j * k + o];
-            }
-        }
-    };
-    for row in 0..n {
-        if row >= full_r {
-            edge(row, 0..k, z);
-        } else if full_c < k {
-            edge(row, full_c..k, z);
-        }
     }
 }
 
@@ -438,45 +362,6 @@ mod tests {
         let dense_grad = x2.t().dot(&delta);
         for (a, e) in grad.iter().zip(&dense_grad) {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
-        }
-    }
-
-    /// The forward pass's sums are exactly the column-ordered sum, term by term, whether a
-    /// column is scattered or part of a run set in every row (tiled): runs in the middle
-    /// and at the end, rows and outputs that do not fill a tile, and a batch of one row.
-    #[test]
-    fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        for (n, k) in [(23, 37), (8, 32), (1, 20)] {
-            let d = 120;
-            let full = |j: usize| (40..47).contains(&j) || j >= 110;
-            let x = Array2::from_shape_fn((n, d), |(_, j)| {
-                let u: f32 = rng.random();
-                match (full(j), u < 0.05) {
-                    (true, _) => rng.random_range(0.1f32..3.0) * if u < 0.5 { -1.0 } else { 1.0 },
-                    (false, true) => 1.0,
-                    (false, false) => 0.0,
-                }
-            });
-            let w = Array2::from_shape_fn((d, k), |_| rng.random_range(-1.0f32..1.0));
-            let b: Vec<f32> = (0..k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-            let mut expected = Array2::from_shape_fn((n, k), |(_, o)| b[o]);
-            for j in 0..d {
-                for r in 0..n {
-                    if x[[r, j]] != 0.0 {
-                        for o in 0..k {
-                            expected[[r, o]] += x[[r, j]] * w[[j, o]];
-                        }
-                    }
-                }
-            }
-            let mut sparse = SparseRows::default();
-            assert!(sparse.fill_from(x.view(), usize::MAX));
-            assert!(sparse.full_run_from(40) >= 7, "a run of the 7 full columns");
-            let mut z = Array2::zeros((n, k));
-            sparse_affine_into(&sparse, w.view(), &b, false, z.view_mut());
-            let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&z), bits(&expected), "{n} rows, {k} outputs");
         }
     }
 
