@@ -365,6 +365,44 @@ mod tests {
         }
     }
 
+    /// The forward pass's sums are exactly the column-ordered sum, term by term: with
+    /// columns set in every row (descriptors) beside sparse ones, rows and outputs of any
+    /// count, and a batch of one row.
+    #[test]
+    fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        for (n, k) in [(23, 37), (8, 32), (1, 20)] {
+            let d = 120;
+            let full = |j: usize| (40..47).contains(&j) || j >= 110;
+            let x = Array2::from_shape_fn((n, d), |(_, j)| {
+                let u: f32 = rng.random();
+                match (full(j), u < 0.05) {
+                    (true, _) => rng.random_range(0.1f32..3.0) * if u < 0.5 { -1.0 } else { 1.0 },
+                    (false, true) => 1.0,
+                    (false, false) => 0.0,
+                }
+            });
+            let w = Array2::from_shape_fn((d, k), |_| rng.random_range(-1.0f32..1.0));
+            let b: Vec<f32> = (0..k).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let mut expected = Array2::from_shape_fn((n, k), |(_, o)| b[o]);
+            for j in 0..d {
+                for r in 0..n {
+                    if x[[r, j]] != 0.0 {
+                        for o in 0..k {
+                            expected[[r, o]] += x[[r, j]] * w[[j, o]];
+                        }
+                    }
+                }
+            }
+            let mut sparse = SparseRows::default();
+            assert!(sparse.fill_from(x.view(), usize::MAX));
+            let mut z = Array2::zeros((n, k));
+            sparse_affine_into(&sparse, w.view(), &b, false, z.view_mut());
+            let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&z), bits(&expected), "{n} rows, {k} outputs");
+        }
+    }
+
     #[test]
     fn rows_indexed_from_the_csr_equal_the_dense_batch_indexed() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
