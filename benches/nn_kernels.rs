@@ -1,6 +1,6 @@
 //! The seed network's training step and its parts, on the seed's batch of 5000; the Tox21
 //! network's step (2048 or 2089 inputs, batch 256) on fingerprint-shaped inputs, the way a
-//! sweep trains it (`tox21_step_indexed`) with its limit printed at the end.
+//! sweep trains it (`tox21_step`, `tox21_step_indexed`) with their limits printed at the end.
 //!
 //! - `train_step`: the step as a sweep runs it (the tiled kernels, `nn::tiled`);
 //!   `train_step_blas`: the same step through whole-batch BLAS products.
@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 const SIZES: [usize; 5] = [2, 10, 40, 30, 3];
 const BATCH: usize = 5000;
@@ -63,6 +63,24 @@ fn bench_fingerprints(c: &mut Criterion) {
     group.bench_function("tox21_step_sparse", |b| {
         b.iter(|| black_box(sparse.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
+    // The issue's Tox21 step as a sweep takes it: batches of 256 from a training set of
+    // fingerprints indexed once, each batch read from its rows' non-zeros.
+    let (tx, ty, to) = fingerprint_batch(TRAIN_ROWS, &mut rng);
+    let mut fingerprints = Trainer::new(mlp.clone(), 1e-3, 256);
+    let tindex = fingerprints
+        .index_inputs(tx.view())
+        .expect("sparse enough to index");
+    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
+    let mut batches = order.chunks(256).cycle();
+    group.bench_function("tox21_step", |b| {
+        FINGERPRINT_MEASURED.store(true, Ordering::Relaxed);
+        b.iter(|| {
+            let rows = batches.next().expect("cycles");
+            let (xv, yv, ov) = (tx.view(), ty.view(), to.view());
+            black_box(fingerprints.step_rows_indexed(xv, Some(&tindex), yv, ov, rows, &mut loss))
+        })
+    });
+    FINGERPRINT_NNZ.store(tindex.nnz() * 256 / TRAIN_ROWS, Ordering::Relaxed);
     let mut dense = Trainer::new(mlp.clone(), 1e-3, 256).with_sparse_below(0.0);
     group.bench_function("tox21_step_dense", |b| {
         b.iter(|| black_box(dense.step(x.view(), y.view(), observed.view(), &mut loss)))
@@ -115,10 +133,12 @@ fn bench_fingerprints(c: &mut Criterion) {
 /// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
 const TRAIN_ROWS: usize = 4096;
 static TOX21_MEASURED: AtomicBool = AtomicBool::new(false);
-/// Non-zero inputs in a batch of 256 of the indexed step's training set (on average).
-static TOX21_NNZ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static FINGERPRINT_MEASURED: AtomicBool = AtomicBool::new(false);
+/// Non-zero inputs in a batch of 256 of the indexed steps' training sets (on average).
+static TOX21_NNZ: AtomicUsize = AtomicUsize::new(0);
+static FINGERPRINT_NNZ: AtomicUsize = AtomicUsize::new(0);
 
-/// Multiply-adds of the Tox21 step at batch 256, two FLOPs each: the sparse first layer's
+/// Multiply-adds of a Tox21 step at batch 256, two FLOPs each: the sparse first layer's
 /// forward and weight gradient over the batch's non-zeros (512 outputs each), then the
 /// dense layers' forward, weight gradient and delta products.
 fn tox21_step_flops(nnz: usize) -> f64 {
@@ -130,38 +150,56 @@ fn tox21_step_flops(nnz: usize) -> f64 {
     first + dense
 }
 
-/// The indexed Tox21 step against its limit: its FLOPs at the large-product BLAS rate of
+/// The indexed Tox21 steps against their limits: FLOPs at the large-product BLAS rate of
 /// this run, plus Adam's update of every weight (memory-bound, measured alone), from this
 /// run's medians.
-fn print_tox21_limit() {
-    if !(TOX21_MEASURED.load(Ordering::Relaxed) && PEAK_MEASURED.load(Ordering::Relaxed))
-        || std::env::args().any(|a| a == "--test")
-    {
+fn print_tox21_limits() {
+    if !PEAK_MEASURED.load(Ordering::Relaxed) || std::env::args().any(|a| a == "--test") {
         return;
     }
-    let (Some(step), Some(adam), Some(peak)) = (
-        median_seconds("tox21_step_indexed"),
-        median_seconds("tox21_adam_descriptors"),
-        median_seconds("sgemm_peak"),
-    ) else {
+    let Some(peak) = median_seconds("sgemm_peak") else {
         return;
     };
     let peak_rate = 2.0 * (PEAK_SIDE as f64).powi(3) / peak;
-    let flops = tox21_step_flops(TOX21_NNZ.load(Ordering::Relaxed));
-    let limit = flops / peak_rate + adam;
-    println!(
-        "\nnn/tox21_step_indexed (2089-512-128-12, batch 256, dropout 0.2): {:.2} ms; limit {:.2} ms \
-         ({:.1} MFLOP at sgemm's {:.1} GFLOP/s = {:.2} ms, plus Adam over {:.2} M weights {:.2} ms); \
-         efficiency {:.2}\n",
-        step * 1e3,
-        limit * 1e3,
-        flops / 1e6,
-        peak_rate / 1e9,
-        flops / peak_rate * 1e3,
-        (2089.0 * 512.0 + 512.0 * 128.0 + 128.0 * 12.0) / 1e6,
-        adam * 1e3,
-        limit / step
-    );
+    let steps = [
+        (
+            "tox21_step",
+            "tox21_adam",
+            "2048-512-128-12, batch 256",
+            2048.0,
+            (&FINGERPRINT_MEASURED, &FINGERPRINT_NNZ),
+        ),
+        (
+            "tox21_step_indexed",
+            "tox21_adam_descriptors",
+            "2089-512-128-12, batch 256, dropout 0.2",
+            2089.0,
+            (&TOX21_MEASURED, &TOX21_NNZ),
+        ),
+    ];
+    for (name, adam_name, shape, inputs, (measured, nnz)) in steps {
+        let (true, Some(step), Some(adam)) = (
+            measured.load(Ordering::Relaxed),
+            median_seconds(name),
+            median_seconds(adam_name),
+        ) else {
+            continue;
+        };
+        let flops = tox21_step_flops(nnz.load(Ordering::Relaxed));
+        let limit = flops / peak_rate + adam;
+        println!(
+            "\nnn/{name} ({shape}): {:.2} ms; limit {:.2} ms ({:.1} MFLOP at sgemm's {:.1} \
+             GFLOP/s = {:.2} ms, plus Adam over {:.2} M weights {:.2} ms); efficiency {:.2}",
+            step * 1e3,
+            limit * 1e3,
+            flops / 1e6,
+            peak_rate / 1e9,
+            flops / peak_rate * 1e3,
+            (inputs * 512.0 + 512.0 * 128.0 + 128.0 * 12.0) / 1e6,
+            adam * 1e3,
+            limit / step
+        );
+    }
 }
 
 pub fn bench(c: &mut Criterion) {
@@ -215,7 +253,7 @@ pub fn bench(c: &mut Criterion) {
     group.finish();
     bench_sgemm_peak(c);
     print_efficiency(flops);
-    print_tox21_limit();
+    print_tox21_limits();
 }
 
 /// Side of the square product that measures BLAS's peak: large enough that packing and

@@ -1,11 +1,15 @@
-"""One training step of masklab's seed network in its peers, timed the same way.
+"""One training step of masklab's networks in its peers, timed the same way.
 
-The network 2-10-40-30-3 (ReLU, logits out), a batch of 5,000 rows of the seed data with
-one label in ten missing, the masked binary cross-entropy (mean over observed labels),
-Adam at 1e-3; one thread each. Each framework warms up, then runs `--reps` timed blocks of
-`--steps` steps; the median block gives the time of a step.
+The seed network 2-10-40-30-3 (ReLU, logits out), a batch of 5,000 rows of the seed data
+with one label in ten missing, the masked binary cross-entropy (mean over observed
+labels), Adam at 1e-3; one thread each. `torch-tox21-dense` and `torch-tox21-csr` time
+Tox21's network instead, 2048-512-128-12 at batch 256, as `nn/tox21_step` and
+`nn/tox21_step_sparse` do in masklab's bench: fingerprint-shaped inputs (about 50 of 2,048
+bits set a row), 12 tasks with a sixth of the labels missing; the first layer reads the
+batch dense, or as a sparse CSR tensor (`torch.sparse.mm`). Each framework warms up, then
+runs `--reps` timed blocks of `--steps` steps; the median block gives the time of a step.
 
-    python bench_peers.py keras-jax|keras-tensorflow|torch [--steps 200] [--reps 7]
+    python bench_peers.py PEER [--steps 200] [--reps 7]
 
 Prints one line: `<name> <median seconds a step> <version>`. Run each under
 `taskset -c 0` (the recipe `just bench-peers` does), so no framework can use a second core.
@@ -102,14 +106,57 @@ def torch_step():
     return step, f"torch {torch.__version__}"
 
 
+def torch_tox21_step(csr):
+    """Tox21's step in PyTorch: 2048-512-128-12, batch 256, masked BCE, Adam; the first
+    layer's input dense or a CSR tensor (its weight gradient then comes from sparse.mm's
+    backward)."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(1)
+    rng = np.random.default_rng(43)
+    x = (rng.random((256, 2048)) < 50.0 / 2048.0).astype(np.float32)
+    y = (rng.random((256, 12)) < 0.08).astype(np.float32)
+    mask = torch.from_numpy((rng.random((256, 12)) >= 0.17).astype(np.float32))
+    first = torch.nn.Linear(2048, 512)
+    rest = torch.nn.Sequential(
+        torch.nn.ReLU(), torch.nn.Linear(512, 128), torch.nn.ReLU(), torch.nn.Linear(128, 12)
+    )
+    opt = torch.optim.Adam(list(first.parameters()) + list(rest.parameters()), lr=1e-3)
+    dense = torch.from_numpy(x)
+    sparse = dense.to_sparse_csr()
+    target = torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        if csr:
+            h = torch.sparse.mm(sparse, first.weight.t()) + first.bias
+        else:
+            h = first(dense)
+        cell = torch.nn.functional.binary_cross_entropy_with_logits(
+            rest(h), target, reduction="none"
+        )
+        loss = (cell * mask).sum() / mask.sum().clamp(min=1)
+        loss.backward()
+        opt.step()
+
+    return step, f"torch {torch.__version__}"
+
+
+PEERS = ["keras-jax", "keras-tensorflow", "torch", "torch-tox21-dense", "torch-tox21-csr"]
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("peer", choices=["keras-jax", "keras-tensorflow", "torch"])
+    p.add_argument("peer", choices=PEERS)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--reps", type=int, default=7)
     a = p.parse_args()
     if a.peer == "torch":
         step, version = torch_step()
+    elif a.peer.startswith("torch-tox21-"):
+        step, version = torch_tox21_step(csr=a.peer.endswith("csr"))
     else:
         step, version = keras_step(a.peer.split("-", 1)[1])
     seconds = timed(step, a.steps, a.reps)
