@@ -4,9 +4,10 @@
 use crate::run::RunError;
 use datagen::input::Input;
 use datagen::mbti::{corpus_from_rows, generate_mbti, load_mbti, MbtiParams, TextCorpus};
+use datagen::molecule::descriptors::Standardizer;
 use datagen::text::{featurize_counts, hashed_counts};
 use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, TestRows};
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use record::spec::{DataSpec, MechanismKind, MissingSpec, SplitMethod};
@@ -254,9 +255,35 @@ fn feature_blocks(
             }
         }
     }
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    let features = ndarray::concatenate(ndarray::Axis(1), &views).expect("one row per molecule");
-    (features, names, descriptor_columns)
+    (
+        side_by_side(&parts, molecules.len()),
+        names,
+        descriptor_columns,
+    )
+}
+
+/// Row-major blocks of `rows` rows side by side, copied a row slice at a time (ndarray's
+/// `concatenate` along columns walks element by element: 12 s for MUV's 93,087 rows).
+fn side_by_side(parts: &[Array2<f32>], rows: usize) -> Array2<f32> {
+    let width: usize = parts.iter().map(|p| p.ncols()).sum();
+    let mut out = Array2::zeros((rows, width));
+    let mut offset = 0;
+    for part in parts {
+        assert_eq!(part.nrows(), rows, "one row per molecule");
+        let w = part.ncols();
+        for (mut to, from) in out.rows_mut().into_iter().zip(part.rows()) {
+            let to = to.as_slice_mut().expect("row-major");
+            match from.as_slice() {
+                Some(from) => to[offset..offset + w].copy_from_slice(from),
+                None => to[offset..offset + w]
+                    .iter_mut()
+                    .zip(from)
+                    .for_each(|(t, &f)| *t = f),
+            }
+        }
+        offset += w;
+    }
+    out
 }
 
 /// The rows of each part of a predefined split, in file order.
@@ -283,11 +310,13 @@ fn checked<'a>(path: &'a Path, content_hash: &'a str) -> Input<'a> {
     }
 }
 
-/// A run's data after split, features and drops.
+/// A run's data after split, features and drops: each part's rows, in the split's order.
 pub struct Prepared {
     /// Said in the run's record.
     pub warnings: Vec<String>,
-    pub data: Dataset,
+    pub train: Dataset,
+    pub dev: Dataset,
+    pub test: Dataset,
     pub split: Split,
     /// Per task, the share of labels observed before the drops that the drops removed,
     /// among the rows they could touch; and the same over all tasks.
@@ -336,23 +365,20 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
     if rows.train.is_empty() {
         return Err(RunError::NoTrainingRows { rows: n });
     }
-    let mut data = match base {
-        Base::Table(d) => d.clone(),
+    // The labels the drops act on; the inputs stay where they are (the cached base's, or
+    // the text features fitted for this run) until each part's rows are selected from them.
+    let (mut data, standardizer) = match base {
+        Base::Table(d) => (without_features(d), None),
         Base::Molecules {
             data: d,
             descriptors,
             ..
-        } => {
-            let mut d = d.clone();
-            if let Some(columns) = descriptors {
-                datagen::molecule::descriptors::standardize(
-                    &mut d.features,
-                    columns.clone(),
-                    &rows.train,
-                );
-            }
-            d
-        }
+        } => (
+            without_features(d),
+            descriptors
+                .as_ref()
+                .map(|c| Standardizer::fit(d.features.view(), c.clone(), &rows.train)),
+        ),
         Base::Text {
             corpus,
             counts,
@@ -360,7 +386,8 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         } => {
             let mut rng = ChaCha8Rng::seed_from_u64(run.streams.split);
             rng.set_stream(1);
-            featurize_counts(corpus, counts.view(), &rows.train, *svd_dims, &mut rng)
+            let d = featurize_counts(corpus, counts.view(), &rows.train, *svd_dims, &mut rng);
+            (d, None)
         }
     };
     let mut eligible = [rows.train.clone(), rows.dev.clone()].concat();
@@ -383,17 +410,50 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         } => vec![s.clone()],
         _ => Vec::new(),
     };
+    let features = match base {
+        Base::Table(d) | Base::Molecules { data: d, .. } => d.features.view(),
+        Base::Text { .. } => data.features.view(),
+    };
+    let part = |rows: &[usize]| {
+        let mut features = features.select(Axis(0), rows);
+        if let Some(s) = &standardizer {
+            s.apply(&mut features);
+        }
+        Dataset {
+            features,
+            labels: data.labels.select(Axis(0), rows),
+            observed: data.observed.select(Axis(0), rows),
+            truth: data.truth.as_ref().map(|t| t.select(Axis(0), rows)),
+            task_names: data.task_names.clone(),
+            feature_names: data.feature_names.clone(),
+        }
+    };
     Ok(Prepared {
         warnings,
+        train: part(&rows.train),
+        dev: part(&rows.dev),
+        test: part(&rows.test),
         realised_drop_rate: before
             .iter()
             .zip(&after)
             .map(|(&b, &a)| share(b, a))
             .collect(),
         realised_drop_rate_overall: share(before.iter().sum(), after.iter().sum()),
-        data,
         split: rows,
     })
+}
+
+/// `d`'s labels without its inputs (no columns), for the drops to act on: a run never
+/// copies a whole input table, only each part's rows ([`Prepared`]).
+fn without_features(d: &Dataset) -> Dataset {
+    Dataset {
+        features: Array2::zeros((d.n_rows(), 0)),
+        labels: d.labels.clone(),
+        observed: d.observed.clone(),
+        truth: d.truth.clone(),
+        task_names: d.task_names.clone(),
+        feature_names: d.feature_names.clone(),
+    }
 }
 
 /// Observed labels per task among `rows`.
@@ -431,4 +491,22 @@ fn mechanism(data: &Dataset, eligible: &[usize], m: &MissingSpec) -> Result<Mech
             .map_err(RunError::MnarUnreachable)?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ShapeBuilder;
+
+    #[test]
+    fn blocks_side_by_side_are_their_concatenation() {
+        let a = ndarray::array![[1.0f32, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let b = ndarray::array![[7.0f32], [8.0], [9.0]];
+        // A column-major block: its rows are not slices, and take the element-wise path.
+        let c = Array2::from_shape_vec((3, 2).f(), vec![0.5f32, 1.5, 2.5, 3.5, 4.5, 5.5]).unwrap();
+        assert!(c.row(0).as_slice().is_none());
+        let expected = ndarray::concatenate(Axis(1), &[a.view(), b.view(), c.view()]).unwrap();
+        assert_eq!(side_by_side(&[a, b, c], 3), expected);
+        assert_eq!(side_by_side(&[], 4).dim(), (4, 0));
+    }
 }

@@ -53,9 +53,9 @@ pub enum RunError {
 
 /// A strategy's network (its tasks, training rows and objective) with its trainer and
 /// batch order.
-struct Member {
+struct Member<'a> {
     trainer: Trainer,
-    net: strategy::Network,
+    net: strategy::Network<'a>,
     /// The network's training inputs indexed once, when its first layer runs sparse.
     index: Option<nn::sparse::CsrMatrix>,
     batch_rng: ChaCha8Rng,
@@ -70,20 +70,18 @@ pub fn execute(
 ) -> Result<RunOutput, RunError> {
     let base = cache.get(run, base_dir)?;
     let prepared = prepare(&base, run)?;
-    let (data, rows) = (&prepared.data, &prepared.split);
+    let (train, dev, test) = (&prepared.train, &prepared.dev, &prepared.test);
+    let rows = &prepared.split;
     let spec = &run.spec;
-    let tasks = data.n_tasks();
+    let tasks = train.n_tasks();
     let mut warnings = prepared.warnings.clone();
-    if let Err(e) = data.require_observed(&rows.train, "train") {
+    let all_train_rows: Vec<usize> = (0..train.n_rows()).collect();
+    if let Err(e) = train.require_observed(&all_train_rows, "train") {
         warnings.push(e.to_string());
     }
-
-    let train = data.select(&rows.train);
-    let dev = data.select(&rows.dev);
-    let test = data.select(&rows.test);
     let context = strategy::Context {
-        train: &train,
-        dev: &dev,
+        train,
+        dev,
         training: &spec.training,
         params: spec.params,
         seed: run.streams.init,
@@ -92,7 +90,7 @@ pub fn execute(
     let grid = run.keeps_boundary.then(boundary_grid);
     let job = Job {
         run,
-        data,
+        data: train,
         inputs: Inputs {
             test: test.features.view(),
             grid: grid.as_ref().map(|g| g.view()),
@@ -106,7 +104,7 @@ pub fn execute(
                 in_stages(networks, &context, &job, &mut warnings)?
             }
             strategy::Networks::OneByOne { count, build } => {
-                one_by_one(count, &*build, &dev, &job, &mut warnings)?
+                one_by_one(count, &*build, dev, &job, &mut warnings)?
             }
         },
     };
@@ -124,13 +122,13 @@ pub fn execute(
     };
     let observed = scored(MetricSet::of(
         &evaluate(logits.view(), test.labels.view(), test.observed.view()),
-        &data.task_names,
+        &train.task_names,
     ));
     let truth = test.truth.as_ref().map(|truth| {
         let all = Array2::from_elem(truth.dim(), true);
         scored(MetricSet::of(
             &evaluate(logits.view(), truth.view(), all.view()),
-            &data.task_names,
+            &train.task_names,
         ))
     });
     // No grid logits where the strategy did not apply: nothing was trained to draw.
@@ -141,7 +139,7 @@ pub fn execute(
             format: record::FORMAT,
             id: run.id.clone(),
             resolution: r,
-            tasks: data.task_names.clone(),
+            tasks: train.task_names.clone(),
             probabilities: (0..tasks)
                 .map(|t| {
                     ByteGrid(
@@ -160,8 +158,8 @@ pub fn execute(
             train_rows: rows.train.len(),
             dev_rows: rows.dev.len(),
             test_rows: rows.test.len(),
-            train_observed_rate: data
-                .observed_rate(&rows.train)
+            train_observed_rate: train
+                .observed_rate(&all_train_rows)
                 .into_iter()
                 .map(finite)
                 .collect(),
@@ -256,7 +254,7 @@ fn warn_if_empty(
 /// What training a run's networks reads besides the networks themselves.
 struct Job<'a> {
     run: &'a PlannedRun,
-    /// The run's data after drops (its task names, for warnings).
+    /// The run's training rows after drops (its task names, for warnings).
     data: &'a datagen::Dataset,
     inputs: Inputs<'a>,
     stop: &'a AtomicBool,
@@ -264,9 +262,9 @@ struct Job<'a> {
 
 /// Trains networks together, stage by stage (one stage for most strategies; the history
 /// runs on across stages), and scores the last stage's models.
-fn in_stages(
-    mut networks: Vec<strategy::Network>,
-    context: &strategy::Context,
+fn in_stages<'a>(
+    mut networks: Vec<strategy::Network<'a>>,
+    context: &strategy::Context<'a>,
     job: &Job,
     warnings: &mut Vec<String>,
 ) -> Result<Trained, RunError> {
@@ -328,9 +326,9 @@ fn in_stages(
 /// the dev rows of its own tasks, and scored on the inputs before the next is built: memory
 /// holds one network at a time. Epoch `e` of the history averages the networks that ran
 /// it (its dev figures, those evaluated at `e`).
-fn one_by_one(
+fn one_by_one<'a>(
     count: usize,
-    build: &dyn Fn(usize) -> strategy::Network,
+    build: &dyn Fn(usize) -> strategy::Network<'a>,
     dev: &datagen::Dataset,
     job: &Job,
     warnings: &mut Vec<String>,
@@ -536,7 +534,12 @@ fn fit(
 /// A stage's network ready to train, with its own initialisation, batch-order and dropout
 /// streams (by its index). Stage 0 uses the streams masklab has always used; a later
 /// stage's are far from them (a fresh initialisation, a new batch order).
-fn member(net: strategy::Network, run: &PlannedRun, stage: usize, index: usize) -> Member {
+fn member<'a>(
+    net: strategy::Network<'a>,
+    run: &PlannedRun,
+    stage: usize,
+    index: usize,
+) -> Member<'a> {
     let spec = &run.spec;
     let t = &spec.training;
     let stream = |seed: u64, k: u64| {
@@ -647,16 +650,11 @@ mod tests {
         let run = toy_run("eval-every = 1\npatience = 2\nselect-by = \"auc\"\n");
         let base = DataCache::default().get(&run, Path::new(".")).unwrap();
         let prepared = prepare(&base, &run).unwrap();
-        let (data, rows) = (&prepared.data, &prepared.split);
-        let (train, dev, test) = (
-            data.select(&rows.train),
-            data.select(&rows.dev),
-            data.select(&rows.test),
-        );
+        let (train, dev, test) = (&prepared.train, &prepared.dev, &prepared.test);
         let (alive, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let context = strategy::Context {
-            train: &train,
-            dev: &dev,
+            train,
+            dev,
             training: &run.spec.training,
             params: run.spec.params,
             seed: run.streams.init,
@@ -673,11 +671,11 @@ mod tests {
         let stop = AtomicBool::new(false);
         let job = Job {
             run: &run,
-            data,
+            data: train,
             inputs,
             stop: &stop,
         };
-        let trained = one_by_one(3, &build, &dev, &job, &mut warnings).unwrap();
+        let trained = one_by_one(3, &build, dev, &job, &mut warnings).unwrap();
         assert_eq!(
             most.load(Ordering::SeqCst),
             1,

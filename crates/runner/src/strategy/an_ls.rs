@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayViewMut2};
 use nn::{weighted_bce_into, Batch, Objective};
 use record::strategy::StrategyParams;
 
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let Some(StrategyParams::AnLs { smoothing }) = cx.params else {
         unreachable!("an-ls runs carry their parameters")
     };
@@ -16,7 +16,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
     let y = super::filled(train.labels.view(), train.observed.view(), 0.0);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.clone(),
+        x: train.features.view().into(),
         observed: Array2::from_elem(y.dim(), true),
         y,
         objective: Box::new(AnLs {

@@ -8,25 +8,25 @@ use nn::Loss;
 use record::spec::PosWeight;
 
 /// The masked loss, with the run's positive weights if any.
-pub fn masked(cx: &Context) -> Vec<Network> {
+pub fn masked<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let train = cx.train;
     one_loss(cx, masked_loss(cx, &train.labels, &train.observed))
 }
 
 /// Every row as observed, minimising one of the fixed losses.
-pub fn one_loss(cx: &Context, loss: Loss) -> Vec<Network> {
+pub fn one_loss<'a>(cx: &Context<'a>, loss: Loss) -> Vec<Network<'a>> {
     all_rows(cx, Box::new(loss))
 }
 
 /// Missing labels become observed negatives.
-pub fn impute_negative(cx: &Context) -> Vec<Network> {
+pub fn impute_negative<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let train = cx.train;
     let y = super::filled(train.labels.view(), train.observed.view(), 0.0);
     let observed = Array2::from_elem(y.dim(), true);
     let loss = masked_loss(cx, &y, &observed);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.clone(),
+        x: train.features.view().into(),
         y,
         observed,
         objective: Box::new(loss),
@@ -35,13 +35,13 @@ pub fn impute_negative(cx: &Context) -> Vec<Network> {
 }
 
 /// Only the rows with every label observed.
-pub fn complete_case(cx: &Context) -> Vec<Network> {
+pub fn complete_case<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let train = cx.train;
     let d = train.select(&complete_rows(train));
     let loss = masked_loss(cx, &d.labels, &d.observed);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: d.features,
+        x: d.features.into(),
         y: d.labels,
         observed: d.observed,
         objective: Box::new(loss),
@@ -57,7 +57,7 @@ pub fn complete_rows(train: &Dataset) -> Vec<usize> {
 }
 
 /// Task `t`'s network (one network per task), on the rows where that task is observed.
-pub fn single_task(cx: &Context, t: usize) -> Network {
+pub fn single_task<'a>(cx: &Context<'a>, t: usize) -> Network<'a> {
     let train = cx.train;
     let keep: Vec<usize> = (0..train.n_rows())
         .filter(|&r| train.observed[[r, t]])
@@ -67,7 +67,7 @@ pub fn single_task(cx: &Context, t: usize) -> Network {
     let loss = masked_loss(cx, &y, &observed);
     Network {
         tasks: vec![t],
-        x: train.features.select(Axis(0), &keep),
+        x: train.features.select(Axis(0), &keep).into(),
         y,
         observed,
         objective: Box::new(loss),

@@ -9,7 +9,7 @@ use ndarray::{Array2, ArrayViewMut2};
 use nn::{mlp::sigmoid, weighted_bce_into, Batch, Objective};
 use record::strategy::StrategyParams;
 
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let Some(StrategyParams::Epr { lambda }) = cx.params else {
         unreachable!("epr runs carry their parameters")
     };

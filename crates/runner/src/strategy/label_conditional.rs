@@ -43,7 +43,7 @@ fn params(cx: &Context) -> Params {
 }
 
 /// Stage 1: the imputer, on copies of the training rows with labels hidden at random.
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let p = params(cx);
     let mut rng = ChaCha8Rng::seed_from_u64(cx.seed);
     rng.set_stream(1 << 41); // far from every network's streams
@@ -51,7 +51,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
     let dev = hidden_copies(cx.dev, 1, p.hide, &mut rng);
     vec![Network {
         tasks: (0..cx.train.n_tasks()).collect(),
-        x: train.features,
+        x: train.features.into(),
         y: train.labels,
         observed: train.observed,
         objective: Box::new(Loss::masked()),
@@ -60,7 +60,7 @@ pub fn networks(cx: &Context) -> Vec<Network> {
 }
 
 /// Stage 2: the final network on the observed labels and the imputer's fill.
-pub fn next_stage(cx: &Context, done: &Stage) -> Option<NextStage> {
+pub fn next_stage<'a>(cx: &Context<'a>, done: &Stage) -> Option<NextStage<'a>> {
     if done.index > 0 {
         return None;
     }
@@ -84,7 +84,7 @@ pub fn next_stage(cx: &Context, done: &Stage) -> Option<NextStage> {
     Some(NextStage {
         networks: vec![Network {
             tasks: (0..train.n_tasks()).collect(),
-            x: train.features.clone(),
+            x: train.features.view().into(),
             y: train.labels.clone(),
             observed: train.observed.clone(),
             objective: Box::new(CellTargets { targets, weights }),

@@ -14,7 +14,7 @@ use ndarray::{Array2, ArrayViewMut2};
 use nn::{weighted_bce_into, Batch, Objective};
 use record::strategy::{LargeLossMode, StrategyParams};
 
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let Some(StrategyParams::LargeLoss {
         mode,
         max_rate,

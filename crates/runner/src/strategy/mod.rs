@@ -18,7 +18,7 @@ mod pseudo_label;
 mod role;
 
 use datagen::Dataset;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 use nn::Objective;
 use record::outcome::FilledLabels;
 use record::spec::TrainingSpec;
@@ -27,9 +27,11 @@ use record::Strategy;
 
 /// One network to train: the tasks (label columns) it predicts, its training rows, and
 /// the objective its batches minimise.
-pub struct Network {
+pub struct Network<'a> {
     pub tasks: Vec<usize>,
-    pub x: Array2<f32>,
+    /// The training inputs: the run's own where the network trains on every training row
+    /// (borrowed: MUV's are 74,000 × 2,089), or the network's own rows.
+    pub x: CowArray<'a, f32, Ix2>,
     /// `(rows, tasks.len())`: 0/1 where observed.
     pub y: Array2<f32>,
     pub observed: Array2<bool>,
@@ -60,18 +62,18 @@ impl Context<'_> {
 /// A first stage's networks, and how they are trained.
 pub enum Networks<'a> {
     /// Trained together, epoch by epoch, and stopped together on the dev split's score.
-    Together(Vec<Network>),
+    Together(Vec<Network<'a>>),
     /// Trained one after another, each stopped on its own tasks' dev score; network `k` is
     /// built by `build(k)` when its turn comes, so memory holds one at a time (one network
     /// a task is 617 networks on ToxCast).
     OneByOne {
         count: usize,
-        build: Box<dyn Fn(usize) -> Network + 'a>,
+        build: Box<dyn Fn(usize) -> Network<'a> + 'a>,
     },
 }
 
 /// The networks a strategy trains on a run's training split.
-pub fn networks<'a>(strategy: Strategy, cx: &'a Context) -> Networks<'a> {
+pub fn networks<'a>(strategy: Strategy, cx: &'a Context<'a>) -> Networks<'a> {
     Networks::Together(match strategy {
         Strategy::Masked => baselines::masked(cx),
         Strategy::SeedMasked => baselines::one_loss(cx, nn::Loss::SeedMasked),
@@ -112,8 +114,8 @@ pub struct Stage<'a> {
 }
 
 /// The stage after a fitted one.
-pub struct NextStage {
-    pub networks: Vec<Network>,
+pub struct NextStage<'a> {
+    pub networks: Vec<Network<'a>>,
     /// The missing training labels this stage trains on, as the last one filled them.
     pub filled: Option<Filled>,
 }
@@ -153,7 +155,7 @@ impl Filled {
 
 /// The stage after `done`, for a strategy that trains in stages; `None` when training is
 /// complete (after one stage, for most).
-pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<NextStage> {
+pub fn next_stage<'a>(strategy: Strategy, cx: &Context<'a>, done: &Stage) -> Option<NextStage<'a>> {
     match strategy {
         Strategy::PseudoLabel => pseudo_label::next_stage(cx, done),
         Strategy::LabelConditional => label_conditional::next_stage(cx, done),
@@ -173,11 +175,11 @@ pub fn next_stage(strategy: Strategy, cx: &Context, done: &Stage) -> Option<Next
 }
 
 /// Every training row and task, labels as observed, with `objective`.
-fn all_rows(cx: &Context, objective: Box<dyn Objective + Send>) -> Vec<Network> {
+fn all_rows<'a>(cx: &Context<'a>, objective: Box<dyn Objective + Send>) -> Vec<Network<'a>> {
     let train = cx.train;
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.clone(),
+        x: train.features.view().into(),
         y: train.labels.clone(),
         observed: train.observed.clone(),
         objective,

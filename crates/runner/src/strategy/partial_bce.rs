@@ -12,7 +12,7 @@ use ndarray::{Array2, ArrayViewMut2, Zip};
 use nn::{weighted_bce_into, Batch, Objective};
 use record::strategy::StrategyParams;
 
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let Some(StrategyParams::PartialBce { alpha, beta, gamma }) = cx.params else {
         unreachable!("partial-bce runs carry their parameters")
     };

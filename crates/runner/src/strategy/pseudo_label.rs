@@ -37,12 +37,12 @@ fn params(cx: &Context) -> Params {
 }
 
 /// The first stage: the masked loss.
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     all_rows(cx, Box::new(Loss::masked()))
 }
 
 /// After stage `index`, the next one while rounds remain.
-pub fn next_stage(cx: &Context, done: &Stage) -> Option<NextStage> {
+pub fn next_stage<'a>(cx: &Context<'a>, done: &Stage) -> Option<NextStage<'a>> {
     let p = params(cx);
     if done.index >= p.rounds {
         return None;

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use record::strategy::StrategyParams;
 
-pub fn networks(cx: &Context) -> Vec<Network> {
+pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let Some(StrategyParams::Role { lambda, table_lr }) = cx.params else {
         unreachable!("role runs carry their parameters")
     };

@@ -16,7 +16,7 @@ mod topology;
 
 use super::{BondOrder, Molecule};
 use elements::{ELEMENTS, ISOTOPES};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rings::Rings;
 use smarts::{HydrogenTest, Pattern, View};
 use std::sync::OnceLock;
@@ -230,22 +230,50 @@ pub const CLIP: f32 = 5.0;
 /// finite, and every value of a column constant over the training rows, becomes 0 (the
 /// training mean).
 pub fn standardize(x: &mut Array2<f32>, columns: std::ops::Range<usize>, train: &[usize]) {
-    for j in columns {
-        let values: Vec<f64> = train
-            .iter()
-            .map(|&r| x[[r, j]] as f64)
-            .filter(|v| v.is_finite())
+    Standardizer::fit(x.view(), columns, train).apply(x);
+}
+
+/// [`standardize`] in two halves: the training rows' means and standard deviations, fitted
+/// once, then applied to any rows of the same columns (a split's part), the same
+/// arithmetic on each value as [`standardize`] on the whole matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    first: usize,
+    /// Per column: the mean and standard deviation of its finite training values.
+    moments: Vec<(f64, f64)>,
+}
+
+impl Standardizer {
+    /// The moments of columns `columns` of `x` over the rows `train`.
+    pub fn fit(x: ArrayView2<f32>, columns: std::ops::Range<usize>, train: &[usize]) -> Self {
+        let first = columns.start;
+        let moments = columns
+            .map(|j| {
+                let values: Vec<f64> = train
+                    .iter()
+                    .map(|&r| x[[r, j]] as f64)
+                    .filter(|v| v.is_finite())
+                    .collect();
+                let n = values.len().max(1) as f64;
+                let mean = values.iter().sum::<f64>() / n;
+                let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+                (mean, sd)
+            })
             .collect();
-        let n = values.len().max(1) as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-        for v in x.column_mut(j) {
-            let z = (*v as f64 - mean) / sd;
-            *v = if z.is_finite() {
-                (z as f32).clamp(-CLIP, CLIP)
-            } else {
-                0.0
-            };
+        Standardizer { first, moments }
+    }
+
+    /// Standardises and clips the fitted columns of every row of `x`.
+    pub fn apply(&self, x: &mut Array2<f32>) {
+        for (j, &(mean, sd)) in (self.first..).zip(&self.moments) {
+            for v in x.column_mut(j) {
+                let z = (*v as f64 - mean) / sd;
+                *v = if z.is_finite() {
+                    (z as f32).clamp(-CLIP, CLIP)
+                } else {
+                    0.0
+                };
+            }
         }
     }
 }

@@ -104,3 +104,25 @@ fn standardised_on_the_training_rows_only_and_clipped() {
     assert_eq!(x[[4, 2]], 0.0, "the training mean of 1, 3, 5");
     assert!(x.column(3).iter().all(|&v| v == 9.0));
 }
+
+#[test]
+fn a_fitted_standardizer_applied_to_parts_gives_the_whole_matrix_standardised() {
+    let raw = ndarray::array![
+        [1.0, 7.0, f32::NAN, 9.0],
+        [2.0, 7.5, 1.0, 9.0],
+        [3.0, 6.0, 3.0, 9.0],
+        [4.0, 7.0, 5.0, 9.0],
+        [100.0, 8.0, 3.0, 9.0]
+    ];
+    let train = [3, 0, 2];
+    let mut whole = raw.clone();
+    standardize(&mut whole, 1..3, &train);
+    let fitted = Standardizer::fit(raw.view(), 1..3, &train);
+    for rows in [&[4usize, 1][..], &[0, 3, 2], &[]] {
+        let mut part = raw.select(ndarray::Axis(0), rows);
+        fitted.apply(&mut part);
+        let expected = whole.select(ndarray::Axis(0), rows);
+        let bits = |a: &ndarray::Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&part), bits(&expected), "rows {rows:?}");
+    }
+}
