@@ -94,16 +94,23 @@ def torch_step():
     mask = (y != -1).float()
     target = torch.where(mask > 0, y, torch.zeros_like(y))
 
+    return masked_adam_step(lambda: model(x), target, mask, opt), f"torch {torch.__version__}"
+
+
+def masked_adam_step(logits, target, mask, opt):
+    """A PyTorch step: the masked BCE of `logits()` (mean over observed cells), then Adam."""
+    import torch
+
     def step():
         opt.zero_grad(set_to_none=True)
         cell = torch.nn.functional.binary_cross_entropy_with_logits(
-            model(x), target, reduction="none"
+            logits(), target, reduction="none"
         )
         loss = (cell * mask).sum() / mask.sum().clamp(min=1)
         loss.backward()
         opt.step()
 
-    return step, f"torch {torch.__version__}"
+    return step
 
 
 def torch_tox21_step(csr):
@@ -128,20 +135,12 @@ def torch_tox21_step(csr):
     sparse = dense.to_sparse_csr()
     target = torch.from_numpy(y)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
+    def logits():
         if csr:
-            h = torch.sparse.mm(sparse, first.weight.t()) + first.bias
-        else:
-            h = first(dense)
-        cell = torch.nn.functional.binary_cross_entropy_with_logits(
-            rest(h), target, reduction="none"
-        )
-        loss = (cell * mask).sum() / mask.sum().clamp(min=1)
-        loss.backward()
-        opt.step()
+            return rest(torch.sparse.mm(sparse, first.weight.t()) + first.bias)
+        return rest(first(dense))
 
-    return step, f"torch {torch.__version__}"
+    return masked_adam_step(logits, target, mask, opt), f"torch {torch.__version__}"
 
 
 PEERS = ["keras-jax", "keras-tensorflow", "torch", "torch-tox21-dense", "torch-tox21-csr"]

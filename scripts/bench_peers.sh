@@ -30,12 +30,12 @@ table() { # TITLE MASKLAB_SECONDS LINE...
     echo "$1"
     local m=$2
     shift 2
-    printf "| %-22s | %-34s | %10s | %14s |\n" "" "version" "ms a step" "× masklab time"
-    printf "|%s|%s|%s|%s|\n" "------------------------" "------------------------------------" "------------" "----------------"
+    printf "| %-22s | %-38s | %10s | %14s |\n" "" "version" "ms a step" "× masklab time"
+    printf "|%s|%s|%s|%s|\n" "------------------------" "----------------------------------------" "------------" "----------------"
     for line in "$@"; do
         read -r name seconds version <<<"$line"
         awk -v n="$name" -v v="$version" -v s="$seconds" -v m="$m" \
-            'BEGIN { printf "| %-22s | %-34s | %10.3f | %14.2f |\n", n, v, s * 1000, s / m }'
+            'BEGIN { printf "| %-22s | %-38s | %10.3f | %14.2f |\n", n, v, s * 1000, s / m }'
     done
 }
 table "One training step: 2-10-40-30-3, batch 5000, masked BCE, Adam; one thread each" \
