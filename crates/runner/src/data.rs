@@ -415,18 +415,12 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         Base::Text { .. } => data.features.view(),
     };
     let part = |rows: &[usize]| {
-        let mut features = features.select(Axis(0), rows);
+        let mut part = data.select(rows);
+        part.features = features.select(Axis(0), rows);
         if let Some(s) = &standardizer {
-            s.apply(&mut features);
+            s.apply(&mut part.features);
         }
-        Dataset {
-            features,
-            labels: data.labels.select(Axis(0), rows),
-            observed: data.observed.select(Axis(0), rows),
-            truth: data.truth.as_ref().map(|t| t.select(Axis(0), rows)),
-            task_names: data.task_names.clone(),
-            feature_names: data.feature_names.clone(),
-        }
+        part
     };
     Ok(Prepared {
         warnings,
