@@ -66,21 +66,15 @@ fn bench_fingerprints(c: &mut Criterion) {
     // The Tox21 step as a sweep takes it: batches of 256 from a training set of
     // fingerprints indexed once, each batch read from its rows' non-zeros.
     let (tx, ty, to) = fingerprint_batch(TRAIN_ROWS, &mut rng);
-    let mut fingerprints = Trainer::new(mlp.clone(), 1e-3, 256);
-    let tindex = fingerprints
-        .index_inputs(tx.view())
-        .expect("sparse enough to index");
-    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
-    let mut batches = order.chunks(256).cycle();
-    group.bench_function("tox21_step", |b| {
-        FINGERPRINT_MEASURED.store(true, Ordering::Relaxed);
-        b.iter(|| {
-            let rows = batches.next().expect("cycles");
-            let (xv, yv, ov) = (tx.view(), ty.view(), to.view());
-            black_box(fingerprints.step_rows_indexed(xv, Some(&tindex), yv, ov, rows, &mut loss))
-        })
-    });
-    FINGERPRINT_NNZ.store(tindex.nnz() * 256 / TRAIN_ROWS, Ordering::Relaxed);
+    let fingerprints = Trainer::new(mlp.clone(), 1e-3, 256);
+    let nnz = bench_indexed(
+        &mut group,
+        "tox21_step",
+        fingerprints,
+        (&tx, &ty, &to),
+        &FINGERPRINT_MEASURED,
+    );
+    FINGERPRINT_NNZ.store(nnz, Ordering::Relaxed);
     let mut dense = Trainer::new(mlp.clone(), 1e-3, 256).with_sparse_below(0.0);
     group.bench_function("tox21_step_dense", |b| {
         b.iter(|| black_box(dense.step(x.view(), y.view(), observed.view(), &mut loss)))
@@ -108,26 +102,48 @@ fn bench_fingerprints(c: &mut Criterion) {
     let (fx, fy, fo) = fingerprint_batch(TRAIN_ROWS, &mut rng);
     let fd = Array2::from_shape_simple_fn((TRAIN_ROWS, 41), || rng.random_range(-2.0f32..2.0));
     let train_x = ndarray::concatenate(ndarray::Axis(1), &[fx.view(), fd.view()]).unwrap();
-    let mut indexed =
+    let indexed =
         Trainer::new(mlp.clone(), 1e-3, 256).with_dropout(0.2, ChaCha8Rng::seed_from_u64(45));
-    let index = indexed
-        .index_inputs(train_x.view())
-        .expect("sparse enough to index");
-    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
-    let mut batches = order.chunks(256).cycle();
-    group.bench_function("tox21_step_indexed", |b| {
-        TOX21_MEASURED.store(true, Ordering::Relaxed);
-        b.iter(|| {
-            let rows = batches.next().expect("cycles");
-            let (xv, yv, ov) = (train_x.view(), fy.view(), fo.view());
-            black_box(indexed.step_rows_indexed(xv, Some(&index), yv, ov, rows, &mut loss))
-        })
-    });
+    let data = (&train_x, &fy, &fo);
+    let nnz = bench_indexed(
+        &mut group,
+        "tox21_step_indexed",
+        indexed,
+        data,
+        &TOX21_MEASURED,
+    );
     let mut adam = Trainer::new(mlp, 1e-3, 256);
     adam.compute_gradients(mixed.view(), y.view(), observed.view(), &mut loss);
     group.bench_function("tox21_adam_descriptors", |b| b.iter(|| adam.apply_adam()));
     group.finish();
-    TOX21_NNZ.store(index.nnz() * 256 / TRAIN_ROWS, Ordering::Relaxed);
+    TOX21_NNZ.store(nnz, Ordering::Relaxed);
+}
+
+/// A step on batches of 256 drawn in a fixed scrambled order from a training set whose
+/// inputs `x` were indexed once, as a sweep's epochs take them (`Trainer::epoch_indexed`).
+/// Returns the non-zeros in a batch, on average.
+fn bench_indexed(
+    group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
+    name: &str,
+    mut trainer: Trainer,
+    (x, y, observed): (&Array2<f32>, &Array2<f32>, &Array2<bool>),
+    measured: &AtomicBool,
+) -> usize {
+    let index = trainer
+        .index_inputs(x.view())
+        .expect("sparse enough to index");
+    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
+    let mut batches = order.chunks(256).cycle();
+    let mut loss = Loss::masked();
+    group.bench_function(name, |b| {
+        measured.store(true, Ordering::Relaxed);
+        b.iter(|| {
+            let rows = batches.next().expect("cycles");
+            let (xv, yv, ov) = (x.view(), y.view(), observed.view());
+            black_box(trainer.step_rows_indexed(xv, Some(&index), yv, ov, rows, &mut loss))
+        })
+    });
+    index.nnz() * 256 / TRAIN_ROWS
 }
 
 /// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
