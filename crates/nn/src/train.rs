@@ -748,8 +748,8 @@ mod tests {
     fn a_step_with_the_deferred_first_gradient_equals_gradients_then_adam() {
         let mut rng = ChaCha8Rng::seed_from_u64(23);
         let (n, d) = (40, 400);
-        // Fingerprint-like columns, and columns set in every row (descriptors: a run in the
-        // middle and one at the end, which the forward pass takes in tiles).
+        // Fingerprint-like columns, and columns set in every row (descriptors), a run in the
+        // middle and one at the end.
         let full = |j: usize| (50..56).contains(&j) || j >= 395;
         let x = Array2::from_shape_fn((n, d), |(_, j)| match rng.random::<f32>() {
             u if full(j) => u * 4.0 - 2.5,

@@ -410,13 +410,16 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         } => vec![s.clone()],
         _ => Vec::new(),
     };
-    let features = match base {
-        Base::Table(d) | Base::Molecules { data: d, .. } => d.features.view(),
-        Base::Text { .. } => data.features.view(),
+    // The cached base's inputs, where `data` has none of its own (text's are this run's).
+    let cached = match base {
+        Base::Table(d) | Base::Molecules { data: d, .. } => Some(d.features.view()),
+        Base::Text { .. } => None,
     };
     let part = |rows: &[usize]| {
         let mut part = data.select(rows);
-        part.features = features.select(Axis(0), rows);
+        if let Some(features) = cached {
+            part.features = features.select(Axis(0), rows);
+        }
         if let Some(s) = &standardizer {
             s.apply(&mut part.features);
         }

@@ -135,7 +135,7 @@ fn patterns() -> &'static Patterns {
 }
 
 /// One molecule's descriptors, in the order of [`NAMES`], with RDKit's arithmetic, quirks
-/// included (see [`electrons_less_hydrogens`]). [`standardize`] turns any value that is not
+/// included (see [`electrons_less_hydrogens`]). [`Standardizer`] turns any value that is not
 /// finite into the training mean.
 pub fn descriptors(m: &Molecule) -> [f64; 41] {
     let m = &without_plain_hydrogen_atoms(m);
@@ -225,17 +225,11 @@ pub fn descriptor_matrix(molecules: &[Molecule]) -> Array2<f32> {
 /// deviations: a few extreme molecules (a 2,000 Da peptide) do not dominate a first layer.
 pub const CLIP: f32 = 5.0;
 
-/// Standardises columns `columns` of `x` by the mean and standard deviation of the rows
-/// `train` (the only rows it looks at), then clips them to ±[`CLIP`]. A value that is not
-/// finite, and every value of a column constant over the training rows, becomes 0 (the
-/// training mean).
-pub fn standardize(x: &mut Array2<f32>, columns: std::ops::Range<usize>, train: &[usize]) {
-    Standardizer::fit(x.view(), columns, train).apply(x);
-}
-
-/// [`standardize`] in two halves: the training rows' means and standard deviations, fitted
-/// once, then applied to any rows of the same columns (a split's part), the same
-/// arithmetic on each value as [`standardize`] on the whole matrix.
+/// Standardises columns of a feature matrix by the mean and standard deviation of the
+/// training rows (the only rows [`Standardizer::fit`] looks at), then clips them to
+/// ±[`CLIP`]. A value that is not finite, and every value of a column constant over the
+/// training rows, becomes 0 (the training mean). Fitted once, it applies to any rows of
+/// the same columns (a split's part) with the same arithmetic on each value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Standardizer {
     first: usize,

@@ -93,7 +93,7 @@ fn standardised_on_the_training_rows_only_and_clipped() {
         [4.0, 7.0, 5.0, 9.0],
         [100.0, 8.0, 3.0, 9.0]
     ];
-    standardize(&mut x, 0..3, &[0, 1, 2, 3]);
+    Standardizer::fit(x.view(), 0..3, &[0, 1, 2, 3]).apply(&mut x);
     let sd = 1.25f64.sqrt();
     for r in 0..4 {
         assert!((x[[r, 0]] as f64 - (r as f64 + 1.0 - 2.5) / sd).abs() < 1e-6);
@@ -114,10 +114,9 @@ fn a_fitted_standardizer_applied_to_parts_gives_the_whole_matrix_standardised() 
         [4.0, 7.0, 5.0, 9.0],
         [100.0, 8.0, 3.0, 9.0]
     ];
-    let train = [3, 0, 2];
+    let fitted = Standardizer::fit(raw.view(), 1..3, &[3, 0, 2]);
     let mut whole = raw.clone();
-    standardize(&mut whole, 1..3, &train);
-    let fitted = Standardizer::fit(raw.view(), 1..3, &train);
+    fitted.apply(&mut whole);
     for rows in [&[4usize, 1][..], &[0, 3, 2], &[]] {
         let mut part = raw.select(ndarray::Axis(0), rows);
         fitted.apply(&mut part);
