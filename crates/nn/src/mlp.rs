@@ -1,8 +1,38 @@
 //! The multi-layer perceptron: parameters, initialisation and inference.
 
+use crate::sparse::{self, sparse_affine_into, CsrMatrix, SparseRows, SPARSE_BELOW};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
 use rand::Rng;
+
+/// Rows a wide network scores at a time on the sparse first layer: a training batch's
+/// worth, so that the batch's activations stay in cache as they do in a step.
+const SCORE_ROWS: usize = 256;
+
+/// Inputs to score, with their non-zeros indexed once when they are wide and sparse enough
+/// for the first layer to run sparse (the rule training batches follow, at the default
+/// density [`SPARSE_BELOW`]): a dev set scored every epoch, or a test set scored by many
+/// networks, is indexed once for all of them.
+pub struct Inputs<'a> {
+    dense: ArrayView2<'a, f32>,
+    index: Option<CsrMatrix>,
+}
+
+impl<'a> Inputs<'a> {
+    pub fn new(x: ArrayView2<'a, f32>) -> Self {
+        let index = sparse::max_nnz(x.ncols(), x.len(), SPARSE_BELOW)
+            .and_then(|max_nnz| CsrMatrix::from_dense_within(x, max_nnz));
+        Inputs { dense: x, index }
+    }
+
+    pub fn dense(&self) -> ArrayView2<'a, f32> {
+        self.dense
+    }
+
+    pub fn is_indexed(&self) -> bool {
+        self.index.is_some()
+    }
+}
 
 /// A fully connected network: ReLU on every hidden layer, linear output logits.
 ///
@@ -70,10 +100,29 @@ impl Mlp {
 
     /// Output logits for a batch `x` of shape `(n, n_inputs)`; any `n`, including 0.
     ///
-    /// A network narrow enough for the tiled step ([`crate::tiled::suits`]) is evaluated on
-    /// the tiled kernels, as it trains: no BLAS, so its predictions are the same bits on
-    /// every AVX2+FMA machine. Wider networks go through BLAS ([`Mlp::forward_blas`]).
+    /// Scored on the kernels the network trains on. A network narrow enough for the tiled
+    /// step ([`crate::tiled::suits`]) is evaluated on the tiled kernels: no BLAS, so its
+    /// predictions are the same bits on every AVX2+FMA machine. A wider one reads wide,
+    /// sparse inputs on the sparse first layer ([`Mlp::forward_inputs`]), and dense ones
+    /// through BLAS ([`Mlp::forward_blas`]).
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        if crate::tiled::suits(&self.sizes()) {
+            return self.forward_inputs(&Inputs {
+                dense: x,
+                index: None,
+            });
+        }
+        self.forward_inputs(&Inputs::new(x))
+    }
+
+    /// [`Mlp::forward`] of inputs indexed already. With an index (and a network too wide for
+    /// the tiled kernels), rows are scored [`SCORE_ROWS`] at a time: the first layer on
+    /// the sparse kernel a training step uses (each row's sum in the same order, so the same
+    /// bits as in a step), the others through BLAS. Blocks start at the first row, so a set
+    /// scored twice gives the same bits; BLAS's kernels depend on a product's shape, so a
+    /// row scored in another set may differ in the last bits.
+    pub fn forward_inputs(&self, inputs: &Inputs) -> Array2<f32> {
+        let x = inputs.dense;
         assert_eq!(
             x.ncols(),
             self.n_inputs(),
@@ -82,7 +131,42 @@ impl Mlp {
         if crate::tiled::suits(&self.sizes()) {
             return crate::tiled::forward(self, x);
         }
-        self.forward_blas(x)
+        match &inputs.index {
+            Some(index) => self.forward_sparse(index),
+            None => self.forward_blas(x),
+        }
+    }
+
+    /// Logits of indexed inputs, block by block of [`SCORE_ROWS`] rows.
+    fn forward_sparse(&self, index: &CsrMatrix) -> Array2<f32> {
+        let n = index.n_rows();
+        let layers = self.weights.len();
+        let mut out = Array2::zeros((n, self.n_outputs()));
+        let mut acts: Vec<Array2<f32>> = self
+            .weights
+            .iter()
+            .map(|w| Array2::zeros((SCORE_ROWS.min(n), w.ncols())))
+            .collect();
+        let (mut block, mut rows, mut tile) = (SparseRows::default(), Vec::new(), Vec::new());
+        for start in (0..n).step_by(SCORE_ROWS) {
+            let k = SCORE_ROWS.min(n - start);
+            rows.clear();
+            rows.extend(start..start + k);
+            block.fill_from_rows(index, &rows, usize::MAX);
+            for l in 0..layers {
+                let (before, rest) = acts.split_at_mut(l);
+                let (w, b, relu) = (self.weights[l].view(), &self.biases[l], l + 1 < layers);
+                let z = rest[0].slice_mut(s![..k, ..]);
+                if l == 0 {
+                    sparse_affine_into(&block, w, b.as_slice().expect("contiguous"), relu, z);
+                } else {
+                    affine_into(before[l - 1].slice(s![..k, ..]), w, b, relu, z, &mut tile);
+                }
+            }
+            out.slice_mut(s![start..start + k, ..])
+                .assign(&acts[layers - 1].slice(s![..k, ..]));
+        }
+        out
     }
 
     /// Output logits through whole-batch BLAS products, whatever the network's width.
@@ -172,7 +256,7 @@ pub fn sigmoid(z: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     #[test]
@@ -226,6 +310,77 @@ mod tests {
         assert_eq!(twice.row(0), one.row(0));
         assert_eq!(twice.row(1), one.row(0));
         assert!(one.iter().all(|v| v.is_finite()));
+    }
+
+    /// Fingerprint-like rows: about 3% of 200 bits set (a few at 2.5), then 3 descriptor
+    /// columns set in every row.
+    fn fingerprints(n: usize, rng: &mut impl Rng) -> Array2<f32> {
+        Array2::from_shape_fn((n, 203), |(_, j)| {
+            let u: f32 = rng.random();
+            match j {
+                200.. => u - 0.5,
+                _ if u < 0.025 => 1.0,
+                _ if u < 0.03 => 2.5,
+                _ => 0.0,
+            }
+        })
+    }
+
+    #[test]
+    fn wide_sparse_inputs_are_scored_on_the_sparse_first_layer() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let mlp = Mlp::new(&[203, 96, 80, 5], &mut rng);
+        // Two full blocks and a part: 600 rows.
+        let x = fingerprints(600, &mut rng);
+        let inputs = Inputs::new(x.view());
+        assert!(inputs.is_indexed());
+        let (sparse, dense) = (mlp.forward_inputs(&inputs), mlp.forward_blas(x.view()));
+        assert_eq!(mlp.forward(x.view()), sparse);
+        for (a, b) in sparse.iter().zip(&dense) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn the_sparse_first_layer_sums_each_row_in_column_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut mlp = Mlp::new(&[203, 7], &mut rng);
+        mlp.biases[0].mapv_inplace(|_| rng.random::<f32>() - 0.5);
+        let x = fingerprints(300, &mut rng);
+        let got = mlp.forward(x.view());
+        for r in 0..x.nrows() {
+            for o in 0..7 {
+                // The order of a training step's sparse kernel: the bias, then each set
+                // column's weight (times its value unless it is 1), columns ascending.
+                let mut want = mlp.biases[0][o];
+                for (j, &v) in x.row(r).iter().enumerate() {
+                    let w = mlp.weights[0][[j, o]];
+                    match v {
+                        0.0 => {}
+                        1.0 => want += w,
+                        _ => want += v * w,
+                    }
+                }
+                assert_eq!(got[[r, o]].to_bits(), want.to_bits(), "row {r} output {o}");
+            }
+        }
+    }
+
+    #[test]
+    fn dense_or_narrow_inputs_go_through_blas() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        // Wide but dense (text's SVD components): not indexed, BLAS's bits.
+        let mlp = Mlp::new(&[128, 96, 4], &mut rng);
+        let x = Array2::from_shape_fn((50, 128), |_| rng.random::<f32>() - 0.5);
+        assert!(!Inputs::new(x.view()).is_indexed());
+        assert_eq!(mlp.forward(x.view()), mlp.forward_blas(x.view()));
+        // Sparse but narrower than the sparse kernel's minimum.
+        let narrow = Array2::from_shape_fn((50, 40), |(r, j)| ((r + j) % 37 == 0) as u8 as f32);
+        assert!(!Inputs::new(narrow.view()).is_indexed());
+        // No rows: nothing to index, no logits.
+        assert!(!Inputs::new(Array2::zeros((0, 203)).view()).is_indexed());
+        let wide = Mlp::new(&[203, 96, 4], &mut rng);
+        assert_eq!(wide.forward(Array2::zeros((0, 203)).view()).dim(), (0, 4));
     }
 
     #[test]

@@ -13,6 +13,20 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+/// The input density below which the first layer runs sparse, by default.
+pub const SPARSE_BELOW: f32 = 0.1;
+
+/// Inputs narrower than this always take the dense product (nothing to gain).
+const SPARSE_MIN_INPUTS: usize = 64;
+
+/// The most non-zeros `cells` inputs, `width` a row, may hold for the first layer to run
+/// sparse at density `below`; `None` when it never does (too narrow, empty, or sparsity
+/// off). The one rule for training batches and for inputs being scored.
+pub(crate) fn max_nnz(width: usize, cells: usize, below: f32) -> Option<usize> {
+    let off = width < SPARSE_MIN_INPUTS || cells == 0 || below <= 0.0;
+    (!off).then_some((below * cells as f32) as usize)
+}
+
 /// The non-zeros of a batch, column by column (compressed sparse columns).
 #[derive(Clone, Debug, Default)]
 pub struct SparseRows {
@@ -126,6 +140,12 @@ pub struct CsrMatrix {
 
 impl CsrMatrix {
     pub fn from_dense(x: ArrayView2<f32>) -> CsrMatrix {
+        Self::from_dense_within(x, usize::MAX).expect("no bound on the non-zeros")
+    }
+
+    /// `x`'s non-zeros, or `None` as soon as more than `max_nnz` are found (so a dense
+    /// matrix costs a partial scan, not an index as large as itself).
+    pub fn from_dense_within(x: ArrayView2<f32>, max_nnz: usize) -> Option<CsrMatrix> {
         let mut m = CsrMatrix {
             cols: x.ncols(),
             starts: Vec::with_capacity(x.nrows() + 1),
@@ -135,13 +155,16 @@ impl CsrMatrix {
         for row in x.rows() {
             for (j, &v) in row.iter().enumerate() {
                 if v != 0.0 {
+                    if m.values.len() == max_nnz {
+                        return None;
+                    }
                     m.col_of.push(j as u32);
                     m.values.push(v);
                 }
             }
             m.starts.push(m.values.len());
         }
-        m
+        Some(m)
     }
 
     pub fn n_rows(&self) -> usize {

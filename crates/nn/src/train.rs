@@ -5,7 +5,8 @@ use crate::adam::Adam;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
 use crate::sparse::{
-    sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
+    self, sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
+    SPARSE_BELOW,
 };
 use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
@@ -105,9 +106,6 @@ impl Kernel {
     }
 }
 
-/// Inputs narrower than this always take the dense product (nothing to gain).
-const SPARSE_MIN_INPUTS: usize = 64;
-
 /// A batch's inputs as a step reads them.
 #[derive(Clone, Copy)]
 enum Input<'a> {
@@ -118,9 +116,6 @@ enum Input<'a> {
         width: usize,
     },
 }
-
-/// The input density below which the first layer runs sparse, by default.
-pub const SPARSE_BELOW: f32 = 0.1;
 
 impl Trainer {
     /// A trainer for `mlp` with Adam at learning rate `lr` (Keras defaults otherwise), with
@@ -243,11 +238,10 @@ impl Trainer {
     /// layer to run sparse; `None` when it never does (too narrow, empty, sparsity off, or
     /// the tiled kernels).
     fn max_sparse_nnz(&self, width: usize, cells: usize) -> Option<usize> {
-        let off = self.kernel == Kernel::Tiled
-            || width < SPARSE_MIN_INPUTS
-            || cells == 0
-            || self.sparse_below <= 0.0;
-        (!off).then_some((self.sparse_below * cells as f32) as usize)
+        if self.kernel == Kernel::Tiled {
+            return None;
+        }
+        sparse::max_nnz(width, cells, self.sparse_below)
     }
 
     /// The index [`Trainer::epoch_indexed`] reads `x`'s batches from, when this trainer's
@@ -255,8 +249,7 @@ impl Trainer {
     /// pass over `x`, to be made once for all of a training run's epochs.
     pub fn index_inputs(&self, x: ArrayView2<f32>) -> Option<CsrMatrix> {
         let max_nnz = self.max_sparse_nnz(x.ncols(), x.len())?;
-        let m = CsrMatrix::from_dense(x);
-        (m.nnz() <= max_nnz).then_some(m)
+        CsrMatrix::from_dense_within(x, max_nnz)
     }
 
     /// [`Trainer::index_sparse`] for rows of an indexed matrix: the same decision, made from

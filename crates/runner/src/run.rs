@@ -88,12 +88,14 @@ pub fn execute(
     };
     let not_applicable = strategy::not_applicable(spec.strategy, &context);
     let grid = run.keeps_boundary.then(boundary_grid);
+    let test_inputs = nn::mlp::Inputs::new(test.features.view());
+    let grid_inputs = grid.as_ref().map(|g| nn::mlp::Inputs::new(g.view()));
     let job = Job {
         run,
         data: train,
         inputs: Inputs {
-            test: test.features.view(),
-            grid: grid.as_ref().map(|g| g.view()),
+            test: &test_inputs,
+            grid: grid_inputs.as_ref(),
         },
         stop,
     };
@@ -193,12 +195,12 @@ pub fn execute(
     })
 }
 
-/// The inputs a run's final models are scored on: the test rows and, for a run that keeps
-/// its boundary, the boundary grid.
+/// The inputs a run's final models are scored on, each indexed once for all of them: the
+/// test rows and, for a run that keeps its boundary, the boundary grid.
 #[derive(Clone, Copy)]
 struct Inputs<'a> {
-    test: ArrayView2<'a, f32>,
-    grid: Option<ArrayView2<'a, f32>>,
+    test: &'a nn::mlp::Inputs<'a>,
+    grid: Option<&'a nn::mlp::Inputs<'a>>,
 }
 
 /// What training left for scoring: the history, rows per network, filled labels, and the
@@ -290,7 +292,9 @@ fn in_stages<'a>(
             .enumerate()
             .map(|(index, net)| member(net, run, stage, index))
             .collect();
-        let dev = DevRows::of(stage_dev.as_ref().unwrap_or(context.dev));
+        let dev_data = stage_dev.as_ref().unwrap_or(context.dev);
+        let dev_x = nn::mlp::Inputs::new(dev_data.features.view());
+        let dev = DevRows::of(dev_data, &dev_x);
         let fitted = fit(&mut members, dev, &spec.training, tasks, stop)?;
         let offset = history.len();
         history.extend(fitted.history.into_iter().map(|e| Epoch {
@@ -298,7 +302,9 @@ fn in_stages<'a>(
             ..e
         }));
         let models = &fitted.models;
-        let predict = |x: ArrayView2<f32>| predict_models(models, x, tasks).mapv(nn::mlp::sigmoid);
+        let predict = |x: ArrayView2<f32>| {
+            predict_models(models, &nn::mlp::Inputs::new(x), tasks).mapv(nn::mlp::sigmoid)
+        };
         let done = strategy::Stage {
             index: stage,
             predict: &predict,
@@ -340,8 +346,9 @@ fn one_by_one<'a>(
         stop,
     } = *job;
     let tasks = data.n_tasks();
-    let mut logits = Array2::zeros((inputs.test.nrows(), tasks));
-    let mut grid_logits = inputs.grid.map(|g| Array2::zeros((g.nrows(), tasks)));
+    let mut logits = Array2::zeros((inputs.test.dense().nrows(), tasks));
+    let mut grid_logits = inputs.grid.map(|g| Array2::zeros((g.dense().nrows(), tasks)));
+    let dev_x = nn::mlp::Inputs::new(dev.features.view());
     let mut histories = Vec::with_capacity(count);
     let mut fitted_rows = Vec::with_capacity(count);
     for index in 0..count {
@@ -354,15 +361,15 @@ fn one_by_one<'a>(
         let y = dev.labels.select(Axis(1), &own);
         let observed = dev.observed.select(Axis(1), &own);
         let dev_rows = DevRows {
-            x: dev.features.view(),
+            x: &dev_x,
             y: y.view(),
             observed: observed.view(),
         };
         let mut members = [member(net, run, 0, index)];
         let fitted = fit(&mut members, dev_rows, &run.spec.training, own.len(), stop)?;
         let (mlp, _) = &fitted.models[0];
-        let place = |out: &mut Array2<f32>, x: ArrayView2<f32>| {
-            let z = mlp.forward(x);
+        let place = |out: &mut Array2<f32>, x: &nn::mlp::Inputs| {
+            let z = mlp.forward_inputs(x);
             for (k, &t) in own.iter().enumerate() {
                 out.column_mut(t).assign(&z.column(k));
             }
@@ -404,16 +411,16 @@ fn merged(histories: &[Vec<Epoch>]) -> Vec<Epoch> {
 
 /// The rows a fit is scored on each epoch, with the labels of the fitted networks' tasks.
 #[derive(Clone, Copy)]
-struct DevRows<'a> {
-    x: ArrayView2<'a, f32>,
+struct DevRows<'a, 'x> {
+    x: &'a nn::mlp::Inputs<'x>,
     y: ArrayView2<'a, f32>,
     observed: ArrayView2<'a, bool>,
 }
 
-impl<'a> DevRows<'a> {
-    fn of(d: &'a datagen::Dataset) -> Self {
+impl<'a, 'x> DevRows<'a, 'x> {
+    fn of(d: &'a datagen::Dataset, x: &'a nn::mlp::Inputs<'x>) -> Self {
         DevRows {
-            x: d.features.view(),
+            x,
             y: d.labels.view(),
             observed: d.observed.view(),
         }
@@ -484,7 +491,8 @@ fn fit(
                 loss: train_loss,
             });
         }
-        let evaluate_now = t.eval_every > 0 && epoch % t.eval_every == 0 && dev.x.nrows() > 0;
+        let evaluate_now =
+            t.eval_every > 0 && epoch % t.eval_every == 0 && dev.x.dense().nrows() > 0;
         let (dev_loss, dev_auc) = if evaluate_now {
             let logits = predict(members, dev.x, tasks);
             let loss = masked_bce(logits.view(), dev.y, dev.observed, None).0 as f64;
@@ -569,7 +577,7 @@ fn member<'a>(
     }
 }
 
-fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
+fn predict(members: &[Member], x: &nn::mlp::Inputs, tasks: usize) -> Array2<f32> {
     let models: Vec<(&Mlp, &[usize])> = members
         .iter()
         .map(|m| (m.trainer.mlp(), m.net.tasks.as_slice()))
@@ -577,16 +585,20 @@ fn predict(members: &[Member], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> 
     assemble(&models, x, tasks)
 }
 
-fn predict_models(models: &[(Mlp, Vec<usize>)], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
+fn predict_models(
+    models: &[(Mlp, Vec<usize>)],
+    x: &nn::mlp::Inputs,
+    tasks: usize,
+) -> Array2<f32> {
     let refs: Vec<(&Mlp, &[usize])> = models.iter().map(|(m, t)| (m, t.as_slice())).collect();
     assemble(&refs, x, tasks)
 }
 
 /// Logits of every task, each column from the network that predicts it.
-fn assemble(models: &[(&Mlp, &[usize])], x: ArrayView2<f32>, tasks: usize) -> Array2<f32> {
-    let mut out = Array2::zeros((x.nrows(), tasks));
+fn assemble(models: &[(&Mlp, &[usize])], x: &nn::mlp::Inputs, tasks: usize) -> Array2<f32> {
+    let mut out = Array2::zeros((x.dense().nrows(), tasks));
     for (mlp, cols) in models {
-        let logits = mlp.forward(x);
+        let logits = mlp.forward_inputs(x);
         for (k, &t) in cols.iter().enumerate() {
             out.column_mut(t).assign(&logits.column(k));
         }
@@ -663,8 +675,9 @@ mod tests {
             objective: Box::new(Counted::new(&alive, &most)),
             ..strategy::baselines::single_task(&context, t)
         };
+        let test_inputs = nn::mlp::Inputs::new(test.features.view());
         let inputs = Inputs {
-            test: test.features.view(),
+            test: &test_inputs,
             grid: None,
         };
         let mut warnings = Vec::new();
@@ -692,8 +705,9 @@ mod tests {
             };
             let y = dev.labels.select(Axis(1), &[t]);
             let o = dev.observed.select(Axis(1), &[t]);
+            let dev_x = nn::mlp::Inputs::new(dev.features.view());
             let dev_rows = DevRows {
-                x: dev.features.view(),
+                x: &dev_x,
                 y: y.view(),
                 observed: o.view(),
             };
@@ -727,9 +741,10 @@ mod tests {
     #[test]
     fn the_roc_auc_selects_only_where_some_task_has_both_classes() {
         let x = Array2::<f32>::zeros((3, 1));
+        let x = nn::mlp::Inputs::new(x.view());
         let dev = |y: Array2<f32>, o: Array2<bool>| {
             let d = DevRows {
-                x: x.view(),
+                x: &x,
                 y: y.view(),
                 observed: o.view(),
             };

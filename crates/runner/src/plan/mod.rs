@@ -241,7 +241,7 @@ fn variant_runs(sec: &Sections, c: &Common, err: &ErrFn) -> Result<Vec<PlannedRu
     check_mnar_reachable(&missing, &data, c, err)?;
 
     let mut runs = Vec::new();
-    let training = training_settings(&t);
+    let training = training_settings(t);
     for m in &missing {
         for h in &sec.model.hidden.0 {
             for training in &training {
