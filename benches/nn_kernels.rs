@@ -1,6 +1,7 @@
 //! The seed network's training step and its parts, on the seed's batch of 5000; the Tox21
 //! network's step (2048 or 2089 inputs, batch 256) on fingerprint-shaped inputs, the way a
-//! sweep trains it (`tox21_step`, `tox21_step_indexed`) with their limits printed at the end.
+//! sweep trains it (`tox21_step`, `tox21_step_indexed`) with their limits printed at the end,
+//! and the scoring of a Tox21 dev set (`tox21_score`, `tox21_score_blas`).
 //!
 //! - `train_step`: the step as a sweep runs it (the tiled kernels, `nn::tiled`);
 //!   `train_step_blas`: the same step through whole-batch BLAS products.
@@ -112,9 +113,20 @@ fn bench_fingerprints(c: &mut Criterion) {
         data,
         &TOX21_MEASURED,
     );
-    let mut adam = Trainer::new(mlp, 1e-3, 256);
+    let mut adam = Trainer::new(mlp.clone(), 1e-3, 256);
     adam.compute_gradients(mixed.view(), y.view(), observed.view(), &mut loss);
     group.bench_function("tox21_adam_descriptors", |b| b.iter(|| adam.apply_adam()));
+    // Scoring a dev set of Tox21's size as a run does every epoch: indexed once, the first
+    // layer on the sparse kernel (`Mlp::forward_inputs`); and through whole-batch BLAS.
+    let dev = train_x.slice(s![..DEV_ROWS, ..]);
+    let inputs = nn::mlp::Inputs::new(dev);
+    group.throughput(Throughput::Elements(DEV_ROWS as u64));
+    group.bench_function("tox21_score", |b| {
+        b.iter(|| black_box(mlp.forward_inputs(&inputs)))
+    });
+    group.bench_function("tox21_score_blas", |b| {
+        b.iter(|| black_box(mlp.forward_blas(dev)))
+    });
     group.finish();
     TOX21_NNZ.store(nnz, Ordering::Relaxed);
 }
@@ -148,6 +160,8 @@ fn bench_indexed(
 
 /// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
 const TRAIN_ROWS: usize = 4096;
+/// Rows of Tox21's dev set (random split, 10% of 7,831 molecules).
+const DEV_ROWS: usize = 783;
 static TOX21_MEASURED: AtomicBool = AtomicBool::new(false);
 static FINGERPRINT_MEASURED: AtomicBool = AtomicBool::new(false);
 /// Non-zero inputs in a batch of 256 of the indexed steps' training sets (on average).

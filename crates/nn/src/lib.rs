@@ -7,7 +7,9 @@
 //! every layer (about 1.7× faster on the seed network).
 //!
 //! * [`Mlp`]: any layer sizes, ReLU hidden layers, linear output logits, Glorot-uniform weights
-//!   and zero biases (the Keras defaults), `f32` throughout.
+//!   and zero biases (the Keras defaults), `f32` throughout; it scores inputs on the kernels
+//!   it trains on ([`mlp::Inputs`]: wide, sparse inputs indexed once for the sparse first
+//!   layer).
 //! * [`Trainer`]: a network, its Adam state and preallocated buffers; one [`Trainer::step`]
 //!   does forward, backward and the Adam update without allocating ([`Kernel`]: BLAS or
 //!   tiled, chosen by the layer widths).
