@@ -29,8 +29,10 @@ for i in 0 1; do
     rev=$([ "$i" = 0 ] && echo "$a" || echo "$b")
     out="$cache/out-$i"
     rm -rf "$out"
-    /usr/bin/time -f "$rev: %e s wall, peak %M KB" "${bins[$i]}" sweep "$experiment" \
-        --out "$out" --jobs "$jobs" >/dev/null
+    # From the revision's own worktree: a sweep's provenance is the git state of the
+    # directory it runs in, which must be the revision built.
+    (cd "$cache/src-$rev" && /usr/bin/time -f "$rev: %e s wall, peak %M KB" "${bins[$i]}" \
+        sweep "$experiment" --out "$out" --jobs "$jobs" >/dev/null)
     python3 -c "import json,statistics as st,sys; s=sorted(r['wall_seconds'] for r in \
 json.load(open(sys.argv[1]))['runs']); print(f'  {len(s)} runs: {s[0]:.1f} s to {s[-1]:.1f} s, \
 median {st.median(s):.1f} s; in order:', ' '.join(f'{v:.1f}' for v in s[:12]), '...' * (len(s) > 12))" \
