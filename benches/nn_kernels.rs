@@ -15,10 +15,7 @@
 use criterion::{Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2};
-use datagen::molecule::ecfp::{fingerprint_matrix, EcfpParams, Invariants};
-use datagen::molecule::Molecule;
 use nn::{masked_bce, Kernel, Loss, Mlp, Trainer};
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
@@ -134,74 +131,6 @@ fn bench_fingerprints(c: &mut Criterion) {
     TOX21_NNZ.store(nnz, Ordering::Relaxed);
 }
 
-/// An epoch as `tox21.toml` trains one (batch 64, dropout 0.2, 2048-512-128-12 on 2,089
-/// inputs) on Tox21's own fingerprints: the first 6,265 molecules of `data/tox21.csv.gz`
-/// (a random split's training rows), ECFP4 with masklab's invariants as the experiment
-/// reads them, beside 41 dense descriptor-like columns. `tox21_epoch` as a sweep runs it
-/// (`Trainer::epoch_indexed`: first-layer rows of columns a batch does not set lag behind
-/// Adam's steps); `tox21_epoch_eager`, the same steps on the same batches with every row
-/// updated every step (the same arithmetic: epoch for epoch, the same bits, as nn's tests
-/// show).
-fn bench_tox21_epoch(c: &mut Criterion) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/tox21.csv.gz");
-    let table = datagen::input::Input::from(path.as_path())
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let molecules: Vec<Molecule> = csv::Reader::from_reader(table.as_slice())
-        .records()
-        .map(|r| r.expect("a CSV record")[0].to_string())
-        .filter_map(|s| Molecule::from_smiles(&s).ok())
-        .take(TOX21_TRAIN_ROWS)
-        .collect();
-    let params = EcfpParams {
-        invariants: Invariants::Masklab,
-        ..EcfpParams::default()
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(48);
-    let n = molecules.len();
-    let descriptors = Array2::from_shape_simple_fn((n, 41), || rng.random_range(-2.0f32..2.0));
-    let fingerprints = fingerprint_matrix(&molecules, &params);
-    let x = ndarray::concatenate(ndarray::Axis(1), &[fingerprints.view(), descriptors.view()])
-        .expect("same rows");
-    let y = Array2::from_shape_simple_fn((n, 12), || (rng.random::<f32>() < 0.08) as u8 as f32);
-    let observed = Array2::from_shape_simple_fn((n, 12), || rng.random::<f32>() >= 0.17);
-    let mlp = Mlp::new(&[2089, 512, 128, 12], &mut rng);
-    let trainer = || {
-        Trainer::new(mlp.clone(), 1e-3, 64).with_dropout(0.2, ChaCha8Rng::seed_from_u64(49))
-    };
-    let (mut lagging, mut eager) = (trainer(), trainer());
-    let index = lagging.index_inputs(x.view()).expect("sparse enough to index");
-    let (xv, yv, ov) = (x.view(), y.view(), observed.view());
-    let mut loss = Loss::masked();
-    let mut group = c.benchmark_group("nn");
-    group.throughput(Throughput::Elements(n as u64));
-    group.sample_size(10);
-    let mut order_rng = ChaCha8Rng::seed_from_u64(50);
-    group.bench_function("tox21_epoch", |b| {
-        b.iter(|| {
-            let rng = &mut order_rng;
-            black_box(lagging.epoch_indexed(xv, Some(&index), yv, ov, 64, &mut loss, rng))
-        })
-    });
-    // The batches epoch_indexed draws (the same shuffle of the same stream), step by step.
-    let mut order_rng = ChaCha8Rng::seed_from_u64(50);
-    let mut order: Vec<usize> = (0..n).collect();
-    group.bench_function("tox21_epoch_eager", |b| {
-        b.iter(|| {
-            order.clear();
-            order.extend(0..n);
-            order.shuffle(&mut order_rng);
-            for rows in order.chunks(64) {
-                black_box(eager.step_rows_indexed(xv, Some(&index), yv, ov, rows, &mut loss));
-            }
-        })
-    });
-    group.finish();
-}
-
-/// Rows of a Tox21 random split's training part (80% of 7,831).
-const TOX21_TRAIN_ROWS: usize = 6265;
-
 /// A step on batches of 256 drawn in a fixed scrambled order from a training set whose
 /// inputs `x` were indexed once, as a sweep's epochs take them (`Trainer::epoch_indexed`).
 /// Returns the non-zeros in a batch, on average.
@@ -306,7 +235,6 @@ fn print_tox21_limits() {
 pub fn bench(c: &mut Criterion) {
     masklab::blas::use_single_thread();
     bench_fingerprints(c);
-    bench_tox21_epoch(c);
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let (x, y, observed) = seed_batch(&mut rng);
     let mlp = Mlp::new(&SIZES, &mut rng);
