@@ -10,8 +10,6 @@
 //! rows of columns absent from the batch are zero. The gradient stays a full matrix, so
 //! Adam updates every weight exactly as it would after a dense product. Sums run in a fixed
 //! order: results are reproducible, and equal the dense path's up to float rounding.
-//! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
-//! kernel, by the same rule ([`SPARSE_BELOW`]).
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -125,11 +123,6 @@ impl SparseRows {
 
     fn n_columns(&self) -> usize {
         self.starts.len().saturating_sub(1)
-    }
-
-    /// The columns set in some row, in order.
-    pub(crate) fn set_columns(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.n_columns()).filter(|&j| self.starts[j] < self.starts[j + 1])
     }
 }
 

@@ -262,7 +262,6 @@ impl Trainer {
     }
 
     pub fn mlp(&self) -> &Mlp {
-        debug_assert!(!self.adam.is_lagging(), "read while rows lag");
         &self.mlp
     }
 
@@ -371,9 +370,7 @@ impl Trainer {
 
     /// [`Trainer::epoch`], with `x`'s non-zeros indexed once ([`CsrMatrix::from_dense`] of
     /// `x`) so that sparse batches are read from them: the same steps, bit for bit, without
-    /// copying and scanning each batch's dense rows. Within the epoch, the first layer's
-    /// rows of columns a batch does not set lag behind Adam's steps ([`Adam::catch_up`]):
-    /// a batch of 64 fingerprints sets about 40% of them.
+    /// copying and scanning each batch's dense rows.
     ///
     /// # Panics
     /// If `indexed` is not `x`'s shape.
@@ -401,18 +398,11 @@ impl Trainer {
         order.clear();
         order.extend(0..n);
         order.shuffle(rng);
-        // Sparse batches leave most first-layer rows with a zero gradient: those rows lag
-        // behind and are caught up when read, and all of them by the epoch's end.
-        if indexed.is_some() {
-            self.adam.start_lagging(0, self.mlp.weights[0].ncols());
-        }
         let mut total = 0.0f64;
         for rows in order.chunks(batch_size) {
             total += self.step_rows_indexed(x, indexed, y, observed, rows, loss) as f64
                 * rows.len() as f64;
         }
-        let w0 = self.mlp.weights[0].as_slice_mut().expect("contiguous");
-        self.adam.stop_lagging(w0);
         self.order = order;
         if n == 0 {
             0.0
@@ -498,14 +488,6 @@ impl Trainer {
             Input::Indexed { .. } => (None, true),
         };
 
-        // Rows of the first layer's weights that lag behind Adam's steps (an epoch from
-        // indexed inputs) are brought up to date before the forward reads them: the columns
-        // set in this batch, or all of them for a dense product.
-        let w0 = self.mlp.weights[0].as_slice_mut().expect("contiguous");
-        match sparse {
-            true => self.adam.catch_up(w0, self.sparse.set_columns()),
-            false => self.adam.catch_up(w0, 0..width),
-        }
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
             let relu = l + 1 < layers;
@@ -619,14 +601,8 @@ impl Trainer {
                     x: &self.sparse,
                     delta: self.deltas[0].as_slice().expect("contiguous"),
                 };
-                let g = &mut self.grad_row;
-                // Lagging, only the rows of the batch's columns: the others' gradient is 0.
-                match self.adam.is_lagging() {
-                    true => self
-                        .adam
-                        .update_rows(lr_t, w, g, rows, self.sparse.set_columns()),
-                    false => self.adam.update_by_rows(0, lr_t, w, g, rows),
-                }
+                self.adam
+                    .update_by_rows(0, lr_t, w, &mut self.grad_row, rows);
             } else {
                 let gw = self.grad_w[l].as_slice().expect("contiguous");
                 self.adam.update(2 * l, lr_t, w, gw);
@@ -822,13 +798,10 @@ mod tests {
         let o = Array2::from_shape_simple_fn((n, 4), || rng.random::<f32>() > 0.3);
         let index = CsrMatrix::from_dense(x.view());
         let mlp = Mlp::new(&[d, 32, 16, 4], &mut rng);
-        // From the index, rows of the first layer lag behind Adam's steps (caught up when
-        // read and at each epoch's end); from the dense rows, every row takes every step.
-        for (dropout, decay) in [(0.0, 0.0), (0.2, 0.0), (0.2, 0.05)] {
+        for dropout in [0.0, 0.2] {
             let train = |indexed: Option<&CsrMatrix>| {
                 let mut t = Trainer::new(mlp.clone(), 1e-3, 32)
                     .with_dropout(dropout, ChaCha8Rng::seed_from_u64(3))
-                    .with_weight_decay(decay)
                     .with_kernel(Kernel::Blas);
                 let mut batches = ChaCha8Rng::seed_from_u64(4);
                 let losses: Vec<f32> = (0..3)
@@ -839,11 +812,7 @@ mod tests {
                     .collect();
                 (losses, t.into_mlp())
             };
-            assert_eq!(
-                train(Some(&index)),
-                train(None),
-                "dropout {dropout}, decay {decay}"
-            );
+            assert_eq!(train(Some(&index)), train(None), "dropout {dropout}");
         }
     }
 
