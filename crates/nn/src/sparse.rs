@@ -10,6 +10,8 @@
 //! rows of columns absent from the batch are zero. The gradient stays a full matrix, so
 //! Adam updates every weight exactly as it would after a dense product. Sums run in a fixed
 //! order: results are reproducible, and equal the dense path's up to float rounding.
+//! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
+//! kernel, by the same rule ([`SPARSE_BELOW`]).
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
