@@ -116,7 +116,7 @@ impl Mlp {
     }
 
     /// [`Mlp::forward`] of inputs indexed already. With an index (and a network too wide for
-    /// the tiled kernels), rows are scored [`SCORE_ROWS`] at a time: the first layer on
+    /// the tiled kernels), rows are scored 256 at a time: the first layer on
     /// the sparse kernel a training step uses (each row's sum in the same order, so the same
     /// bits as in a step), the others through BLAS. Blocks start at the first row, so a set
     /// scored twice gives the same bits; BLAS's kernels depend on a product's shape, so a
