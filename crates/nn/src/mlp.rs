@@ -106,12 +106,6 @@ impl Mlp {
     /// sparse inputs on the sparse first layer ([`Mlp::forward_inputs`]), and dense ones
     /// through BLAS ([`Mlp::forward_blas`]).
     pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        if crate::tiled::suits(&self.sizes()) {
-            return self.forward_inputs(&Inputs {
-                dense: x,
-                index: None,
-            });
-        }
         self.forward_inputs(&Inputs::new(x))
     }
 
