@@ -80,6 +80,17 @@ fn bench_fingerprints(c: &mut Criterion) {
     group.bench_function("tox21_step_dense", |b| {
         b.iter(|| black_box(dense.step(x.view(), y.view(), observed.view(), &mut loss)))
     });
+    // The sparse first layer's forward alone, on the same batch.
+    let mut first = nn::sparse::SparseRows::default();
+    assert!(first.fill_from(x.view(), usize::MAX));
+    let mut z = Array2::zeros((256, 512));
+    group.bench_function("tox21_first_layer", |b| {
+        b.iter(|| {
+            let (w, bias) = (mlp.weights[0].view(), mlp.biases[0].as_slice().unwrap());
+            nn::sparse::sparse_affine_into(&first, w, bias, true, z.view_mut());
+            black_box(&z);
+        })
+    });
     let mut adam = Trainer::new(mlp, 1e-3, 256);
     adam.compute_gradients(x.view(), y.view(), observed.view(), &mut loss);
     group.bench_function("tox21_adam", |b| b.iter(|| adam.apply_adam()));
