@@ -3,7 +3,7 @@
 
 use crate::{Kernel, Loss, Mlp, Trainer};
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const EPS: f64 = 1e-7; // Keras's clipping epsilon
@@ -231,6 +231,38 @@ fn sparse_and_dense_first_layers_train_alike() {
     for (ws, wd) in sparse.mlp().weights.iter().zip(&dense.mlp().weights) {
         for (a, b) in ws.iter().zip(wd) {
             assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
+    }
+}
+
+/// The masks are the stream's words taken one at a time, layer by layer, row by row: a
+/// word at or above `rate · 2^32` keeps its unit. Batches smaller than the capacity and
+/// layers of odd width (words that do not fill the generator's blocks) included.
+#[test]
+fn dropout_masks_are_the_stream_word_by_word() {
+    let sizes = [20, 7, 5, 3];
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mlp = Mlp::new(&sizes, &mut rng);
+    let (rate, capacity) = (0.3f32, 11);
+    let mut trainer =
+        Trainer::new(mlp, 1e-3, capacity).with_dropout(rate, ChaCha8Rng::seed_from_u64(14));
+    let mut words = ChaCha8Rng::seed_from_u64(14);
+    let threshold = (rate as f64 * 4_294_967_296.0) as u64;
+    let scale = 1.0 / (1.0 - rate);
+    let mut loss = Loss::masked();
+    for n in [9, 4, 11] {
+        let x = Array2::from_shape_simple_fn((n, sizes[0]), || rng.random_range(-1.0f32..1.0));
+        let y = Array2::from_shape_simple_fn((n, 3), || rng.random_range(0..2u8) as f32);
+        let o = Array2::from_elem((n, 3), true);
+        trainer.step(x.view(), y.view(), o.view(), &mut loss);
+        for (mask, &width) in trainer.dropout_masks().iter().zip(&sizes[1..3]) {
+            let expected = Array2::from_shape_simple_fn((n, width), || {
+                match words.next_u32() as u64 >= threshold {
+                    true => scale,
+                    false => 0.0,
+                }
+            });
+            assert_eq!(mask.slice(ndarray::s![..n, ..]), expected, "batch of {n}");
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
 use rand::seq::SliceRandom;
-use rand::{Rng, RngCore};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// An [`Mlp`], its Adam state, and every buffer a training step needs.
@@ -62,6 +62,8 @@ struct Dropout {
     masks: Vec<Array2<f32>>,
     /// Reuse the current masks instead of drawing new ones (gradient checks).
     frozen: bool,
+    /// Scratch: a mask's uniform 32-bit draws.
+    draws: Vec<u32>,
 }
 
 impl Dropout {
@@ -73,8 +75,15 @@ impl Dropout {
             // Keep when a uniform 32-bit draw is at or above rate · 2^32.
             let threshold = (self.rate as f64 * 4_294_967_296.0) as u64;
             let scale = 1.0 / (1.0 - self.rate);
-            for v in mask.slice_mut(s![..n, ..]).iter_mut() {
-                *v = if (self.rng.next_u32() as u64) >= threshold {
+            let mask = mask
+                .as_slice_mut()
+                .expect("masks are row-major and contiguous");
+            // The stream's next words, drawn at once: the words `next_u32` would give one
+            // by one (rand_core's block generators hand out the same buffer either way).
+            self.draws.resize(n * acts.ncols(), 0);
+            self.rng.fill(&mut self.draws[..]);
+            for (v, &draw) in mask.iter_mut().zip(&self.draws) {
+                *v = if (draw as u64) >= threshold {
                     scale
                 } else {
                     0.0
@@ -177,6 +186,7 @@ impl Trainer {
                     .map(|&k| Array2::zeros((self.capacity, k)))
                     .collect(),
                 frozen: false,
+                draws: Vec::new(),
             });
             self.kernel = Kernel::Blas;
         }
