@@ -1,10 +1,11 @@
 //! The first layer on sparse inputs: molecular fingerprints have about 50 of 2,048 bits set,
 //! so a dense product spends almost all its time multiplying zeros.
 //!
-//! Layout: a batch is indexed ([`SparseRows`]) row by row (each row's non-zeros, columns
-//! ascending) and column by column (each column's rows and values). Forward: `z[r] = b +
-//! Σ_j x[r,j] · W[j,:]`, a sum of the weight rows of the set bits, made a row at a time in
-//! registers, 64 outputs at a time, with the terms in column order. Backward: the weight
+//! Layout: a batch is gathered as usual (row-major, `n × inputs`), then indexed by column
+//! ([`SparseRows`]: for each input column, the rows where it is non-zero and the values).
+//! Forward: `z[r] = b + Σ_j x[r,j] · W[j,:]`, a sum of the weight rows of the set bits,
+//! walked column by column so that each weight row is read once per batch while the
+//! batch's outputs (`n × width`, a few hundred KB) stay in cache. Backward: the weight
 //! gradient `Xᵀ·Δ` row `j` is `Σ_r x[r,j] · Δ[r,:]` over the rows where column `j` is set;
 //! rows of columns absent from the batch are zero. The gradient stays a full matrix, so
 //! Adam updates every weight exactly as it would after a dense product. Sums run in a fixed
@@ -36,11 +37,8 @@ pub struct SparseRows {
     starts: Vec<usize>,
     row_of: Vec<u32>,
     values: Vec<f32>,
-    /// The same entries row by row, columns ascending within a row: `(column, row, value)`,
-    /// row `r`'s at `row_starts[r]..row_starts[r + 1]`.
-    by_row: Vec<(u32, u32, f32)>,
-    row_starts: Vec<usize>,
-    // Scratch: each column's next free slot.
+    // Scratch: the entries in row order, and each column's next free slot.
+    scratch: Vec<(u32, u32, f32)>,
     next: Vec<usize>,
 }
 
@@ -51,14 +49,14 @@ impl SparseRows {
         let (n, d) = x.dim();
         self.rows = n;
         // Row by row first (the order x is stored in), then regrouped by column.
-        self.by_row.clear();
+        self.scratch.clear();
         for (r, row) in x.rows().into_iter().enumerate() {
             for (j, &v) in row.iter().enumerate() {
                 if v != 0.0 {
-                    if self.by_row.len() == max_nnz {
+                    if self.scratch.len() == max_nnz {
                         return false;
                     }
-                    self.by_row.push((j as u32, r as u32, v));
+                    self.scratch.push((j as u32, r as u32, v));
                 }
             }
         }
@@ -75,42 +73,33 @@ impl SparseRows {
             return false;
         }
         self.rows = rows.len();
-        self.by_row.clear();
+        self.scratch.clear();
         for (k, &r) in rows.iter().enumerate() {
             let range = m.starts[r]..m.starts[r + 1];
             for (&j, &v) in m.col_of[range.clone()].iter().zip(&m.values[range]) {
-                self.by_row.push((j, k as u32, v));
+                self.scratch.push((j, k as u32, v));
             }
         }
         self.regroup(m.cols);
         true
     }
 
-    /// Groups the entries (in row order) by column, keeping row order within each, and
-    /// marks where each row's start.
+    /// Groups the scratch entries (in row order) by column, keeping row order within each.
     fn regroup(&mut self, d: usize) {
-        self.row_starts.clear();
-        self.row_starts.resize(self.rows + 1, 0);
-        for &(_, r, _) in &self.by_row {
-            self.row_starts[r as usize + 1] += 1;
-        }
-        for r in 0..self.rows {
-            self.row_starts[r + 1] += self.row_starts[r];
-        }
         self.starts.clear();
         self.starts.resize(d + 1, 0);
-        for &(j, _, _) in &self.by_row {
+        for &(j, _, _) in &self.scratch {
             self.starts[j as usize + 1] += 1;
         }
         for j in 0..d {
             self.starts[j + 1] += self.starts[j];
         }
-        let nnz = self.by_row.len();
+        let nnz = self.scratch.len();
         self.row_of.resize(nnz, 0);
         self.values.resize(nnz, 0.0);
         self.next.clear();
         self.next.extend_from_slice(&self.starts[..d]);
-        for &(j, r, v) in &self.by_row {
+        for &(j, r, v) in &self.scratch {
             let at = &mut self.next[j as usize];
             self.row_of[*at] = r;
             self.values[*at] = v;
@@ -236,56 +225,28 @@ fn sparse_affine(
     let z = z
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
-    let blocks = k / OUTPUT_BLOCK * OUTPUT_BLOCK;
-    for (r, out) in z.chunks_exact_mut(k.max(1)).take(x.n_rows()).enumerate() {
-        let entries = &x.by_row[x.row_starts[r]..x.row_starts[r + 1]];
-        // A block of outputs at a time, summed in registers over the row's entries.
-        for c0 in (0..blocks).step_by(OUTPUT_BLOCK) {
-            let mut sum = [0.0f32; OUTPUT_BLOCK];
-            sum.copy_from_slice(&b[c0..c0 + OUTPUT_BLOCK]);
-            for &(j, _, v) in entries {
-                let w_block = &w[j as usize * k + c0..][..OUTPUT_BLOCK];
-                add_scaled(&mut sum, v, w_block);
+    for out in z.chunks_exact_mut(k.max(1)).take(x.n_rows()) {
+        out.copy_from_slice(b);
+    }
+    for j in 0..x.n_columns() {
+        let w_row = &w[j * k..(j + 1) * k];
+        for (r, v) in x.column(j) {
+            let out = &mut z[r * k..(r + 1) * k];
+            if v == 1.0 {
+                for (o, &wv) in out.iter_mut().zip(w_row) {
+                    *o += wv;
+                }
+            } else {
+                for (o, &wv) in out.iter_mut().zip(w_row) {
+                    *o += v * wv;
+                }
             }
-            finish(&mut out[c0..c0 + OUTPUT_BLOCK], &sum, relu);
-        }
-        let out = &mut out[blocks..];
-        out.copy_from_slice(&b[blocks..]);
-        for &(j, _, v) in entries {
-            add_scaled(out, v, &w[j as usize * k + blocks..(j as usize + 1) * k]);
-        }
-        if relu {
-            out.iter_mut().for_each(|o| *o = o.max(0.0));
         }
     }
-}
-
-/// `sum += v · w`, term by term (`+= w` where `v` is 1, the same value).
-#[inline(always)]
-fn add_scaled(sum: &mut [f32], v: f32, w: &[f32]) {
-    if v == 1.0 {
-        for (s, &wv) in sum.iter_mut().zip(w) {
-            *s += wv;
-        }
-    } else {
-        for (s, &wv) in sum.iter_mut().zip(w) {
-            *s += v * wv;
-        }
+    if relu {
+        z[..x.n_rows() * k].iter_mut().for_each(|o| *o = o.max(0.0));
     }
 }
-
-/// Writes `sum` to `out`, through ReLU when `relu`.
-#[inline(always)]
-fn finish(out: &mut [f32], sum: &[f32], relu: bool) {
-    match relu {
-        true => out.iter_mut().zip(sum).for_each(|(o, &s)| *o = s.max(0.0)),
-        false => out.copy_from_slice(sum),
-    }
-}
-
-/// Outputs a row's sum is made for at a time: eight AVX2 vectors, held in registers while
-/// the row's weight rows are added in.
-const OUTPUT_BLOCK: usize = 64;
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
 /// `x` are zero; `dirty[j]` says whether row `j` may hold a value from an earlier call, so
