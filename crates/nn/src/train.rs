@@ -808,10 +808,11 @@ mod tests {
         let o = Array2::from_shape_simple_fn((n, 4), || rng.random::<f32>() > 0.3);
         let index = CsrMatrix::from_dense(x.view());
         let mlp = Mlp::new(&[d, 32, 16, 4], &mut rng);
-        for dropout in [0.0, 0.2] {
+        for (dropout, decay) in [(0.0, 0.0), (0.2, 0.0), (0.2, 0.05)] {
             let train = |indexed: Option<&CsrMatrix>| {
                 let mut t = Trainer::new(mlp.clone(), 1e-3, 32)
                     .with_dropout(dropout, ChaCha8Rng::seed_from_u64(3))
+                    .with_weight_decay(decay)
                     .with_kernel(Kernel::Blas);
                 let mut batches = ChaCha8Rng::seed_from_u64(4);
                 let losses: Vec<f32> = (0..3)
@@ -822,7 +823,11 @@ mod tests {
                     .collect();
                 (losses, t.into_mlp())
             };
-            assert_eq!(train(Some(&index)), train(None), "dropout {dropout}");
+            assert_eq!(
+                train(Some(&index)),
+                train(None),
+                "dropout {dropout}, decay {decay}"
+            );
         }
     }
 
