@@ -13,6 +13,7 @@
 
 use super::Molecule;
 use ndarray::Array2;
+use rayon::prelude::*;
 
 /// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits, RDKit's
 /// invariants.
@@ -195,9 +196,11 @@ pub fn ecfp(m: &Molecule, params: &EcfpParams) -> Vec<(usize, f32)> {
 
 /// Fingerprints of many molecules as a dense `(molecules, bits)` matrix.
 pub fn fingerprint_matrix(molecules: &[Molecule], params: &EcfpParams) -> Array2<f32> {
+    // On all cores, each molecule on its own: the same matrix in any order.
+    let bits: Vec<Vec<(usize, f32)>> = molecules.par_iter().map(|m| ecfp(m, params)).collect();
     let mut x = Array2::zeros((molecules.len(), params.bits));
-    for (i, m) in molecules.iter().enumerate() {
-        for (bit, v) in ecfp(m, params) {
+    for (i, row) in bits.into_iter().enumerate() {
+        for (bit, v) in row {
             x[[i, bit]] = v;
         }
     }

@@ -6,6 +6,7 @@ use crate::csvio::{column_index, csv_reader, for_each_record, parse_label, read_
 use crate::input::Input;
 use crate::DataError;
 use ndarray::Array2;
+use rayon::prelude::*;
 
 /// Which columns to read.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +50,15 @@ pub struct SmilesCsv {
     pub smiles: Vec<String>,
 }
 
+/// One CSV row as read, before its SMILES is parsed.
+struct Row {
+    line: u64,
+    smiles: String,
+    split_value: Option<String>,
+    /// `None` where the label was not measured.
+    labels: Vec<Option<f32>>,
+}
+
 /// The most unparseable SMILES a file may have: 1% of its rows.
 pub const MAX_SKIPPED_SHARE: f64 = 0.01;
 
@@ -72,45 +82,53 @@ pub fn load_smiles_csv<'a>(
             .filter(|&i| i != smiles_idx && Some(i) != split_idx)
             .collect(),
     };
-    let mut split_values = Vec::new();
-    let mut lines = Vec::new();
-    let mut written = Vec::new();
     if label_idx.is_empty() && !options.listing {
         return Err(DataError::NoLabelColumns {
             path: path.into(),
             wanted: "(any column besides the SMILES)".into(),
         });
     }
-    let (mut molecules, mut labels, mut observed, mut skipped) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut rows = 0usize;
+    // The file is read in order first (a bad label stops at its line), then the SMILES are
+    // parsed on all cores: each molecule is its own, so the result is the same in any order.
+    let mut records: Vec<Row> = Vec::new();
     for_each_record(&mut reader, path, |record, line| {
-        rows += 1;
-        let smiles = record[smiles_idx].trim();
-        let mut row_labels = Vec::with_capacity(label_idx.len());
+        let mut labels = Vec::with_capacity(label_idx.len());
         for &i in &label_idx {
-            row_labels.push(match parse_label(&record[i], path, line, &header[i])? {
-                Some(v) => (v, true),
-                None => (f32::NAN, false),
-            });
+            labels.push(parse_label(&record[i], path, line, &header[i])?);
         }
-        match Molecule::from_smiles(smiles) {
-            Ok(m) => {
-                molecules.push(m);
-                lines.push(line);
-                written.push(smiles.to_string());
-                if let Some(i) = split_idx {
-                    split_values.push((record[i].trim().to_string(), line));
-                }
-                for (v, o) in row_labels {
-                    labels.push(v);
-                    observed.push(o);
-                }
-            }
-            Err(e) => skipped.push((line, smiles.to_string(), e.to_string())),
-        }
+        records.push(Row {
+            line,
+            smiles: record[smiles_idx].trim().to_string(),
+            split_value: split_idx.map(|i| record[i].trim().to_string()),
+            labels,
+        });
         Ok(())
     })?;
+    let rows = records.len();
+    let parsed: Vec<_> = records
+        .par_iter()
+        .map(|r| Molecule::from_smiles(&r.smiles))
+        .collect();
+    let (mut molecules, mut labels, mut observed, mut skipped) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut split_values, mut lines, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    for (row, molecule) in records.into_iter().zip(parsed) {
+        match molecule {
+            Ok(m) => {
+                molecules.push(m);
+                lines.push(row.line);
+                written.push(row.smiles);
+                if let Some(value) = row.split_value {
+                    split_values.push((value, row.line));
+                }
+                for label in row.labels {
+                    labels.push(label.unwrap_or(f32::NAN));
+                    observed.push(label.is_some());
+                }
+            }
+            Err(e) => skipped.push((row.line, row.smiles, e.to_string())),
+        }
+    }
     if rows == 0 {
         return Err(DataError::NoRows { path: path.into() });
     }
