@@ -20,13 +20,17 @@ use crate::plan::PlannedRun;
 /// A data source as loaded, before any split.
 pub enum Base {
     Table(Dataset),
-    /// Molecules' features and labels, with each molecule's scaffold hash.
+    /// Molecules' features and labels, with each molecule's SMILES for its scaffold key.
     Molecules {
         data: Dataset,
         /// The descriptor columns, as computed: each run standardises them on its own
         /// training rows.
         descriptors: Option<std::ops::Range<usize>>,
-        scaffolds: Vec<u64>,
+        /// Each molecule's SMILES as the file writes it.
+        smiles: Vec<String>,
+        /// Each molecule's scaffold key, made from `smiles` when a scaffold split first
+        /// asks (a tenth of MUV's loading time, which random splits do not need).
+        scaffolds: OnceLock<Vec<u64>>,
         /// What the loader skipped, said in each run's record: `None` when nothing was.
         skipped: Option<String>,
         /// Each molecule's value in the split column, where a column split reads one.
@@ -153,11 +157,6 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
             };
             let (features, feature_names, descriptors) =
                 feature_blocks(blocks, &loaded.molecules, &params);
-            let scaffolds = loaded
-                .molecules
-                .iter()
-                .map(datagen::molecule::scaffold::scaffold_hash)
-                .collect();
             let complete = loaded.observed.iter().all(|&o| o);
             let skipped = (!loaded.skipped.is_empty()).then(|| {
                 let first: Vec<String> = loaded
@@ -188,7 +187,8 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                     observed: loaded.observed,
                     task_names: loaded.task_names,
                 },
-                scaffolds,
+                smiles: loaded.smiles,
+                scaffolds: OnceLock::new(),
             }
         }
         DataSpec::MbtiGenerated {
@@ -286,6 +286,14 @@ fn side_by_side(parts: &[Array2<f32>], rows: usize) -> Array2<f32> {
     out
 }
 
+/// Each molecule's scaffold key, from the SMILES the loader parsed.
+fn scaffold_keys(smiles: &[String]) -> Vec<u64> {
+    datagen::molecule::scaffold::scaffold_hashes_of_smiles(smiles)
+        .into_iter()
+        .map(|key| key.expect("the loader kept only SMILES that parse"))
+        .collect()
+}
+
 /// The rows of each part of a predefined split, in file order.
 fn by_column(
     values: &[String],
@@ -339,9 +347,14 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         Some(_) => {}
     }
     let rows = match (spec.split.method, base) {
-        (SplitMethod::Scaffold, Base::Molecules { scaffolds, .. }) => {
+        (
+            SplitMethod::Scaffold,
+            Base::Molecules {
+                smiles, scaffolds, ..
+            },
+        ) => {
             datagen::molecule::scaffold::scaffold_split(
-                scaffolds,
+                scaffolds.get_or_init(|| scaffold_keys(smiles)),
                 spec.split.test_fraction.unwrap_or(0.0),
                 spec.split.dev_fraction,
             )
