@@ -136,6 +136,15 @@ impl DataSpec {
         }
     }
 
+    /// Whether the source is drawn from the run's data stream (generated), rather than read
+    /// from a file, which is the same whatever the stream.
+    pub fn is_generated(&self) -> bool {
+        match self {
+            DataSpec::Toy { .. } | DataSpec::MbtiGenerated { .. } => true,
+            DataSpec::MbtiCsv { .. } | DataSpec::Csv { .. } | DataSpec::SmilesCsv { .. } => false,
+        }
+    }
+
     /// Text sources get the per-axis figure.
     pub fn is_text(&self) -> bool {
         match self {

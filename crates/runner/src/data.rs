@@ -75,7 +75,8 @@ impl Base {
 
 type Slot = Arc<OnceLock<Result<Arc<Base>, Arc<DataError>>>>;
 
-/// Sources shared by the runs of a sweep, each built once, by whichever run asks first.
+/// Sources shared by the runs of a sweep, each built once, by whichever run asks first: a
+/// file once for every seed, a generated source once for each data stream.
 #[derive(Default)]
 pub struct DataCache {
     slots: Mutex<HashMap<String, Slot>>,
@@ -83,7 +84,9 @@ pub struct DataCache {
 
 impl DataCache {
     pub fn get(&self, run: &PlannedRun, base_dir: &Path) -> Result<Arc<Base>, RunError> {
-        let key = serde_json::to_string(&(&run.spec.data, run.streams.data)).expect("serialises");
+        // A file is read and featurised once for all seeds; a generated source once a stream.
+        let stream = run.spec.data.is_generated().then_some(run.streams.data);
+        let key = serde_json::to_string(&(&run.spec.data, stream)).expect("serialises");
         let slot = self
             .slots
             .lock()
@@ -507,6 +510,38 @@ fn mechanism(data: &Dataset, eligible: &[usize], m: &MissingSpec) -> Result<Mech
 mod tests {
     use super::*;
     use ndarray::ShapeBuilder;
+
+    fn planned(data: &str) -> Vec<PlannedRun> {
+        let text = format!(
+            "seeds = 2\nstrategies = [\"masked\"]\n[data]\n{data}\n[split]\ntest-rows = 2\n[missing]\nrate = 0.0\n[training]\nepochs = 1\n"
+        );
+        let raw: crate::config::RawExperiment = toml::from_str(&text).unwrap();
+        let dir = std::env::temp_dir();
+        crate::plan::validate(raw, "t", &dir.join("t.toml"), &text)
+            .unwrap()
+            .runs
+    }
+
+    #[test]
+    fn a_file_is_built_once_for_all_seeds_and_a_generated_source_once_a_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("table.csv");
+        std::fs::write(&csv, "a,y\n0.1,1\n0.2,0\n0.3,1\n0.4,0\n0.5,1\n0.6,0\n").unwrap();
+        let file = planned(&format!(
+            "source = \"csv\"\npath = \"{}\"\nlabel-columns = [\"y\"]",
+            csv.display()
+        ));
+        let toy = planned("source = \"toy\"\nrows = 40");
+        for (runs, shared) in [(file, true), (toy, false)] {
+            assert_ne!(runs[0].streams.data, runs[1].streams.data);
+            let cache = DataCache::default();
+            let (a, b) = (
+                cache.get(&runs[0], dir.path()).unwrap(),
+                cache.get(&runs[1], dir.path()).unwrap(),
+            );
+            assert_eq!(Arc::ptr_eq(&a, &b), shared);
+        }
+    }
 
     #[test]
     fn blocks_side_by_side_are_their_concatenation() {
