@@ -10,6 +10,7 @@ use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, Te
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use record::spec::{DataSpec, MechanismKind, MissingSpec, SplitMethod};
 use std::collections::HashMap;
 use std::path::Path;
@@ -289,11 +290,13 @@ fn side_by_side(parts: &[Array2<f32>], rows: usize) -> Array2<f32> {
     out
 }
 
-/// Each molecule's scaffold key, from the SMILES the loader parsed.
+/// Each molecule's scaffold key, from the SMILES the loader parsed, on all cores (each
+/// molecule on its own: the same keys in any order).
 fn scaffold_keys(smiles: &[String]) -> Vec<u64> {
-    datagen::molecule::scaffold::scaffold_hashes_of_smiles(smiles)
-        .into_iter()
-        .map(|key| key.expect("the loader kept only SMILES that parse"))
+    use datagen::molecule::{scaffold::scaffold_hash, Molecule};
+    smiles
+        .par_iter()
+        .map(|s| scaffold_hash(&Molecule::from_smiles(s).expect("the loader kept it")))
         .collect()
 }
 
@@ -355,13 +358,11 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
             Base::Molecules {
                 smiles, scaffolds, ..
             },
-        ) => {
-            datagen::molecule::scaffold::scaffold_split(
-                scaffolds.get_or_init(|| scaffold_keys(smiles)),
-                spec.split.test_fraction.unwrap_or(0.0),
-                spec.split.dev_fraction,
-            )
-        }
+        ) => datagen::molecule::scaffold::scaffold_split(
+            scaffolds.get_or_init(|| scaffold_keys(smiles)),
+            spec.split.test_fraction.unwrap_or(0.0),
+            spec.split.dev_fraction,
+        ),
         (SplitMethod::Scaffold, _) => return Err(RunError::ScaffoldWithoutMolecules),
         (
             SplitMethod::Column,

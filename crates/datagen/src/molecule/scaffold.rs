@@ -13,7 +13,6 @@
 
 use super::Molecule;
 use crate::Split;
-use rayon::prelude::*;
 
 mod canonical;
 
@@ -66,15 +65,6 @@ pub fn scaffold_hash(m: &Molecule) -> u64 {
     let form = canonical::form(m, &keep);
     let digest = blake3::hash(form.as_bytes());
     u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes")).max(1)
-}
-
-/// [`scaffold_hash`] of each molecule written as SMILES (each parsed as the loader parsed
-/// it), on all cores: the same keys in any order. `None` for a SMILES that does not parse.
-pub fn scaffold_hashes_of_smiles(smiles: &[String]) -> Vec<Option<u64>> {
-    smiles
-        .par_iter()
-        .map(|s| Molecule::from_smiles(s).ok().map(|m| scaffold_hash(&m)))
-        .collect()
 }
 
 /// Splits rows into train, dev and test by scaffold group: groups sorted by size (largest
