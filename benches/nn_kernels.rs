@@ -73,6 +73,7 @@ fn bench_fingerprints(c: &mut Criterion) {
         "tox21_step",
         fingerprints,
         (&tx, &ty, &to),
+        256,
         &FINGERPRINT_MEASURED,
     );
     FINGERPRINT_NNZ.store(nnz, Ordering::Relaxed);
@@ -122,6 +123,7 @@ fn bench_fingerprints(c: &mut Criterion) {
         "tox21_step_indexed",
         indexed,
         data,
+        256,
         &TOX21_MEASURED,
     );
     let mut adam = Trainer::new(mlp.clone(), 1e-3, 256);
@@ -142,21 +144,23 @@ fn bench_fingerprints(c: &mut Criterion) {
     TOX21_NNZ.store(nnz, Ordering::Relaxed);
 }
 
-/// A step on batches of 256 drawn in a fixed scrambled order from a training set whose
-/// inputs `x` were indexed once, as a sweep's epochs take them (`Trainer::epoch_indexed`).
-/// Returns the non-zeros in a batch, on average.
+/// A step on batches of `batch` rows drawn in a fixed scrambled order from a training set
+/// whose inputs `x` were indexed once, as a sweep's epochs take them
+/// (`Trainer::epoch_indexed`). Returns the non-zeros in a batch of 256, on average.
 fn bench_indexed(
     group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>,
     name: &str,
     mut trainer: Trainer,
     (x, y, observed): (&Array2<f32>, &Array2<f32>, &Array2<bool>),
+    batch: usize,
     measured: &AtomicBool,
 ) -> usize {
     let index = trainer
         .index_inputs(x.view())
         .expect("sparse enough to index");
-    let order: Vec<usize> = (0..TRAIN_ROWS).map(|i| (i * 7919) % TRAIN_ROWS).collect();
-    let mut batches = order.chunks(256).cycle();
+    let rows = x.nrows();
+    let order: Vec<usize> = (0..rows).map(|i| (i * 7919) % rows).collect();
+    let mut batches = order.chunks(batch).cycle();
     let mut loss = Loss::masked();
     group.bench_function(name, |b| {
         measured.store(true, Ordering::Relaxed);
@@ -166,8 +170,34 @@ fn bench_indexed(
             black_box(trainer.step_rows_indexed(xv, Some(&index), yv, ov, rows, &mut loss))
         })
     });
-    index.nnz() * 256 / TRAIN_ROWS
+    index.nnz() * 256 / rows
 }
+
+/// MUV's network (2089-512-128-17, dropout 0.2) on fingerprint-and-descriptor rows, a step
+/// at batches of 256, 1,024 and 4,096 (throughput in rows): the time a row costs should not
+/// grow with the batch, whose first-layer outputs and deltas outgrow the caches.
+fn bench_batch_sizes(c: &mut Criterion) {
+    let mut rng = ChaCha8Rng::seed_from_u64(46);
+    let rows = 8192;
+    let (fx, _, _) = fingerprint_batch(rows, &mut rng);
+    let fd = Array2::from_shape_simple_fn((rows, 41), || rng.random_range(-2.0f32..2.0));
+    let x = ndarray::concatenate(ndarray::Axis(1), &[fx.view(), fd.view()]).unwrap();
+    let y = Array2::from_shape_simple_fn((rows, 17), || (rng.random::<f32>() < 0.01) as u8 as f32);
+    let observed = Array2::from_shape_simple_fn((rows, 17), || rng.random::<f32>() < 0.16);
+    let mlp = Mlp::new(&[2089, 512, 128, 17], &mut rng);
+    let mut group = c.benchmark_group("nn");
+    group.sample_size(10);
+    for batch in [256, 1024, 4096] {
+        group.throughput(Throughput::Elements(batch as u64));
+        let trainer = Trainer::new(mlp.clone(), 1e-3, batch)
+            .with_dropout(0.2, ChaCha8Rng::seed_from_u64(47));
+        let name = format!("muv_step_{batch}");
+        bench_indexed(&mut group, &name, trainer, (&x, &y, &observed), batch, &MUV_MEASURED);
+    }
+    group.finish();
+}
+
+static MUV_MEASURED: AtomicBool = AtomicBool::new(false);
 
 /// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
 const TRAIN_ROWS: usize = 4096;
@@ -246,6 +276,7 @@ fn print_tox21_limits() {
 pub fn bench(c: &mut Criterion) {
     masklab::blas::use_single_thread();
     bench_fingerprints(c);
+    bench_batch_sizes(c);
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let (x, y, observed) = seed_batch(&mut rng);
     let mlp = Mlp::new(&SIZES, &mut rng);
