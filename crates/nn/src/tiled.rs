@@ -15,7 +15,7 @@
 //! Deltas live for one tile at a time. In a last, partial tile the rows past the batch are
 //! zero in the input and in every activation and delta, so they add exactly nothing.
 //!
-//! The kernels ([`kernels`]) have an AVX2+FMA version, chosen when the CPU has it, and a
+//! The kernels (`kernels`) have an AVX2+FMA version, chosen when the CPU has it, and a
 //! portable one. Sums run in a fixed order, so a step is reproducible run to run; it equals
 //! the BLAS path up to float rounding (tested), and the two kernel sets differ from each
 //! other by rounding only.

@@ -453,7 +453,8 @@ impl Trainer {
 
     /// [`Trainer::compute_gradients`], telling the objective which training rows the batch
     /// holds when it was gathered from a training set; with `defer_first`, a sparse first
-    /// layer's weight gradient is left to [`Trainer::apply_adam`] (a step's path).
+    /// layer's weight gradient is left to [`Trainer::apply_adam`] (a step's path) when the
+    /// batch is one block of rows ([`sparse::BLOCK_ROWS`]).
     fn gradients(
         &mut self,
         input: Input,
@@ -545,7 +546,10 @@ impl Trainer {
 
         for l in (0..layers).rev() {
             let delta = self.deltas[l].slice(s![..n, ..]);
-            if l == 0 && sparse && defer_first {
+            // A row at a time inside Adam reads any of the batch's deltas for each row;
+            // past one block of rows they outgrow the cache, and the gradient is made
+            // block by block instead.
+            if l == 0 && sparse && defer_first && n <= sparse::BLOCK_ROWS {
                 self.first_grad_deferred = true;
             } else if l == 0 && sparse {
                 let k = self.grad_w[0].ncols();
