@@ -189,10 +189,17 @@ fn bench_batch_sizes(c: &mut Criterion) {
     group.sample_size(10);
     for batch in [256, 1024, 4096] {
         group.throughput(Throughput::Elements(batch as u64));
-        let trainer = Trainer::new(mlp.clone(), 1e-3, batch)
-            .with_dropout(0.2, ChaCha8Rng::seed_from_u64(47));
+        let trainer =
+            Trainer::new(mlp.clone(), 1e-3, batch).with_dropout(0.2, ChaCha8Rng::seed_from_u64(47));
         let name = format!("muv_step_{batch}");
-        bench_indexed(&mut group, &name, trainer, (&x, &y, &observed), batch, &MUV_MEASURED);
+        bench_indexed(
+            &mut group,
+            &name,
+            trainer,
+            (&x, &y, &observed),
+            batch,
+            &MUV_MEASURED,
+        );
     }
     group.finish();
 }

@@ -491,13 +491,10 @@ pub(crate) mod tests {
         };
         let rows = generate_mbti(&params, &mut ChaCha8Rng::seed_from_u64(1));
         let corpus = corpus_from_rows(&rows);
-        for k in 0..4 {
+        for (k, &real) in REAL_POSITIVE_SHARE.iter().enumerate() {
             let share = corpus.labels.column(k).sum() as f64 / 4000.0;
-            let se = (REAL_POSITIVE_SHARE[k] * (1.0 - REAL_POSITIVE_SHARE[k]) / 4000.0).sqrt();
-            assert!(
-                (share - REAL_POSITIVE_SHARE[k]).abs() < 5.0 * se,
-                "axis {k}: {share}"
-            );
+            let se = (real * (1.0 - real) / 4000.0).sqrt();
+            assert!((share - real).abs() < 5.0 * se, "axis {k}: {share}");
         }
         assert!(rows.iter().all(|(_, p)| p.split("|||").count() == 5));
         assert!(rows.iter().any(|(_, p)| p.contains("https://")));

@@ -133,7 +133,9 @@ impl SparseRows {
     /// Where each block of rows ends ([`BLOCK_ROWS`] rows a block, the last one shorter).
     fn block_ends(&self) -> impl Iterator<Item = usize> {
         let n = self.rows;
-        (0..n).step_by(BLOCK_ROWS).map(move |start| (start + BLOCK_ROWS).min(n))
+        (0..n)
+            .step_by(BLOCK_ROWS)
+            .map(move |start| (start + BLOCK_ROWS).min(n))
     }
 
     fn n_columns(&self) -> usize {
@@ -472,7 +474,10 @@ mod tests {
     fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
         let blocks = [BLOCK_ROWS, BLOCK_ROWS + 1, 2 * BLOCK_ROWS + 77];
-        for (n, k) in [(23, 37), (8, 32), (1, 20)].into_iter().chain(blocks.map(|n| (n, 24))) {
+        for (n, k) in [(23, 37), (8, 32), (1, 20)]
+            .into_iter()
+            .chain(blocks.map(|n| (n, 24)))
+        {
             let d = 120;
             let full = |j: usize| (40..47).contains(&j) || j >= 110;
             let x = Array2::from_shape_fn((n, d), |(_, j)| {
@@ -540,7 +545,11 @@ mod tests {
             let mut g = vec![0.0; k];
             for j in 0..d {
                 crate::adam::RowGradients::row(&mut rows, j, &mut g);
-                assert_eq!(bits(&g), bits(&expected[j * k..(j + 1) * k]), "{n} rows, row {j}");
+                assert_eq!(
+                    bits(&g),
+                    bits(&expected[j * k..(j + 1) * k]),
+                    "{n} rows, row {j}"
+                );
             }
         }
     }

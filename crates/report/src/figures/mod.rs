@@ -140,13 +140,13 @@ fn group_of(label: &str) -> Option<&'static str> {
     })
 }
 
-/// Where each legend entry goes (`x`, row) and the group headings drawn before entries
-/// that start a group, entries wrapping at `width`; and the number of rows. Headings only
-/// when the items span more than one group.
-fn legend_layout(
-    items: &[(String, RGBColor)],
-    width: u32,
-) -> (Vec<(i32, i32, Option<&'static str>)>, i32) {
+/// A legend entry's place: its `x`, its row, and the group heading drawn before it, if any.
+type LegendPlace = (i32, i32, Option<&'static str>);
+
+/// Where each legend entry goes and the group headings drawn before entries that start a
+/// group, entries wrapping at `width`; and the number of rows. Headings only when the items
+/// span more than one group.
+fn legend_layout(items: &[(String, RGBColor)], width: u32) -> (Vec<LegendPlace>, i32) {
     let groups: std::collections::BTreeSet<_> =
         items.iter().filter_map(|(l, _)| group_of(l)).collect();
     let grouped = groups.len() > 1;
