@@ -117,10 +117,6 @@ impl SparseRows {
         self.row_of.len()
     }
 
-    fn column(&self, j: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
-        self.entries(self.starts[j]..self.starts[j + 1])
-    }
-
     /// Entries `range` (of one column) as (row, value).
     #[inline(always)]
     fn entries(&self, range: Range<usize>) -> impl Iterator<Item = (usize, f32)> + '_ {
@@ -174,6 +170,16 @@ impl<'a> RowBlocks<'a> {
         };
         self.cursor[j] = to;
         from..to
+    }
+
+    /// The columns with entries in the block of rows ending at `end`, in column order, each
+    /// with the range of those entries.
+    #[inline(always)]
+    fn columns(&mut self, end: usize) -> impl Iterator<Item = (usize, Range<usize>)> + use<'_, 'a> {
+        (0..self.x.n_columns()).filter_map(move |j| {
+            let entries = self.take(j, end);
+            (!entries.is_empty()).then_some((j, entries))
+        })
     }
 }
 
@@ -279,11 +285,7 @@ fn sparse_affine(
     }
     let mut blocks = RowBlocks::new(x);
     for end in x.block_ends() {
-        for j in 0..x.n_columns() {
-            let entries = blocks.take(j, end);
-            if entries.is_empty() {
-                continue;
-            }
+        for (j, entries) in blocks.columns(end) {
             let w_row = &w[j * k..(j + 1) * k];
             for (r, v) in x.entries(entries) {
                 let out = &mut z[r * k..(r + 1) * k];
@@ -352,29 +354,12 @@ fn sparse_weight_grad(
         }
         dirty[j] = x.starts[j] < x.starts[j + 1];
     }
-    // Block by block, each row's terms in row order: a column's first entry sets its row
-    // of the gradient and the others add to it, as `weight_grad_row` sums them.
+    // Block by block, each row's terms in row order, as `weight_grad_row` sums them.
     let mut blocks = RowBlocks::new(x);
     for end in x.block_ends() {
-        for j in 0..x.n_columns() {
-            let range = blocks.take(j, end);
-            if range.is_empty() {
-                continue;
-            }
-            let g = &mut grad[j * k..(j + 1) * k];
-            let first = range.start == x.starts[j];
-            let mut entries = x.entries(range);
-            if first {
-                let (r, v) = entries.next().expect("a non-empty range");
-                for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-                    *gv = v * dv;
-                }
-            }
-            for (r, v) in entries {
-                for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-                    *gv += v * dv;
-                }
-            }
+        for (j, entries) in blocks.columns(end) {
+            let first = entries.start == x.starts[j];
+            sum_delta_rows(x, delta, entries, first, &mut grad[j * k..(j + 1) * k]);
         }
     }
 }
@@ -398,14 +383,32 @@ impl crate::adam::RowGradients for WeightGradRows<'_> {
 /// zero where it is set in none.
 #[inline(always)]
 fn weight_grad_row(x: &SparseRows, delta: &[f32], j: usize, g: &mut [f32]) {
-    let k = g.len();
-    let mut entries = x.column(j);
-    let Some((r, v)) = entries.next() else {
+    let entries = x.starts[j]..x.starts[j + 1];
+    if entries.is_empty() {
         g.fill(0.0);
-        return;
-    };
-    for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-        *gv = v * dv;
+    } else {
+        sum_delta_rows(x, delta, entries, true, g);
+    }
+}
+
+/// `Σ x[r,j] · delta[r,:]` over the non-empty `entries` of one column, in row order, into
+/// `g`: the first term sets `g` when `first` (the column's first entry), else every term
+/// adds to what `g` holds.
+#[inline(always)]
+fn sum_delta_rows(
+    x: &SparseRows,
+    delta: &[f32],
+    entries: Range<usize>,
+    first: bool,
+    g: &mut [f32],
+) {
+    let k = g.len();
+    let mut entries = x.entries(entries);
+    if first {
+        let (r, v) = entries.next().expect("a non-empty range");
+        for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
+            *gv = v * dv;
+        }
     }
     for (r, v) in entries {
         for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
