@@ -1,21 +1,26 @@
 //! The first layer on sparse inputs: molecular fingerprints have about 50 of 2,048 bits set,
 //! so a dense product spends almost all its time multiplying zeros.
 //!
-//! Layout: a batch is gathered as usual (row-major, `n × inputs`), then indexed by column
-//! ([`SparseRows`]: for each input column, the rows where it is non-zero and the values).
-//! Forward: `z[r] = b + Σ_j x[r,j] · W[j,:]`, a sum of the weight rows of the set bits,
-//! walked column by column so that each weight row is read once per block of
-//! `BLOCK_ROWS` rows while the block's outputs (`BLOCK_ROWS × width`, a few hundred KB)
-//! stay in cache. Backward: the weight gradient `Xᵀ·Δ` row `j` is `Σ_r x[r,j] · Δ[r,:]`
-//! over the rows where column `j` is set, block by block in a larger batch; rows of columns
-//! absent from the batch are zero. The gradient stays a full matrix, so
-//! Adam updates every weight exactly as it would after a dense product. Sums run in a fixed
-//! order: results are reproducible, and equal the dense path's up to float rounding.
+//! Layout: a batch's non-zeros ([`SparseRows`]), indexed from its rows of a training set's
+//! [`CsrMatrix`] or from a dense batch, both row by row and column by column.
+//! Forward: `z[r] = b + Σ_j x[r,j] · W[j,:]`, the sum of the weight rows of row `r`'s set
+//! columns. Backward: the weight gradient `Xᵀ·Δ` row `j` is `Σ_r x[r,j] · Δ[r,:]` over the
+//! rows where column `j` is set; rows of columns absent from the batch are zero. Both are
+//! sums of scaled rows ([`sums`]), made a chunk of 64 output columns at a time so that the
+//! rows they read stay in cache and the sums in registers. The gradient stays a full
+//! matrix, so Adam updates every weight exactly as it would after a dense product. Each sum
+//! adds its terms in a fixed order (columns, or rows, ascending): results are reproducible
+//! and the same bits on every CPU, and equal the dense path's up to float rounding.
 //! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
 //! kernel, by the same rule ([`SPARSE_BELOW`]).
 
+mod chunked;
+mod sums;
+mod walk;
+
 use ndarray::{ArrayView2, ArrayViewMut2};
 use std::ops::Range;
+use sums::Terms;
 
 /// The input density below which the first layer runs sparse, by default.
 pub const SPARSE_BELOW: f32 = 0.1;
@@ -31,16 +36,22 @@ pub(crate) fn max_nnz(width: usize, cells: usize, below: f32) -> Option<usize> {
     (!off).then_some((below * cells as f32) as usize)
 }
 
-/// The non-zeros of a batch, column by column (compressed sparse columns).
+/// The non-zeros of a batch, row by row for the forward pass and column by column for the
+/// weight gradient.
 #[derive(Clone, Debug, Default)]
 pub struct SparseRows {
     rows: usize,
-    /// `starts[j]..starts[j + 1]` index column `j`'s entries.
+    /// Row by row: `row_starts[r]..row_starts[r + 1]` index row `r`'s entries in `col_of`
+    /// and `row_values`, in column order.
+    row_starts: Vec<usize>,
+    col_of: Vec<u32>,
+    row_values: Vec<f32>,
+    /// Column by column: `starts[j]..starts[j + 1]` index column `j`'s entries in `row_of`
+    /// and `values`, in row order.
     starts: Vec<usize>,
     row_of: Vec<u32>,
     values: Vec<f32>,
-    // Scratch: the entries in row order, and each column's next free slot.
-    scratch: Vec<(u32, u32, f32)>,
+    /// Scratch: each column's next free slot.
     next: Vec<usize>,
 }
 
@@ -49,18 +60,18 @@ impl SparseRows {
     /// stops (returning false) as soon as more than `max_nnz` non-zeros are found.
     pub fn fill_from(&mut self, x: ArrayView2<f32>, max_nnz: usize) -> bool {
         let (n, d) = x.dim();
-        self.rows = n;
-        // Row by row first (the order x is stored in), then regrouped by column.
-        self.scratch.clear();
-        for (r, row) in x.rows().into_iter().enumerate() {
+        self.clear_rows(n);
+        for row in x.rows() {
             for (j, &v) in row.iter().enumerate() {
                 if v != 0.0 {
-                    if self.scratch.len() == max_nnz {
+                    if self.col_of.len() == max_nnz {
                         return false;
                     }
-                    self.scratch.push((j as u32, r as u32, v));
+                    self.col_of.push(j as u32);
+                    self.row_values.push(v);
                 }
             }
+            self.row_starts.push(self.col_of.len());
         }
         self.regroup(d);
         true
@@ -74,38 +85,51 @@ impl SparseRows {
         if nnz > max_nnz {
             return false;
         }
-        self.rows = rows.len();
-        self.scratch.clear();
-        for (k, &r) in rows.iter().enumerate() {
+        self.clear_rows(rows.len());
+        for &r in rows {
             let range = m.starts[r]..m.starts[r + 1];
-            for (&j, &v) in m.col_of[range.clone()].iter().zip(&m.values[range]) {
-                self.scratch.push((j, k as u32, v));
-            }
+            self.col_of.extend_from_slice(&m.col_of[range.clone()]);
+            self.row_values.extend_from_slice(&m.values[range]);
+            self.row_starts.push(self.col_of.len());
         }
         self.regroup(m.cols);
         true
     }
 
-    /// Groups the scratch entries (in row order) by column, keeping row order within each.
+    fn clear_rows(&mut self, n: usize) {
+        self.rows = n;
+        self.row_starts.clear();
+        self.row_starts.push(0);
+        self.col_of.clear();
+        self.row_values.clear();
+    }
+
+    /// Groups the entries (in row order) by column, keeping row order within each.
     fn regroup(&mut self, d: usize) {
         self.starts.clear();
         self.starts.resize(d + 1, 0);
-        for &(j, _, _) in &self.scratch {
+        for &j in &self.col_of {
             self.starts[j as usize + 1] += 1;
         }
         for j in 0..d {
             self.starts[j + 1] += self.starts[j];
         }
-        let nnz = self.scratch.len();
+        let nnz = self.col_of.len();
         self.row_of.resize(nnz, 0);
         self.values.resize(nnz, 0.0);
         self.next.clear();
         self.next.extend_from_slice(&self.starts[..d]);
-        for &(j, r, v) in &self.scratch {
-            let at = &mut self.next[j as usize];
-            self.row_of[*at] = r;
-            self.values[*at] = v;
-            *at += 1;
+        for r in 0..self.rows {
+            let entries = self.row_starts[r]..self.row_starts[r + 1];
+            for (&j, &v) in self.col_of[entries.clone()]
+                .iter()
+                .zip(&self.row_values[entries])
+            {
+                let at = &mut self.next[j as usize];
+                self.row_of[*at] = r as u32;
+                self.values[*at] = v;
+                *at += 1;
+            }
         }
     }
 
@@ -114,74 +138,73 @@ impl SparseRows {
     }
 
     pub fn nnz(&self) -> usize {
-        self.row_of.len()
-    }
-
-    /// Entries `range` (of one column) as (row, value).
-    #[inline(always)]
-    fn entries(&self, range: Range<usize>) -> impl Iterator<Item = (usize, f32)> + '_ {
-        self.row_of[range.clone()]
-            .iter()
-            .zip(&self.values[range])
-            .map(|(&r, &v)| (r as usize, v))
-    }
-
-    /// Where each block of rows ends ([`BLOCK_ROWS`] rows a block, the last one shorter).
-    fn block_ends(&self) -> impl Iterator<Item = usize> {
-        let n = self.rows;
-        (0..n)
-            .step_by(BLOCK_ROWS)
-            .map(move |start| (start + BLOCK_ROWS).min(n))
+        self.col_of.len()
     }
 
     fn n_columns(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
-}
 
-/// Rows of a batch the sparse kernels take at a time: a block's outputs or deltas
-/// (`BLOCK_ROWS × width` floats, 512 KB at width 512) stay in a core's L2 while the block's
-/// columns are walked. A larger batch is walked block by block, each row's terms still in
-/// the same order, so the results are the same bits as one walk over the whole batch.
-pub(crate) const BLOCK_ROWS: usize = 256;
-
-/// The batch's entries block of rows by block, column by column: for each column, a cursor
-/// at its first entry in the block to come (each column's entries are in row order).
-struct RowBlocks<'a> {
-    x: &'a SparseRows,
-    cursor: Vec<usize>,
-}
-
-impl<'a> RowBlocks<'a> {
-    fn new(x: &'a SparseRows) -> Self {
-        let cursor = x.starts[..x.n_columns()].to_vec();
-        RowBlocks { x, cursor }
-    }
-
-    /// Column `j`'s entries in rows below `end` not yet taken; blocks are taken in order.
+    /// Column `j`'s entries as (row, value), in row order.
     #[inline(always)]
-    fn take(&mut self, j: usize, end: usize) -> Range<usize> {
-        let (from, last) = (self.cursor[j], self.x.starts[j + 1]);
-        let to = if end == self.x.rows {
-            last
-        } else {
-            let rows = &self.x.row_of[from..last];
-            from + rows.iter().take_while(|&&r| (r as usize) < end).count()
-        };
-        self.cursor[j] = to;
-        from..to
+    fn column_entries(&self, j: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let entries = self.starts[j]..self.starts[j + 1];
+        self.row_of[entries.clone()]
+            .iter()
+            .zip(&self.values[entries])
+            .map(|(&r, &v)| (r as usize, v))
     }
 
-    /// The columns with entries in the block of rows ending at `end`, in column order, each
-    /// with the range of those entries.
+    /// Where column `j`'s entries begin.
+    fn column_start(&self, j: usize) -> usize {
+        self.starts[j]
+    }
+
+    /// The rows of column `j`'s entries from entry `from` on.
+    fn column_rows(&self, j: usize, from: usize) -> &[u32] {
+        &self.row_of[from..self.starts[j + 1]]
+    }
+
+    /// Row `r`'s terms of the forward sum: the rows of `w` (`stride` wide) of its set
+    /// columns.
     #[inline(always)]
-    fn columns(&mut self, end: usize) -> impl Iterator<Item = (usize, Range<usize>)> + use<'_, 'a> {
-        (0..self.x.n_columns()).filter_map(move |j| {
-            let entries = self.take(j, end);
-            (!entries.is_empty()).then_some((j, entries))
-        })
+    fn row_terms<'a>(&'a self, r: usize, w: &'a [f32], stride: usize) -> Terms<'a> {
+        let entries = self.row_starts[r]..self.row_starts[r + 1];
+        Terms {
+            src: w,
+            stride,
+            index: &self.col_of[entries.clone()],
+            base: 0,
+            values: &self.row_values[entries],
+        }
+    }
+
+    /// The weight gradient's terms of column-ordered `entries` (of one column): the rows
+    /// of `delta` (`stride` wide, its first row the batch's row `first`) of their rows.
+    #[inline(always)]
+    fn entry_terms<'a>(
+        &'a self,
+        entries: Range<usize>,
+        first: usize,
+        delta: &'a [f32],
+        stride: usize,
+    ) -> Terms<'a> {
+        Terms {
+            src: delta,
+            stride,
+            index: &self.row_of[entries.clone()],
+            base: first as u32,
+            values: &self.values[entries],
+        }
     }
 }
+
+/// The most rows for which the kernels walk the batch column by column ([`walk`]): their
+/// outputs or deltas (`rows × width` floats, 512 KB at width 512) stay in a core's L2
+/// cache, and so, for a step, the weight gradient is made a row at a time inside Adam
+/// ([`WeightGradRows`]), each row reading any of them. Larger batches are made a chunk of
+/// columns at a time ([`chunked`]).
+pub(crate) const CACHED_ROWS: usize = 256;
 
 /// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
 /// so that each batch is indexed from its rows' non-zeros ([`SparseRows::fill_from_rows`])
@@ -238,77 +261,43 @@ impl CsrMatrix {
 }
 
 /// `z = x · w + b` for sparse `x`, then ReLU when `relu`.
+///
+/// # Panics
+/// If `w` is not `x`'s width × `b.len()`, or `z` has too few rows or a different width.
 pub fn sparse_affine_into(
-    x: &SparseRows,
-    w: ArrayView2<f32>,
-    b: &[f32],
-    relu: bool,
-    z: ArrayViewMut2<f32>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, which is all the function enables.
-        return unsafe { sparse_affine_avx2(x, w, b, relu, z) };
-    }
-    sparse_affine(x, w, b, relu, z)
-}
-
-/// [`sparse_affine`] compiled for AVX2: eight lanes a vector instead of four, the same
-/// operations on every value (no fused multiply-add), so the same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sparse_affine_avx2(
-    x: &SparseRows,
-    w: ArrayView2<f32>,
-    b: &[f32],
-    relu: bool,
-    z: ArrayViewMut2<f32>,
-) {
-    sparse_affine(x, w, b, relu, z)
-}
-
-#[inline(always)]
-fn sparse_affine(
     x: &SparseRows,
     w: ArrayView2<f32>,
     b: &[f32],
     relu: bool,
     mut z: ArrayViewMut2<f32>,
 ) {
+    let (n, k) = (x.n_rows(), b.len());
+    assert_eq!(
+        w.dim(),
+        (x.n_columns(), k),
+        "weights do not match the inputs"
+    );
+    assert!(z.nrows() >= n && z.ncols() == k, "outputs do not match");
     let w = w.as_slice().expect("weights are row-major and contiguous");
-    let k = b.len();
     let z = z
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
-    for out in z.chunks_exact_mut(k.max(1)).take(x.n_rows()) {
-        out.copy_from_slice(b);
+    if n > CACHED_ROWS {
+        return chunked::affine(x, w, b, relu, z);
     }
-    let mut blocks = RowBlocks::new(x);
-    for end in x.block_ends() {
-        for (j, entries) in blocks.columns(end) {
-            let w_row = &w[j * k..(j + 1) * k];
-            for (r, v) in x.entries(entries) {
-                let out = &mut z[r * k..(r + 1) * k];
-                if v == 1.0 {
-                    for (o, &wv) in out.iter_mut().zip(w_row) {
-                        *o += wv;
-                    }
-                } else {
-                    for (o, &wv) in out.iter_mut().zip(w_row) {
-                        *o += v * wv;
-                    }
-                }
-            }
-        }
-    }
+    walk::affine(x, w, b, z);
     if relu {
-        z[..x.n_rows() * k].iter_mut().for_each(|o| *o = o.max(0.0));
+        z[..n * k].iter_mut().for_each(|o| *o = o.max(0.0));
     }
 }
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
 /// `x` are zero; `dirty[j]` says whether row `j` may hold a value from an earlier call, so
 /// that only those are cleared.
+///
+/// # Panics
+/// If `delta` has fewer rows than `x` or another width than `k`, or `grad` and `dirty`
+/// are not `x`'s width (× `k`).
 pub fn sparse_weight_grad_into(
     x: &SparseRows,
     delta: ArrayView2<f32>,
@@ -316,104 +305,52 @@ pub fn sparse_weight_grad_into(
     k: usize,
     dirty: &mut [bool],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, which is all the function enables.
-        return unsafe { sparse_weight_grad_avx2(x, delta, grad, k, dirty) };
-    }
-    sparse_weight_grad(x, delta, grad, k, dirty)
-}
-
-/// [`sparse_weight_grad`] compiled for AVX2 (the same bits, as [`sparse_affine_avx2`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sparse_weight_grad_avx2(
-    x: &SparseRows,
-    delta: ArrayView2<f32>,
-    grad: &mut [f32],
-    k: usize,
-    dirty: &mut [bool],
-) {
-    sparse_weight_grad(x, delta, grad, k, dirty)
-}
-
-#[inline(always)]
-fn sparse_weight_grad(
-    x: &SparseRows,
-    delta: ArrayView2<f32>,
-    grad: &mut [f32],
-    k: usize,
-    dirty: &mut [bool],
-) {
+    let d = x.n_columns();
+    assert!(
+        delta.nrows() >= x.n_rows() && delta.ncols() == k,
+        "deltas do not match"
+    );
+    assert!(
+        grad.len() == d * k && dirty.len() == d,
+        "gradient does not match"
+    );
     let delta = delta
         .as_slice()
         .expect("deltas are row-major and contiguous");
-    for j in 0..x.n_columns() {
-        if x.starts[j] == x.starts[j + 1] && dirty[j] {
+    for j in 0..d {
+        let set = x.starts[j] < x.starts[j + 1];
+        if !set && dirty[j] {
             grad[j * k..(j + 1) * k].fill(0.0);
         }
-        dirty[j] = x.starts[j] < x.starts[j + 1];
+        dirty[j] = set;
     }
-    // Block by block, each row's terms in row order, as `weight_grad_row` sums them.
-    let mut blocks = RowBlocks::new(x);
-    for end in x.block_ends() {
-        for (j, entries) in blocks.columns(end) {
-            let first = entries.start == x.starts[j];
-            sum_delta_rows(x, delta, entries, first, &mut grad[j * k..(j + 1) * k]);
-        }
+    if x.n_rows() > CACHED_ROWS {
+        chunked::weight_grad(x, delta, grad, k);
+    } else {
+        walk::weight_grad(x, delta, grad, k);
     }
 }
 
 /// The weight gradient `xᵀ · delta` a row at a time (`delta` row-major, the whole buffer),
 /// for Adam to update each row as it is made ([`crate::Adam::update_by_rows`]).
 pub(crate) struct WeightGradRows<'a> {
-    pub x: &'a SparseRows,
-    pub delta: &'a [f32],
+    x: &'a SparseRows,
+    delta: &'a [f32],
+}
+
+impl<'a> WeightGradRows<'a> {
+    /// # Panics
+    /// If `delta` holds fewer than `x`'s rows of `k`.
+    pub(crate) fn new(x: &'a SparseRows, delta: &'a [f32], k: usize) -> Self {
+        assert!(delta.len() >= x.n_rows() * k, "deltas do not match");
+        WeightGradRows { x, delta }
+    }
 }
 
 impl crate::adam::RowGradients for WeightGradRows<'_> {
     #[inline(always)]
     fn row(&mut self, j: usize, g: &mut [f32]) {
-        weight_grad_row(self.x, self.delta, j, g)
-    }
-}
-
-/// Row `j` of the weight gradient `xᵀ · delta` into `g` (`delta` row-major, rows `g.len()`
-/// long): `Σ_r x[r,j] · delta[r,:]` over the rows where column `j` is set, in row order;
-/// zero where it is set in none.
-#[inline(always)]
-fn weight_grad_row(x: &SparseRows, delta: &[f32], j: usize, g: &mut [f32]) {
-    let entries = x.starts[j]..x.starts[j + 1];
-    if entries.is_empty() {
-        g.fill(0.0);
-    } else {
-        sum_delta_rows(x, delta, entries, true, g);
-    }
-}
-
-/// `Σ x[r,j] · delta[r,:]` over the non-empty `entries` of one column, in row order, into
-/// `g`: the first term sets `g` when `first` (the column's first entry), else every term
-/// adds to what `g` holds.
-#[inline(always)]
-fn sum_delta_rows(
-    x: &SparseRows,
-    delta: &[f32],
-    entries: Range<usize>,
-    first: bool,
-    g: &mut [f32],
-) {
-    let k = g.len();
-    let mut entries = x.entries(entries);
-    if first {
-        let (r, v) = entries.next().expect("a non-empty range");
-        for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-            *gv = v * dv;
-        }
-    }
-    for (r, v) in entries {
-        for (gv, &dv) in g.iter_mut().zip(&delta[r * k..(r + 1) * k]) {
-            *gv += v * dv;
-        }
+        walk::grad_row(self.x, self.delta, j, g)
     }
 }
 
@@ -472,15 +409,20 @@ mod tests {
 
     /// The forward pass's sums are exactly the column-ordered sum, term by term: with
     /// columns set in every row (descriptors) beside sparse ones, rows and outputs of any
-    /// count, and a batch of one row.
+    /// count (outputs in full chunks, eight-wide ones and single ones), and a batch of one
+    /// row; ReLU after.
     #[test]
     fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let blocks = [BLOCK_ROWS, BLOCK_ROWS + 1, 2 * BLOCK_ROWS + 77];
-        for (n, k) in [(23, 37), (8, 32), (1, 20)]
-            .into_iter()
-            .chain(blocks.map(|n| (n, 24)))
-        {
+        for (n, k) in [
+            (23, 37),
+            (8, 32),
+            (1, 20),
+            (256, 24),
+            (589, 24),
+            (300, 139),
+            (40, 512),
+        ] {
             let d = 120;
             let full = |j: usize| (40..47).contains(&j) || j >= 110;
             let x = Array2::from_shape_fn((n, d), |(_, j)| {
@@ -505,23 +447,32 @@ mod tests {
             }
             let mut sparse = SparseRows::default();
             assert!(sparse.fill_from(x.view(), usize::MAX));
-            let mut z = Array2::zeros((n, k));
-            sparse_affine_into(&sparse, w.view(), &b, false, z.view_mut());
             let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&z), bits(&expected), "{n} rows, {k} outputs");
+            for relu in [false, true] {
+                let mut z = Array2::from_elem((n, k), f32::NAN);
+                sparse_affine_into(&sparse, w.view(), &b, relu, z.view_mut());
+                let expected = expected.mapv(|v| if relu { v.max(0.0) } else { v });
+                assert_eq!(bits(&z), bits(&expected), "{n} rows, {k} outputs, {relu}");
+            }
         }
     }
 
     #[test]
-    fn the_weight_gradient_is_the_row_ordered_sum_bit_for_bit_in_blocks_or_not() {
+    fn the_weight_gradient_is_the_row_ordered_sum_bit_for_bit_whole_or_a_row_at_a_time() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
-        let (d, k) = (90, 19);
+        for k in [19, 139] {
+            weight_gradient_bit_for_bit(&mut rng, k);
+        }
+    }
+
+    fn weight_gradient_bit_for_bit(rng: &mut impl Rng, k: usize) {
+        let d = 90;
         let mut grad = vec![f32::NAN; d * k];
         let mut dirty = vec![true; d];
-        // One block, several (the last one short), then one again: rows a batch leaves
-        // unset must be zeroed after a batch that set them.
-        for n in [40, 2 * BLOCK_ROWS + 33, BLOCK_ROWS + 1, 7] {
-            let x = sparse_input(n, d, &mut rng);
+        // Batches of several sizes one after another: rows a batch leaves unset must be
+        // zeroed after a batch that set them.
+        for n in [40, 545, 2100, 257, 7] {
+            let x = sparse_input(n, d, rng);
             let delta = Array2::from_shape_fn((n, k), |_| rng.random_range(-1.0f32..1.0));
             let mut expected = vec![0.0f32; d * k];
             for j in 0..d {
@@ -539,12 +490,9 @@ mod tests {
             assert!(sparse.fill_from(x.view(), usize::MAX));
             sparse_weight_grad_into(&sparse, delta.view(), &mut grad, k, &mut dirty);
             let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&grad), bits(&expected), "{n} rows");
-            // Adam's row at a time (a step's path for one block) gives the same rows.
-            let mut rows = WeightGradRows {
-                x: &sparse,
-                delta: delta.as_slice().unwrap(),
-            };
+            assert_eq!(bits(&grad), bits(&expected), "{n} rows, {k} wide");
+            // Adam's row at a time (a step's path for a small batch) gives the same rows.
+            let mut rows = WeightGradRows::new(&sparse, delta.as_slice().unwrap(), k);
             let mut g = vec![0.0; k];
             for j in 0..d {
                 crate::adam::RowGradients::row(&mut rows, j, &mut g);
@@ -572,6 +520,10 @@ mod tests {
         assert_eq!(
             (a.rows, &a.starts, &a.row_of, &a.values),
             (b.rows, &b.starts, &b.row_of, &b.values)
+        );
+        assert_eq!(
+            (&a.row_starts, &a.col_of, &a.row_values),
+            (&b.row_starts, &b.col_of, &b.row_values)
         );
         // The same limit on non-zeros, decided the same way.
         let nnz = a.nnz();

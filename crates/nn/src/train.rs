@@ -454,7 +454,7 @@ impl Trainer {
     /// [`Trainer::compute_gradients`], telling the objective which training rows the batch
     /// holds when it was gathered from a training set; with `defer_first`, a sparse first
     /// layer's weight gradient is left to [`Trainer::apply_adam`] (a step's path) when the
-    /// batch is one block of rows ([`sparse::BLOCK_ROWS`]).
+    /// batch's deltas stay in cache ([`sparse::CACHED_ROWS`]).
     fn gradients(
         &mut self,
         input: Input,
@@ -547,9 +547,9 @@ impl Trainer {
         for l in (0..layers).rev() {
             let delta = self.deltas[l].slice(s![..n, ..]);
             // A row at a time inside Adam reads any of the batch's deltas for each row;
-            // past one block of rows they outgrow the cache, and the gradient is made
-            // block by block instead.
-            if l == 0 && sparse && defer_first && n <= sparse::BLOCK_ROWS {
+            // past a few hundred rows they outgrow the cache, and the gradient is made
+            // whole, a chunk of columns at a time, instead.
+            if l == 0 && sparse && defer_first && n <= sparse::CACHED_ROWS {
                 self.first_grad_deferred = true;
             } else if l == 0 && sparse {
                 let k = self.grad_w[0].ncols();
@@ -611,10 +611,8 @@ impl Trainer {
         {
             let w = w.as_slice_mut().expect("contiguous");
             if l == 0 && deferred {
-                let rows = WeightGradRows {
-                    x: &self.sparse,
-                    delta: self.deltas[0].as_slice().expect("contiguous"),
-                };
+                let delta = self.deltas[0].as_slice().expect("contiguous");
+                let rows = WeightGradRows::new(&self.sparse, delta, b.len());
                 self.adam
                     .update_by_rows(0, lr_t, w, &mut self.grad_row, rows);
             } else {

@@ -1,0 +1,120 @@
+//! The sparse kernels for a batch of more than [`super::CACHED_ROWS`] rows, where a column
+//! walk's outputs or deltas no longer fit in cache: both are made a chunk of output columns
+//! at a time ([`chunks`], 64 wide), each sum held in registers over all its terms.
+//!
+//! A chunk's columns of the matrix the terms read (the weights forward, the deltas
+//! backward) are first copied out contiguously ([`pack_columns`]). Read in place they
+//! would be 256 bytes every 2 KB, which land in an eighth of L2's sets and thrash; packed,
+//! 2,089 weight rows make 535 KB and stay in L2 while every row of the batch reads them.
+//! The outputs a chunk writes, 256 bytes a row, are fetched a few rows ahead.
+
+use super::sums::{chunks, prefetch, sum_into, Isa, Start};
+use super::SparseRows;
+
+/// Rows (or gradient rows) ahead of the one being summed whose outputs are fetched.
+const AHEAD: usize = 8;
+
+/// Rows of deltas the weight gradient packs at a time: a chunk of them is 256 KB, which
+/// stays in L2 beside the chunk's gradient rows while the columns read it.
+const GRAD_BLOCK_ROWS: usize = 1024;
+
+/// `z[r] = b + Σ_j x[r,j] · w[j,:]`, then ReLU when `relu`, for every row of `x`
+/// (`w` the inputs × `b.len()`, `z` row-major, rows `b.len()` wide).
+pub(super) fn affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, z: &mut [f32]) {
+    let (k, n) = (b.len(), x.n_rows());
+    assert!(w.len() == x.n_columns() * k && z.len() >= n * k);
+    let isa = Isa::detect();
+    let mut packed = Vec::new();
+    for (at, width) in chunks(k) {
+        pack_columns(w, k, at, width, &mut packed);
+        for r in 0..n {
+            if r + AHEAD < n {
+                prefetch(&z[(r + AHEAD) * k + at..][..width]);
+            }
+            let out = &mut z[r * k + at..r * k + at + width];
+            let terms = x.row_terms(r, &packed, width);
+            // SAFETY: `isa` is the CPU's; a row's columns are below `x.n_columns()`, the
+            // rows of `packed` (`width` wide), asserted above.
+            unsafe { sum_into(isa, terms, Start::At(&b[at..at + width]), out) };
+            if relu {
+                out.iter_mut().for_each(|o| *o = o.max(0.0));
+            }
+        }
+    }
+}
+
+/// Every row of the weight gradient `xᵀ · delta` that `x` sets, `Σ_r x[r,j] · delta[r,:]`
+/// over the rows where column `j` is set, in row order, into `grad` (rows `k` wide); the
+/// other rows are left as they are.
+pub(super) fn weight_grad(x: &SparseRows, delta: &[f32], grad: &mut [f32], k: usize) {
+    let (d, n) = (x.n_columns(), x.n_rows());
+    assert!(delta.len() >= n * k && grad.len() == d * k);
+    let isa = Isa::detect();
+    let blocks = ColumnBlocks::new(x);
+    let mut packed = Vec::new();
+    for (at, width) in chunks(k) {
+        for (first, pieces) in blocks.iter() {
+            let end = (first + GRAD_BLOCK_ROWS).min(n);
+            pack_columns(&delta[first * k..end * k], k, at, width, &mut packed);
+            for (i, &(j, ref entries)) in pieces.iter().enumerate() {
+                if let Some(&(ahead, _)) = pieces.get(i + AHEAD) {
+                    prefetch(&grad[ahead * k + at..][..width]);
+                }
+                let start = if entries.start == x.column_start(j) {
+                    Start::FirstTerm
+                } else {
+                    Start::Dst // carried on from the block before
+                };
+                let terms = x.entry_terms(entries.clone(), first, &packed, width);
+                // SAFETY: `isa` is the CPU's; the entries are of rows `first..end`, the
+                // rows of `packed` (`width` wide), asserted above.
+                unsafe { sum_into(isa, terms, start, &mut grad[j * k + at..][..width]) };
+            }
+        }
+    }
+}
+
+/// Each block of [`GRAD_BLOCK_ROWS`] rows' pieces: the columns set in it, in order, each
+/// with the range of its entries in those rows; found once for every chunk.
+struct ColumnBlocks {
+    pieces: Vec<(usize, std::ops::Range<usize>)>,
+    /// Block `b`'s pieces are `pieces[ends[b]..ends[b + 1]]`.
+    ends: Vec<usize>,
+}
+
+impl ColumnBlocks {
+    fn new(x: &SparseRows) -> Self {
+        let d = x.n_columns();
+        let mut next: Vec<usize> = (0..d).map(|j| x.column_start(j)).collect();
+        let (mut pieces, mut ends) = (Vec::new(), vec![0]);
+        for first in (0..x.n_rows()).step_by(GRAD_BLOCK_ROWS) {
+            let end = first + GRAD_BLOCK_ROWS;
+            for (j, from) in next.iter_mut().enumerate() {
+                let rest = x.column_rows(j, *from);
+                let to = *from + rest.iter().take_while(|&&r| (r as usize) < end).count();
+                if to > *from {
+                    pieces.push((j, *from..to));
+                    *from = to;
+                }
+            }
+            ends.push(pieces.len());
+        }
+        ColumnBlocks { pieces, ends }
+    }
+
+    /// Each block's first row and pieces.
+    fn iter(&self) -> impl Iterator<Item = (usize, &[(usize, std::ops::Range<usize>)])> {
+        self.ends
+            .windows(2)
+            .enumerate()
+            .map(|(b, e)| (b * GRAD_BLOCK_ROWS, &self.pieces[e[0]..e[1]]))
+    }
+}
+
+/// Columns `at .. at + width` of row-major `m` (rows `k` wide), row by row, into `packed`.
+fn pack_columns(m: &[f32], k: usize, at: usize, width: usize, packed: &mut Vec<f32>) {
+    packed.clear();
+    for row in m.chunks_exact(k) {
+        packed.extend_from_slice(&row[at..at + width]);
+    }
+}
