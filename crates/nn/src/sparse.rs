@@ -5,14 +5,17 @@
 //! [`CsrMatrix`] or from a dense batch, both row by row and column by column.
 //! Forward: `z[r] = b + Σ_j x[r,j] · W[j,:]`, the sum of the weight rows of row `r`'s set
 //! columns. Backward: the weight gradient `Xᵀ·Δ` row `j` is `Σ_r x[r,j] · Δ[r,:]` over the
-//! rows where column `j` is set; rows of columns absent from the batch are zero. Both are
-//! sums of scaled rows ([`sums`]), made a chunk of 64 output columns at a time so that the
-//! rows they read stay in cache and the sums in registers. The gradient stays a full
-//! matrix, so Adam updates every weight exactly as it would after a dense product. Each sum
-//! adds its terms in a fixed order (columns, or rows, ascending): results are reproducible
-//! and the same bits on every CPU, and equal the dense path's up to float rounding.
+//! rows where column `j` is set; rows of columns absent from the batch are zero. The
+//! gradient stays a full matrix, so Adam updates every weight exactly as it would after a
+//! dense product.
+//!
+//! Two ways to make them, by the batch's size (256 rows): a small batch is walked
+//! column by column while its outputs or deltas stay in cache; a larger one is made a chunk
+//! of 64 output columns at a time, each sum held in registers. Either way every sum adds
+//! its terms in one fixed order (columns, or rows, ascending), so the two give the same
+//! bits, on every CPU; they equal the dense path's up to float rounding.
 //! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
-//! kernel, by the same rule ([`SPARSE_BELOW`]).
+//! kernels, by the same rule ([`SPARSE_BELOW`]).
 
 mod chunked;
 mod sums;
