@@ -92,11 +92,11 @@ fn fmt_ci(r: &Summary) -> String {
     }
 }
 
+/// The summary row of `strategy`'s `metric` on `task` at a point of the grid: a setting
+/// (variant, mechanism) and a rate.
 fn find<'a>(
     rows: &'a [Summary],
-    variant: &str,
-    mechanism: &str,
-    rate: f64,
+    (variant, mechanism, rate): (&str, &str, f64),
     strategy: &str,
     target: &str,
     task: &str,
@@ -168,8 +168,15 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
             let mut v: Vec<(String, &Summary)> = strategies
                 .iter()
                 .filter_map(|s| {
-                    find(rows, &variant, &mechanism, rate, s, target, "macro", metric)
-                        .map(|r| (s.clone(), r))
+                    find(
+                        rows,
+                        (&variant, &mechanism, rate),
+                        s,
+                        target,
+                        "macro",
+                        metric,
+                    )
+                    .map(|r| (s.clone(), r))
                 })
                 .filter(|(_, r)| r.mean.is_some())
                 .collect();
@@ -221,13 +228,13 @@ pub fn findings(rows: &[Summary], target: &str, labels: &RateLabels) -> String {
                 );
             }
             for s in &strategies {
-                let start = find(rows, &variant, &mechanism, lo, s, target, "macro", metric)
+                let start = find(rows, (&variant, &mechanism, lo), s, target, "macro", metric)
                     .and_then(|x| x.mean);
                 if start.is_none_or(|m| m < 0.9) {
                     continue; // only a fall from above 0.9 is news
                 }
                 let below = rates.iter().find(|&&r| {
-                    find(rows, &variant, &mechanism, r, s, target, "macro", metric)
+                    find(rows, (&variant, &mechanism, r), s, target, "macro", metric)
                         .and_then(|x| x.mean)
                         .is_some_and(|m| m < 0.9)
                 });
@@ -302,7 +309,7 @@ pub fn table(
             let cells: Vec<String> = strategies
                 .iter()
                 .map(|s| {
-                    let found = find(rows, &variant, &mechanism, rate, s, target, task, metric);
+                    let found = find(rows, (&variant, &mechanism, rate), s, target, task, metric);
                     match (labels.not_applicable(&variant, &mechanism, rate, s), found) {
                         (Some((why, _)), None) => format!("not applicable, {why}"),
                         (Some((why, _)), Some(r)) if r.mean.is_none() => {

@@ -347,7 +347,9 @@ fn one_by_one<'a>(
     } = *job;
     let tasks = data.n_tasks();
     let mut logits = Array2::zeros((inputs.test.dense().nrows(), tasks));
-    let mut grid_logits = inputs.grid.map(|g| Array2::zeros((g.dense().nrows(), tasks)));
+    let mut grid_logits = inputs
+        .grid
+        .map(|g| Array2::zeros((g.dense().nrows(), tasks)));
     let dev_x = nn::mlp::Inputs::new(dev.features.view());
     let mut histories = Vec::with_capacity(count);
     let mut fitted_rows = Vec::with_capacity(count);
@@ -585,11 +587,7 @@ fn predict(members: &[Member], x: &nn::mlp::Inputs, tasks: usize) -> Array2<f32>
     assemble(&models, x, tasks)
 }
 
-fn predict_models(
-    models: &[(Mlp, Vec<usize>)],
-    x: &nn::mlp::Inputs,
-    tasks: usize,
-) -> Array2<f32> {
+fn predict_models(models: &[(Mlp, Vec<usize>)], x: &nn::mlp::Inputs, tasks: usize) -> Array2<f32> {
     let refs: Vec<(&Mlp, &[usize])> = models.iter().map(|(m, t)| (m, t.as_slice())).collect();
     assemble(&refs, x, tasks)
 }
