@@ -2,8 +2,8 @@
 
 use criterion::{Criterion, Throughput};
 use datagen::mbti::{corpus_from_rows, generate_mbti, MbtiParams};
-use datagen::molecule::descriptors::descriptor_matrix;
-use datagen::molecule::ecfp::{fingerprint_matrix, EcfpParams};
+use datagen::molecule::ecfp::EcfpParams;
+use datagen::molecule::features::{feature_matrix, Block};
 use datagen::molecule::scaffold::scaffold_hash;
 use datagen::molecule::Molecule;
 use datagen::text::{hashed_counts, TfIdf};
@@ -77,7 +77,7 @@ pub fn bench(c: &mut Criterion) {
                 .iter()
                 .filter_map(|s| Molecule::from_smiles(s).ok())
                 .collect();
-            black_box(fingerprint_matrix(&molecules, &params))
+            black_box(feature_matrix(&molecules, &[Block::Ecfp(params)]))
         })
     });
     // The whole molecule feature set: parse, ECFP4, the 41 descriptors.
@@ -87,9 +87,9 @@ pub fn bench(c: &mut Criterion) {
                 .iter()
                 .filter_map(|s| Molecule::from_smiles(s).ok())
                 .collect();
-            black_box((
-                fingerprint_matrix(&molecules, &params),
-                descriptor_matrix(&molecules),
+            black_box(feature_matrix(
+                &molecules,
+                &[Block::Ecfp(params), Block::Descriptors],
             ))
         })
     });

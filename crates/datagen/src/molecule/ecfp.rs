@@ -12,8 +12,6 @@
 //! same on every platform and run.
 
 use super::Molecule;
-use ndarray::Array2;
-use rayon::prelude::*;
 
 /// Fingerprint settings. Default: radius 2 (ECFP4), 2048 bits, presence bits, RDKit's
 /// invariants.
@@ -194,19 +192,6 @@ pub fn ecfp(m: &Molecule, params: &EcfpParams) -> Vec<(usize, f32)> {
     out
 }
 
-/// Fingerprints of many molecules as a dense `(molecules, bits)` matrix.
-pub fn fingerprint_matrix(molecules: &[Molecule], params: &EcfpParams) -> Array2<f32> {
-    // On all cores, each molecule on its own: the same matrix in any order.
-    let bits: Vec<Vec<(usize, f32)>> = molecules.par_iter().map(|m| ecfp(m, params)).collect();
-    let mut x = Array2::zeros((molecules.len(), params.bits));
-    for (i, row) in bits.into_iter().enumerate() {
-        for (bit, v) in row {
-            x[[i, bit]] = v;
-        }
-    }
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,9 +273,9 @@ mod tests {
         assert!(f.iter().all(|&(b, _)| b < 8));
         let total: f32 = f.iter().map(|p| p.1).sum();
         assert_eq!(total as usize, identifiers(&m, 2).len());
-        let x = fingerprint_matrix(
+        let x = crate::molecule::features::feature_matrix(
             &[m.clone(), Molecule::from_smiles("O").unwrap()],
-            &EcfpParams::default(),
+            &[crate::molecule::features::Block::Ecfp(EcfpParams::default())],
         );
         assert_eq!(x.dim(), (2, 2048));
         assert!(x.iter().all(|&v| v == 0.0 || v == 1.0));

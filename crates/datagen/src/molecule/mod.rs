@@ -1,5 +1,6 @@
 //! Molecules: SMILES parsed into a graph ([`Molecule`]), ECFP / Morgan fingerprints
-//! ([`ecfp`]), Bemis–Murcko scaffolds ([`scaffold`]) and the Tox21-style CSV loader
+//! ([`ecfp`]), descriptors ([`descriptors`]), the feature table of both ([`features`]),
+//! Bemis–Murcko scaffolds ([`scaffold`]) and the Tox21-style CSV loader
 //! ([`load_smiles_csv`]).
 //!
 //! Parsing is the `purr` crate's (OpenSMILES); this module turns its adjacency list into
@@ -10,6 +11,7 @@
 mod aromaticity;
 pub mod descriptors;
 pub mod ecfp;
+pub mod features;
 mod load;
 pub mod scaffold;
 

@@ -17,7 +17,6 @@ mod topology;
 use super::{BondOrder, Molecule};
 use elements::{ELEMENTS, ISOTOPES};
 use ndarray::{Array2, ArrayView2};
-use rayon::prelude::*;
 use rings::Rings;
 use smarts::{HydrogenTest, Pattern, View};
 use std::sync::OnceLock;
@@ -209,19 +208,6 @@ pub fn descriptors(m: &Molecule) -> [f64; 41] {
         k3,
         if heavy == 0.0 { 0.0 } else { k1 * k2 / heavy },
     ]
-}
-
-/// Descriptors of many molecules as a `(molecules, 41)` matrix.
-pub fn descriptor_matrix(molecules: &[Molecule]) -> Array2<f32> {
-    // On all cores, each molecule on its own: the same matrix in any order.
-    let values: Vec<_> = molecules.par_iter().map(descriptors).collect();
-    let mut x = Array2::zeros((molecules.len(), NAMES.len()));
-    for (i, row) in values.into_iter().enumerate() {
-        for (j, v) in row.into_iter().enumerate() {
-            x[[i, j]] = v as f32;
-        }
-    }
-    x
 }
 
 /// How far from the training mean a standardised descriptor may lie, in training standard
