@@ -81,6 +81,10 @@ type Slot = Arc<OnceLock<Result<Arc<Base>, Arc<DataError>>>>;
 #[derive(Default)]
 pub struct DataCache {
     slots: Mutex<HashMap<String, Slot>>,
+    /// Where sources are built: a pool on every core (made on first use). A sweep's runs are
+    /// on a pool of one thread a job, where a source's parallel parts (featurising
+    /// molecules) would run on `--jobs` threads, one with `--jobs 1`.
+    builders: OnceLock<rayon::ThreadPool>,
 }
 
 impl DataCache {
@@ -96,9 +100,25 @@ impl DataCache {
             .or_default()
             .clone();
         slot.get_or_init(|| {
-            build(&run.spec.data, run.streams.data, base_dir)
-                .map(Arc::new)
-                .map_err(Arc::new)
+            let builders = self.builders.get_or_init(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .thread_name(|i| format!("masklab-data-{i}"))
+                    .build()
+                    .expect("a thread pool")
+            });
+            // Handed over from a thread of no pool: a sweep's worker waiting on another
+            // pool's `install` would take up its own pool's next run meanwhile, and that
+            // run, asking for this same source, would wait on this very slot for ever.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        builders.install(|| build(&run.spec.data, run.streams.data, base_dir))
+                    })
+                    .join()
+                    .expect("building a source does not panic")
+            })
+            .map(Arc::new)
+            .map_err(Arc::new)
         })
         .clone()
         .map_err(RunError::Data)
@@ -514,5 +534,40 @@ mod tests {
             );
             assert_eq!(Arc::ptr_eq(&a, &b), shared);
         }
+    }
+
+    /// A sweep's worker building a source while its pool holds another run of the same
+    /// source (one thread, `--jobs 1`) must not take that run up and wait on itself.
+    #[test]
+    fn runs_of_one_source_on_a_pool_of_one_thread_do_not_wait_on_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("table.csv");
+        std::fs::write(&csv, "a,y\n0.1,1\n0.2,0\n0.3,1\n").unwrap();
+        let runs = planned(&format!(
+            "source = \"csv\"\npath = \"{}\"\nlabel-columns = [\"y\"]",
+            csv.display()
+        ));
+        let (done, finished) = std::sync::mpsc::channel();
+        let base_dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            let cache = DataCache::default();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            let built: Vec<_> = pool.install(|| {
+                runs.par_iter()
+                    .with_max_len(1)
+                    .map(|run| cache.get(run, &base_dir).unwrap())
+                    .collect()
+            });
+            done.send(built.len()).unwrap();
+        });
+        let waited = std::time::Duration::from_secs(60);
+        assert_eq!(
+            finished.recv_timeout(waited),
+            Ok(2),
+            "the runs waited on each other"
+        );
     }
 }
