@@ -87,6 +87,7 @@ pub(crate) unsafe fn sum_into(isa: Isa, terms: Terms, start: Start, dst: &mut [f
 
 /// Asks for the cache lines of `s` ahead of their use (nothing off x86-64).
 #[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 pub(crate) fn prefetch(s: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     for line in s.chunks(16) {
