@@ -173,7 +173,7 @@ fn aromatic_symbol(a: &Aromatic) -> &'static str {
 impl Molecule {
     /// Parses a SMILES string (OpenSMILES, via `purr`). Stereo marks (`@`, `/`, `\`) are read
     /// and ignored: fingerprints here are not stereo-aware. Rings written in Kekulé form are
-    /// perceived as aromatic where Hückel's rule says so ([`aromaticity`]), so both
+    /// perceived as aromatic where Hückel's rule says so (`aromaticity`), so both
     /// spellings of a molecule are one molecule.
     pub fn from_smiles(smiles: &str) -> Result<Molecule, SmilesError> {
         let smiles = smiles.trim();

@@ -6,7 +6,7 @@
 //! `MurckoScaffold` keeps them. Acyclic molecules have the empty framework. Molecules are
 //! grouped by a key of their framework graph (element, aromaticity, charge, an aromatic
 //! nitrogen's hydrogen, bond orders) computed from a canonical labelling of it
-//! ([`canonical`]): two frameworks share a key only when they are the same graph, which a
+//! (`canonical`): two frameworks share a key only when they are the same graph, which a
 //! plain Weisfeiler–Lehman hash cannot promise (cyclododecane and two cyclohexanes look
 //! alike to it). Whole groups are assigned to train, dev and test, largest groups to train
 //! first, as chemprop and DeepChem do: a test molecule's scaffold is never seen in training.

@@ -1,8 +1,8 @@
 //! Experiment files, stage two: validation into the grid of fully resolved runs.
 //!
 //! Every rule is checked for the whole grid before anything runs or is written:
-//! [`resolve`] resolves and checks each section, [`options`] the strategies' parameters,
-//! [`grid`] forms the product of the axes and each run's id and stream seeds, [`lines`]
+//! `resolve` resolves and checks each section, `options` the strategies' parameters,
+//! `grid` forms the product of the axes and each run's id and stream seeds, `lines`
 //! finds where a key is written. Each run's random
 //! streams are derived from the experiment seed and the parts of the run's settings each
 //! stream depends on, so no result depends on thread count or run order.

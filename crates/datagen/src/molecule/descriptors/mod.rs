@@ -135,7 +135,7 @@ fn patterns() -> &'static Patterns {
 }
 
 /// One molecule's descriptors, in the order of [`NAMES`], with RDKit's arithmetic, quirks
-/// included (see [`electrons_less_hydrogens`]). [`Standardizer`] turns any value that is not
+/// included (see `electrons_less_hydrogens`). [`Standardizer`] turns any value that is not
 /// finite into the training mean.
 pub fn descriptors(m: &Molecule) -> [f64; 41] {
     let m = &without_plain_hydrogen_atoms(m);
