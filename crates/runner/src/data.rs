@@ -115,7 +115,7 @@ impl DataCache {
                         builders.install(|| build(&run.spec.data, run.streams.data, base_dir))
                     })
                     .join()
-                    .expect("building a source does not panic")
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
             .map(Arc::new)
             .map_err(Arc::new)
@@ -515,15 +515,20 @@ mod tests {
             .runs
     }
 
+    /// The planned runs of a small CSV source written into `dir`.
+    fn csv_runs(dir: &Path) -> Vec<PlannedRun> {
+        let csv = dir.join("table.csv");
+        std::fs::write(&csv, "a,y\n0.1,1\n0.2,0\n0.3,1\n0.4,0\n0.5,1\n0.6,0\n").unwrap();
+        planned(&format!(
+            "source = \"csv\"\npath = \"{}\"\nlabel-columns = [\"y\"]",
+            csv.display()
+        ))
+    }
+
     #[test]
     fn a_file_is_built_once_for_all_seeds_and_a_generated_source_once_a_stream() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("table.csv");
-        std::fs::write(&csv, "a,y\n0.1,1\n0.2,0\n0.3,1\n0.4,0\n0.5,1\n0.6,0\n").unwrap();
-        let file = planned(&format!(
-            "source = \"csv\"\npath = \"{}\"\nlabel-columns = [\"y\"]",
-            csv.display()
-        ));
+        let file = csv_runs(dir.path());
         let toy = planned("source = \"toy\"\nrows = 40");
         for (runs, shared) in [(file, true), (toy, false)] {
             assert_ne!(runs[0].streams.data, runs[1].streams.data);
@@ -541,12 +546,7 @@ mod tests {
     #[test]
     fn runs_of_one_source_on_a_pool_of_one_thread_do_not_wait_on_each_other() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = dir.path().join("table.csv");
-        std::fs::write(&csv, "a,y\n0.1,1\n0.2,0\n0.3,1\n").unwrap();
-        let runs = planned(&format!(
-            "source = \"csv\"\npath = \"{}\"\nlabel-columns = [\"y\"]",
-            csv.display()
-        ));
+        let runs = csv_runs(dir.path());
         let (done, finished) = std::sync::mpsc::channel();
         let base_dir = dir.path().to_path_buf();
         std::thread::spawn(move || {
