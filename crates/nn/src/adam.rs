@@ -61,6 +61,11 @@ impl Adam {
             "tensor {index} changed size"
         );
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, which is all the function enables.
+            return unsafe { update_avx512(rule, param, grad, m, v) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, which is all the function enables.
             return unsafe { update_avx2(rule, param, grad, m, v) };
@@ -87,6 +92,11 @@ impl Adam {
             param.len() == m.len() && row_len > 0 && param.len().is_multiple_of(row_len),
             "tensor {index} changed size"
         );
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, which is all the function enables.
+            return unsafe { update_by_rows_avx512(rule, param, g, m, v, grad_row) };
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, which is all the function enables.
@@ -118,6 +128,20 @@ pub trait RowGradients {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn update_by_rows_avx2(
+    rule: Rule,
+    param: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    grad_row: impl RowGradients,
+) {
+    update_by_rows(rule, param, g, m, v, grad_row)
+}
+
+/// [`update_by_rows`] compiled for AVX-512F: sixteen lanes a vector, the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn update_by_rows_avx512(
     rule: Rule,
     param: &mut [f32],
     g: &mut [f32],
@@ -166,6 +190,13 @@ unsafe fn update_avx2(rule: Rule, param: &mut [f32], grad: &[f32], m: &mut [f32]
     update(rule, param, grad, m, v)
 }
 
+/// [`update`] compiled for AVX-512F: sixteen lanes a vector, the same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn update_avx512(rule: Rule, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
+    update(rule, param, grad, m, v)
+}
+
 #[inline(always)]
 fn update(rule: Rule, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
     let Rule {
@@ -209,6 +240,61 @@ fn flushed(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each vector build (AVX-512F, AVX2, as the CPU has them) gives the portable build's
+    /// bits, over values of every size, moments about to be flushed, with and without
+    /// weight decay, and a length that leaves a tail after the full vectors.
+    #[test]
+    fn every_build_gives_the_portable_bits() {
+        let n = 16 * 5 + 11;
+        let value = |i: usize, s: usize| {
+            let x = ((i * 37 + s * 11) % 97) as f32 - 48.0;
+            x * [1e-3, 1.0, 1e-20, 7.0][(i + s) % 4]
+        };
+        for decay in [0.0, 0.01] {
+            let rule = Rule {
+                b1: 0.9,
+                b2: 0.999,
+                eps: 1e-7,
+                decay,
+                lr_t: 1e-3,
+            };
+            let start = |s: usize| (0..n).map(|i| value(i, s)).collect::<Vec<f32>>();
+            let (p, m, v) = (
+                start(1),
+                start(2),
+                start(3).iter().map(|x| x.abs()).collect(),
+            );
+            let grad = start(4);
+            let mut expected: (Vec<f32>, Vec<f32>, Vec<f32>) = (p, m, v);
+            let mut versions = vec![expected.clone(); 2];
+            {
+                let (p, m, v) = &mut expected;
+                update(rule, p, &grad, m, v);
+            }
+            #[cfg(target_arch = "x86_64")]
+            for (version, (p, m, v)) in versions.iter_mut().enumerate() {
+                let features = ["avx512f", "avx2"][version];
+                if !std::arch::is_x86_feature_detected!("avx512f") && version == 0 {
+                    continue;
+                }
+                if !std::arch::is_x86_feature_detected!("avx2") && version == 1 {
+                    continue;
+                }
+                // SAFETY: the CPU has the features the version enables (checked above).
+                unsafe {
+                    match version {
+                        0 => update_avx512(rule, p, &grad, m, v),
+                        _ => update_avx2(rule, p, &grad, m, v),
+                    }
+                }
+                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                for (got, want) in [(&*p, &expected.0), (&*m, &expected.1), (&*v, &expected.2)] {
+                    assert_eq!(bits(got), bits(want), "{features}, decay {decay}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn weight_decay_shrinks_before_the_adam_step() {

@@ -9,15 +9,18 @@
 //! gradient stays a full matrix, so Adam updates every weight exactly as it would after a
 //! dense product.
 //!
-//! Two ways to make them, by the batch's size (256 rows): a small batch is walked
-//! column by column while its outputs or deltas stay in cache; a larger one is made a chunk
-//! of 64 output columns at a time, each sum held in registers. Either way every sum adds
-//! its terms in one fixed order (columns, or rows, ascending), so the two give the same
-//! bits, on every CPU; they equal the dense path's up to float rounding.
+//! Every sum is held in registers a chunk of output columns at a time while it adds its
+//! terms ([`sums`]). The forward pass sums each row of the batch in turn ([`forward`]).
+//! The gradient is made by the batch's size (256 rows): a small batch's is walked column
+//! by column while its deltas stay in cache ([`walk`]); a larger one's in blocks of rows
+//! ([`chunked`]). Every sum adds its terms in one fixed order (columns, or rows,
+//! ascending), so every way and every CPU gives the same bits; they equal the dense
+//! path's up to float rounding.
 //! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
 //! kernels, by the same rule ([`SPARSE_BELOW`]).
 
 mod chunked;
+mod forward;
 mod sums;
 mod walk;
 
@@ -148,14 +151,9 @@ impl SparseRows {
         self.starts.len().saturating_sub(1)
     }
 
-    /// Column `j`'s entries as (row, value), in row order.
-    #[inline(always)]
-    fn column_entries(&self, j: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
-        let entries = self.starts[j]..self.starts[j + 1];
-        self.row_of[entries.clone()]
-            .iter()
-            .zip(&self.values[entries])
-            .map(|(&r, &v)| (r as usize, v))
+    /// Column `j`'s entries, as indices into the column-ordered entries.
+    fn column_range(&self, j: usize) -> Range<usize> {
+        self.starts[j]..self.starts[j + 1]
     }
 
     /// Where column `j`'s entries begin.
@@ -202,11 +200,10 @@ impl SparseRows {
     }
 }
 
-/// The most rows for which the kernels walk the batch column by column ([`walk`]): their
-/// outputs or deltas (`rows × width` floats, 512 KB at width 512) stay in a core's L2
-/// cache, and so, for a step, the weight gradient is made a row at a time inside Adam
-/// ([`WeightGradRows`]), each row reading any of them. Larger batches are made a chunk of
-/// columns at a time ([`chunked`]).
+/// The most rows whose weight gradient is walked column by column ([`walk`]): their
+/// deltas (`rows × width` floats, 512 KB at width 512) stay in a core's L2 cache, and so,
+/// for a step, the gradient is made a row at a time inside Adam ([`WeightGradRows`]), each
+/// row reading any of them. Larger batches' are made in blocks of rows ([`chunked`]).
 pub(crate) const CACHED_ROWS: usize = 256;
 
 /// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
@@ -285,13 +282,7 @@ pub fn sparse_affine_into(
     let z = z
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
-    if n > CACHED_ROWS {
-        return chunked::affine(x, w, b, relu, z);
-    }
-    walk::affine(x, w, b, z);
-    if relu {
-        z[..n * k].iter_mut().for_each(|o| *o = o.max(0.0));
-    }
+    forward::affine(x, w, b, relu, z);
 }
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
@@ -337,6 +328,7 @@ pub fn sparse_weight_grad_into(
 /// The weight gradient `xᵀ · delta` a row at a time (`delta` row-major, the whole buffer),
 /// for Adam to update each row as it is made ([`crate::Adam::update_by_rows`]).
 pub(crate) struct WeightGradRows<'a> {
+    isa: sums::Isa,
     x: &'a SparseRows,
     delta: &'a [f32],
 }
@@ -346,14 +338,15 @@ impl<'a> WeightGradRows<'a> {
     /// If `delta` holds fewer than `x`'s rows of `k`.
     pub(crate) fn new(x: &'a SparseRows, delta: &'a [f32], k: usize) -> Self {
         assert!(delta.len() >= x.n_rows() * k, "deltas do not match");
-        WeightGradRows { x, delta }
+        let isa = sums::Isa::detect();
+        WeightGradRows { isa, x, delta }
     }
 }
 
 impl crate::adam::RowGradients for WeightGradRows<'_> {
     #[inline(always)]
     fn row(&mut self, j: usize, g: &mut [f32]) {
-        walk::grad_row(self.x, self.delta, j, g)
+        walk::grad_row(self.isa, self.x, self.delta, j, g)
     }
 }
 
@@ -463,7 +456,7 @@ mod tests {
     #[test]
     fn the_weight_gradient_is_the_row_ordered_sum_bit_for_bit_whole_or_a_row_at_a_time() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
-        for k in [19, 139] {
+        for k in [19, 139, 300] {
             weight_gradient_bit_for_bit(&mut rng, k);
         }
     }

@@ -1,47 +1,23 @@
-//! The sparse kernels for a batch of more than [`super::CACHED_ROWS`] rows, where a column
-//! walk's outputs or deltas no longer fit in cache: both are made a chunk of output columns
-//! at a time ([`chunks`], 64 wide), each sum held in registers over all its terms.
+//! The weight gradient of a batch of more than [`super::CACHED_ROWS`] rows, whose deltas no
+//! longer fit in cache: made a chunk of gradient columns at a time ([`chunks`], 64 wide),
+//! for every gradient row in blocks of the batch's rows, each sum held in registers over
+//! all its terms.
 //!
-//! A chunk's columns of the matrix the terms read (the weights forward, the deltas
-//! backward) are first copied out contiguously ([`pack_columns`]). Read in place they
-//! would be 256 bytes every 2 KB, which land in an eighth of L2's sets and thrash; packed,
-//! 2,089 weight rows make 535 KB and stay in L2 while every row of the batch reads them.
-//! The outputs a chunk writes, 256 bytes a row, are fetched a few rows ahead.
+//! A chunk's columns of the block's deltas are first copied out contiguously
+//! ([`pack_columns`]). Read in place they would be 256 bytes every 2 KB, which land in an
+//! eighth of L2's sets and thrash; packed, 1,024 rows make 256 KB and stay in L2 while
+//! every gradient row reads them. The gradient rows a chunk writes, 256 bytes each, are
+//! fetched a few rows ahead.
 
-use super::sums::{chunks, prefetch, sum_into, Isa, Start};
+use super::sums::{chunks, prefetch, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
 
-/// Rows (or gradient rows) ahead of the one being summed whose outputs are fetched.
+/// Gradient rows ahead of the one being summed whose chunk is fetched.
 const AHEAD: usize = 8;
 
 /// Rows of deltas the weight gradient packs at a time: a chunk of them is 256 KB, which
 /// stays in L2 beside the chunk's gradient rows while the columns read it.
 const GRAD_BLOCK_ROWS: usize = 1024;
-
-/// `z[r] = b + Σ_j x[r,j] · w[j,:]`, then ReLU when `relu`, for every row of `x`
-/// (`w` the inputs × `b.len()`, `z` row-major, rows `b.len()` wide).
-pub(super) fn affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, z: &mut [f32]) {
-    let (k, n) = (b.len(), x.n_rows());
-    assert!(w.len() == x.n_columns() * k && z.len() >= n * k);
-    let isa = Isa::detect();
-    let mut packed = Vec::new();
-    for (at, width) in chunks(k) {
-        pack_columns(w, k, at, width, &mut packed);
-        for r in 0..n {
-            if r + AHEAD < n {
-                prefetch(&z[(r + AHEAD) * k + at..][..width]);
-            }
-            let out = &mut z[r * k + at..r * k + at + width];
-            let terms = x.row_terms(r, &packed, width);
-            // SAFETY: `isa` is the CPU's; a row's columns are below `x.n_columns()`, the
-            // rows of `packed` (`width` wide), asserted above.
-            unsafe { sum_into(isa, terms, Start::At(&b[at..at + width]), out) };
-            if relu {
-                out.iter_mut().for_each(|o| *o = o.max(0.0));
-            }
-        }
-    }
-}
 
 /// Every row of the weight gradient `xᵀ · delta` that `x` sets, `Σ_r x[r,j] · delta[r,:]`
 /// over the rows where column `j` is set, in row order, into `grad` (rows `k` wide); the
@@ -52,7 +28,7 @@ pub(super) fn weight_grad(x: &SparseRows, delta: &[f32], grad: &mut [f32], k: us
     let isa = Isa::detect();
     let blocks = ColumnBlocks::new(x);
     let mut packed = Vec::new();
-    for (at, width) in chunks(k) {
+    for (at, width) in chunks(isa, k, CHUNK) {
         for (first, pieces) in blocks.iter() {
             let end = (first + GRAD_BLOCK_ROWS).min(n);
             pack_columns(&delta[first * k..end * k], k, at, width, &mut packed);

@@ -1,19 +1,25 @@
-//! The one operation the chunked kernels ([`super::chunked`]) are made of: a sum of scaled
-//! rows of a matrix, `dst[i] = start[i] + Σ_t values[t] · src[(index[t] - base) · stride + i]`,
-//! added term by term in order, for a chunk of columns (`dst.len()` of them).
+//! The one operation the sparse kernels are made of: a sum of scaled rows of a matrix,
+//! `dst[i] = start[i] + Σ_t values[t] · src[(index[t] - base) · stride + i]`, added term by
+//! term in order, for a chunk of columns (`dst.len()` of them).
 //!
 //! The forward pass sums weight rows (one term per non-zero of an input row); the weight
-//! gradient sums delta rows (one term per row where an input column is set). The AVX2
-//! version keeps a whole chunk of [`CHUNK`] sums in eight registers while it walks the
-//! terms, so each term costs a load of the source row and no load or store of the sums.
-//! Both versions multiply and add separately (no fused multiply-add) in the same order,
-//! so they give the same bits; a term of value 1 adds its row as it is (the product would
-//! be exact).
+//! gradient sums delta rows (one term per row where an input column is set). The vector
+//! versions keep a whole chunk of sums in registers while they walk the terms, so each
+//! term costs a load of the source row and no load or store of the sums: AVX-512 holds
+//! up to 256 columns in sixteen registers, AVX2 64 in eight. Every version multiplies and
+//! adds separately (no fused multiply-add), each column's terms in the same order, so they
+//! give the same bits; a term of value 1 adds its row as it is (the product would be
+//! exact).
 
-/// Columns a chunk sums at once: eight AVX2 registers of eight lanes.
+/// Columns of the chunks the chunked kernels pack ([`super::chunked`]): eight AVX2
+/// registers, or four AVX-512 ones.
 pub(crate) const CHUNK: usize = 64;
-/// Lanes of an AVX2 register: the width of the chunks that follow the full ones.
+/// Lanes of an AVX2 register.
 const LANES: usize = 8;
+/// Lanes of an AVX-512 register.
+const LANES_512: usize = 16;
+/// The widest chunk the AVX-512 version holds: sixteen registers.
+const WIDE_512: usize = 256;
 
 /// Where a sum starts.
 #[derive(Clone, Copy, Debug)]
@@ -26,14 +32,17 @@ pub(crate) enum Start<'a> {
     Dst,
 }
 
-/// The columns of a row `k` wide as chunks `(at, width)`: [`CHUNK`] wide, then eight wide,
+/// The columns of a row `k` wide as chunks `(at, width)` that `isa` sums in registers:
+/// `widest` wide (at most [`Isa::widest`], a multiple of its lanes), then a register wide,
 /// then single columns.
-pub(crate) fn chunks(k: usize) -> impl Iterator<Item = (usize, usize)> {
-    let full = k / CHUNK * CHUNK;
-    let eights = full + (k - full) / LANES * LANES;
-    let wide = (0..full).step_by(CHUNK).map(|at| (at, CHUNK));
-    let eight = (full..eights).step_by(LANES).map(|at| (at, LANES));
-    wide.chain(eight).chain((eights..k).map(|at| (at, 1)))
+pub(crate) fn chunks(isa: Isa, k: usize, widest: usize) -> impl Iterator<Item = (usize, usize)> {
+    let lanes = isa.lanes();
+    debug_assert!(widest <= isa.widest() && widest.is_multiple_of(lanes));
+    let full = k / widest * widest;
+    let vectors = full + (k - full) / lanes * lanes;
+    let wide = (0..full).step_by(widest).map(move |at| (at, widest));
+    let one = (full..vectors).step_by(lanes).map(move |at| (at, lanes));
+    wide.chain(one).chain((vectors..k).map(|at| (at, 1)))
 }
 
 /// The terms of a sum: `values[t] · src[(index[t] - base) · stride ..]`.
@@ -50,17 +59,51 @@ pub(crate) struct Terms<'a> {
 /// Which version runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {
+    Avx512,
     Avx2,
     Portable,
 }
 
 impl Isa {
+    /// The widest version this CPU runs.
     pub(crate) fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Isa::Avx512;
+        }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             return Isa::Avx2;
         }
         Isa::Portable
+    }
+
+    /// Every version this CPU runs, the widest first.
+    #[cfg(test)]
+    pub(crate) fn available() -> Vec<Isa> {
+        let all = [Isa::Avx512, Isa::Avx2, Isa::Portable];
+        let detected = all
+            .iter()
+            .position(|&i| i == Isa::detect())
+            .expect("listed");
+        all[detected..].to_vec()
+    }
+
+    /// Columns a register holds (1 for the portable version, which has no chunk size).
+    fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => LANES_512,
+            Isa::Avx2 => LANES,
+            Isa::Portable => 1,
+        }
+    }
+
+    /// The widest chunk the version sums in registers.
+    pub(crate) fn widest(self) -> usize {
+        match self {
+            Isa::Avx512 => WIDE_512,
+            Isa::Avx2 | Isa::Portable => CHUNK,
+        }
     }
 }
 
@@ -68,15 +111,24 @@ impl Isa {
 /// source row).
 ///
 /// # Safety
-/// With [`Isa::Avx2`], the CPU has AVX2, and every `index[t] - base` is a row of `src`
-/// (`(index[t] - base + 1) · stride <= src.len()`, `dst.len() <= stride`): the caller's
-/// bounds, which the portable version checks itself. `values` is as long as `index`, a
-/// `Start::At` slice as long as `dst`, and a `Start::FirstTerm` sum has a term.
+/// With a vector version, the CPU has its features, and every term's row of `src` holds
+/// the chunk (`(index[t] - base) · stride + dst.len() <= src.len()`, `dst.len() <=
+/// stride`): the caller's bounds, which the portable version checks itself. `values` is
+/// as long as `index`, a `Start::At` slice as long as `dst`, and a `Start::FirstTerm` sum
+/// has a term.
 #[inline(always)]
 pub(crate) unsafe fn sum_into(isa: Isa, terms: Terms, start: Start, dst: &mut [f32]) {
     debug_assert_eq!(terms.index.len(), terms.values.len());
     debug_assert!(dst.len() <= terms.stride);
     match (isa, dst.len()) {
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, WIDE_512) => unsafe {
+            avx512::sum::<{ WIDE_512 / LANES_512 }>(terms, start, dst)
+        },
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, CHUNK) => unsafe { avx512::sum::<{ CHUNK / LANES_512 }>(terms, start, dst) },
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, LANES_512) => unsafe { avx512::sum::<1>(terms, start, dst) },
         #[cfg(target_arch = "x86_64")]
         (Isa::Avx2, CHUNK) => unsafe { avx2::sum::<{ CHUNK / LANES }>(terms, start, dst) },
         #[cfg(target_arch = "x86_64")]
@@ -188,28 +240,91 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{Start, Terms, LANES_512 as LANES};
+    use std::arch::x86_64::*;
+
+    /// [`super::sum_into`] for `V` registers of columns, the sums held in registers.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(super) unsafe fn sum<const V: usize>(terms: Terms, start: Start, dst: &mut [f32]) {
+        debug_assert_eq!(dst.len(), V * LANES);
+        let src = terms.src.as_ptr();
+        let row = |t: usize| {
+            src.add((*terms.index.get_unchecked(t) - terms.base) as usize * terms.stride)
+        };
+        let mut acc = [_mm512_setzero_ps(); V];
+        let first = match start {
+            Start::At(s) => {
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_loadu_ps(s.as_ptr().add(v * LANES));
+                }
+                0
+            }
+            Start::Dst => {
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_loadu_ps(dst.as_ptr().add(v * LANES));
+                }
+                0
+            }
+            Start::FirstTerm => {
+                let (p, x) = (row(0), _mm512_set1_ps(terms.values[0]));
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_mul_ps(x, _mm512_loadu_ps(p.add(v * LANES)));
+                }
+                1
+            }
+        };
+        for t in first..terms.index.len() {
+            let (p, x) = (row(t), *terms.values.get_unchecked(t));
+            if x == 1.0 {
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_add_ps(*a, _mm512_loadu_ps(p.add(v * LANES)));
+                }
+            } else {
+                let x = _mm512_set1_ps(x);
+                for (v, a) in acc.iter_mut().enumerate() {
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(x, _mm512_loadu_ps(p.add(v * LANES))));
+                }
+            }
+        }
+        let out = dst.as_mut_ptr();
+        for (v, a) in acc.iter().enumerate() {
+            _mm512_storeu_ps(out.add(v * LANES), *a);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn chunks_cover_every_column_once_widest_first() {
-        let c: Vec<_> = chunks(2 * CHUNK + 2 * LANES + 3).collect();
+        let c: Vec<_> = chunks(Isa::Avx2, 2 * CHUNK + 2 * LANES + 3, CHUNK).collect();
         assert_eq!(c[..2], [(0, CHUNK), (CHUNK, CHUNK)]);
         assert_eq!(c[2..4], [(128, 8), (136, 8)]);
         assert_eq!(c[4..], [(144, 1), (145, 1), (146, 1)]);
-        assert_eq!(chunks(0).count(), 0);
+        let c: Vec<_> = chunks(Isa::Avx512, 512 + 64 + 16 + 1, WIDE_512).collect();
+        assert_eq!(c[..2], [(0, 256), (256, 256)]);
+        assert_eq!(c[2..6], [(512, 16), (528, 16), (544, 16), (560, 16)]);
+        assert_eq!(c[6..], [(576, 16), (592, 1)]);
+        assert_eq!(chunks(Isa::Avx2, 0, CHUNK).count(), 0);
         assert_eq!(
-            chunks(5).collect::<Vec<_>>(),
+            chunks(Isa::Avx2, 5, CHUNK).collect::<Vec<_>>(),
             [(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]
         );
+        let portable: Vec<_> = chunks(Isa::Portable, 70, CHUNK).collect();
+        assert_eq!(portable[..2], [(0, 64), (64, 1)]);
+        assert_eq!(portable.len(), 7);
     }
 
     /// Every version and width gives the term-by-term sum's bits, from a start, from the
     /// first term or from what the destination holds, with terms of value 1 and others.
     #[test]
     fn each_version_is_the_term_by_term_sum_bit_for_bit() {
-        let stride = 150;
+        let stride = 300;
         let src: Vec<f32> = (0..stride * 10)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
             .collect();
@@ -217,7 +332,11 @@ mod tests {
         let values = [1.0f32, -0.3, 2.5, 1.0, 0.7];
         let bias: Vec<f32> = (0..stride).map(|i| i as f32 * 0.01 - 0.4).collect();
         let row = |t: usize, at: usize| (index[t] - base) as usize * stride + at;
-        for (at, w) in chunks(stride - 11).chain([(0, 3)]) {
+        let every_width = Isa::available().into_iter().flat_map(|isa| {
+            let widths = [isa.widest(), CHUNK];
+            widths.map(move |widest| chunks(isa, stride - 11, widest))
+        });
+        for (at, w) in every_width.flatten().chain([(0, 3)]) {
             let terms = Terms {
                 src: &src[at..],
                 stride,
@@ -240,7 +359,7 @@ mod tests {
                         *e += values[t] * src[row(t, at) + i];
                     }
                 }
-                for isa in [Isa::detect(), Isa::Portable] {
+                for isa in Isa::available() {
                     let mut dst: Vec<f32> = bias[..w].iter().map(|b| b * 3.0).collect();
                     // SAFETY: the detected set; every row is inside `src[at..]`.
                     unsafe { sum_into(isa, terms, start, &mut dst) };
