@@ -241,16 +241,21 @@ fn flushed(x: f32) -> f32 {
 mod tests {
     use super::*;
 
-    /// Each vector build (AVX-512F, AVX2, as the CPU has them) gives the portable build's
-    /// bits, over values of every size, moments about to be flushed, with and without
-    /// weight decay, and a length that leaves a tail after the full vectors.
+    /// Each vector build the CPU runs (AVX-512F, AVX2) gives the portable build's bits, over
+    /// values of every size, with and without weight decay, and a length that leaves a
+    /// tail after the full vectors.
     #[test]
     fn every_build_gives_the_portable_bits() {
         let n = 16 * 5 + 11;
-        let value = |i: usize, s: usize| {
-            let x = ((i * 37 + s * 11) % 97) as f32 - 48.0;
-            x * [1e-3, 1.0, 1e-20, 7.0][(i + s) % 4]
+        let values = |s: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let x = ((i * 37 + s * 11) % 97) as f32 - 48.0;
+                    x * [1e-3, 1.0, 1e-20, 7.0][(i + s) % 4]
+                })
+                .collect()
         };
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for decay in [0.0, 0.01] {
             let rule = Rule {
                 b1: 0.9,
@@ -259,39 +264,26 @@ mod tests {
                 decay,
                 lr_t: 1e-3,
             };
-            let start = |s: usize| (0..n).map(|i| value(i, s)).collect::<Vec<f32>>();
-            let (p, m, v) = (
-                start(1),
-                start(2),
-                start(3).iter().map(|x| x.abs()).collect(),
-            );
-            let grad = start(4);
-            let mut expected: (Vec<f32>, Vec<f32>, Vec<f32>) = (p, m, v);
-            let mut versions = vec![expected.clone(); 2];
-            {
-                let (p, m, v) = &mut expected;
-                update(rule, p, &grad, m, v);
-            }
+            let grad = values(4);
+            let v0: Vec<f32> = values(3).iter().map(|x| x.abs()).collect();
+            let (mut p, mut m, mut v) = (values(1), values(2), v0.clone());
+            update(rule, &mut p, &grad, &mut m, &mut v);
             #[cfg(target_arch = "x86_64")]
-            for (version, (p, m, v)) in versions.iter_mut().enumerate() {
-                let features = ["avx512f", "avx2"][version];
-                if !std::arch::is_x86_feature_detected!("avx512f") && version == 0 {
-                    continue;
+            for build in ["avx512f", "avx2"] {
+                let (mut q, mut mq, mut vq) = (values(1), values(2), v0.clone());
+                // SAFETY: each build runs only on a CPU with its features.
+                match build {
+                    "avx512f" if std::arch::is_x86_feature_detected!("avx512f") => unsafe {
+                        update_avx512(rule, &mut q, &grad, &mut mq, &mut vq)
+                    },
+                    "avx2" if std::arch::is_x86_feature_detected!("avx2") => unsafe {
+                        update_avx2(rule, &mut q, &grad, &mut mq, &mut vq)
+                    },
+                    _ => continue,
                 }
-                if !std::arch::is_x86_feature_detected!("avx2") && version == 1 {
-                    continue;
-                }
-                // SAFETY: the CPU has the features the version enables (checked above).
-                unsafe {
-                    match version {
-                        0 => update_avx512(rule, p, &grad, m, v),
-                        _ => update_avx2(rule, p, &grad, m, v),
-                    }
-                }
-                let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                for (got, want) in [(&*p, &expected.0), (&*m, &expected.1), (&*v, &expected.2)] {
-                    assert_eq!(bits(got), bits(want), "{features}, decay {decay}");
-                }
+                assert_eq!(bits(&q), bits(&p), "{build} weights, decay {decay}");
+                assert_eq!(bits(&mq), bits(&m), "{build} first moments, decay {decay}");
+                assert_eq!(bits(&vq), bits(&v), "{build} second moments, decay {decay}");
             }
         }
     }
