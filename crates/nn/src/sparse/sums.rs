@@ -184,117 +184,93 @@ fn portable(terms: Terms, start: Start, dst: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::{Start, Terms, LANES};
-    use std::arch::x86_64::*;
+/// A module `$module` of [`sum_into`]'s vector version for CPU feature `$feature`, whose
+/// registers hold `$lanes` columns, from its intrinsics: one body for every width.
+macro_rules! vector_sums {
+    (
+        $module:ident, $feature:literal, $lanes:ident,
+        $setzero:ident, $loadu:ident, $storeu:ident, $set1:ident, $add:ident, $mul:ident
+    ) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $module {
+            use super::{$lanes as LANES, Start, Terms};
+            use std::arch::x86_64::*;
 
-    /// [`super::sum_into`] for `V` registers of columns, the sums held in registers.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    pub(super) unsafe fn sum<const V: usize>(terms: Terms, start: Start, dst: &mut [f32]) {
-        debug_assert_eq!(dst.len(), V * LANES);
-        let src = terms.src.as_ptr();
-        let row = |t: usize| {
-            src.add((*terms.index.get_unchecked(t) - terms.base) as usize * terms.stride)
-        };
-        let mut acc = [_mm256_setzero_ps(); V];
-        let first = match start {
-            Start::At(s) => {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_loadu_ps(s.as_ptr().add(v * LANES));
+            /// [`super::sum_into`] for `V` registers of columns, the sums held in registers.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            pub(super) unsafe fn sum<const V: usize>(terms: Terms, start: Start, dst: &mut [f32]) {
+                debug_assert_eq!(dst.len(), V * LANES);
+                let src = terms.src.as_ptr();
+                let row = |t: usize| {
+                    src.add((*terms.index.get_unchecked(t) - terms.base) as usize * terms.stride)
+                };
+                let mut acc = [$setzero(); V];
+                let first = match start {
+                    Start::At(s) => {
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            *a = $loadu(s.as_ptr().add(v * LANES));
+                        }
+                        0
+                    }
+                    Start::Dst => {
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            *a = $loadu(dst.as_ptr().add(v * LANES));
+                        }
+                        0
+                    }
+                    Start::FirstTerm => {
+                        let (p, x) = (row(0), $set1(terms.values[0]));
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            *a = $mul(x, $loadu(p.add(v * LANES)));
+                        }
+                        1
+                    }
+                };
+                for t in first..terms.index.len() {
+                    let (p, x) = (row(t), *terms.values.get_unchecked(t));
+                    if x == 1.0 {
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            *a = $add(*a, $loadu(p.add(v * LANES)));
+                        }
+                    } else {
+                        let x = $set1(x);
+                        for (v, a) in acc.iter_mut().enumerate() {
+                            *a = $add(*a, $mul(x, $loadu(p.add(v * LANES))));
+                        }
+                    }
                 }
-                0
-            }
-            Start::Dst => {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_loadu_ps(dst.as_ptr().add(v * LANES));
-                }
-                0
-            }
-            Start::FirstTerm => {
-                let (p, x) = (row(0), _mm256_set1_ps(terms.values[0]));
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_mul_ps(x, _mm256_loadu_ps(p.add(v * LANES)));
-                }
-                1
-            }
-        };
-        for t in first..terms.index.len() {
-            let (p, x) = (row(t), *terms.values.get_unchecked(t));
-            if x == 1.0 {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_add_ps(*a, _mm256_loadu_ps(p.add(v * LANES)));
-                }
-            } else {
-                let x = _mm256_set1_ps(x);
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_add_ps(*a, _mm256_mul_ps(x, _mm256_loadu_ps(p.add(v * LANES))));
+                let out = dst.as_mut_ptr();
+                for (v, a) in acc.iter().enumerate() {
+                    $storeu(out.add(v * LANES), *a);
                 }
             }
         }
-        let out = dst.as_mut_ptr();
-        for (v, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(out.add(v * LANES), *a);
-        }
-    }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::{Start, Terms, LANES_512 as LANES};
-    use std::arch::x86_64::*;
-
-    /// [`super::sum_into`] for `V` registers of columns, the sums held in registers.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    pub(super) unsafe fn sum<const V: usize>(terms: Terms, start: Start, dst: &mut [f32]) {
-        debug_assert_eq!(dst.len(), V * LANES);
-        let src = terms.src.as_ptr();
-        let row = |t: usize| {
-            src.add((*terms.index.get_unchecked(t) - terms.base) as usize * terms.stride)
-        };
-        let mut acc = [_mm512_setzero_ps(); V];
-        let first = match start {
-            Start::At(s) => {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_loadu_ps(s.as_ptr().add(v * LANES));
-                }
-                0
-            }
-            Start::Dst => {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_loadu_ps(dst.as_ptr().add(v * LANES));
-                }
-                0
-            }
-            Start::FirstTerm => {
-                let (p, x) = (row(0), _mm512_set1_ps(terms.values[0]));
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_mul_ps(x, _mm512_loadu_ps(p.add(v * LANES)));
-                }
-                1
-            }
-        };
-        for t in first..terms.index.len() {
-            let (p, x) = (row(t), *terms.values.get_unchecked(t));
-            if x == 1.0 {
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_add_ps(*a, _mm512_loadu_ps(p.add(v * LANES)));
-                }
-            } else {
-                let x = _mm512_set1_ps(x);
-                for (v, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_add_ps(*a, _mm512_mul_ps(x, _mm512_loadu_ps(p.add(v * LANES))));
-                }
-            }
-        }
-        let out = dst.as_mut_ptr();
-        for (v, a) in acc.iter().enumerate() {
-            _mm512_storeu_ps(out.add(v * LANES), *a);
-        }
-    }
-}
+vector_sums!(
+    avx2,
+    "avx2",
+    LANES,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_add_ps,
+    _mm256_mul_ps
+);
+vector_sums!(
+    avx512,
+    "avx512f",
+    LANES_512,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_add_ps,
+    _mm512_mul_ps
+);
 
 #[cfg(test)]
 mod tests {
