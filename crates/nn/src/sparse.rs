@@ -10,10 +10,10 @@
 //! dense product.
 //!
 //! Every sum is held in registers a chunk of output columns at a time while it adds its
-//! terms ([`sums`]). The forward pass sums each row of the batch in turn ([`forward`]).
+//! terms (`sums`). The forward pass sums each row of the batch in turn (`forward`).
 //! The gradient is made by the batch's size (256 rows): a small batch's is walked column
-//! by column while its deltas stay in cache ([`walk`]); a larger one's in blocks of rows
-//! ([`chunked`]). Every sum adds its terms in one fixed order (columns, or rows,
+//! by column while its deltas stay in cache (`walk`); a larger one's in blocks of rows
+//! (`chunked`). Every sum adds its terms in one fixed order (columns, or rows,
 //! ascending), so every way and every CPU gives the same bits; they equal the dense
 //! path's up to float rounding.
 //! Scoring ([`crate::Mlp::forward`]) reads wide, sparse inputs through the same forward
