@@ -5,6 +5,7 @@ use crate::run::RunError;
 use datagen::input::Input;
 use datagen::mbti::{corpus_from_rows, generate_mbti, load_mbti, MbtiParams, TextCorpus};
 use datagen::molecule::descriptors::Standardizer;
+use datagen::molecule::features::FeatureRows;
 use datagen::text::{featurize_counts, hashed_counts};
 use datagen::{csvio, split, toy, DataError, Dataset, Mechanism, Rates, Split, TestRows};
 use ndarray::{Array2, Axis};
@@ -23,7 +24,12 @@ pub enum Base {
     Table(Dataset),
     /// Molecules' features and labels, with each molecule's SMILES for its scaffold key.
     Molecules {
+        /// The labels, and the features' names; the features themselves are `table`'s
+        /// (`data.features` has no columns).
         data: Dataset,
+        /// The features, each row's stored cells: a run takes each part's rows from it
+        /// dense ([`prepare`]).
+        table: Box<FeatureRows>,
         /// The descriptor columns, as computed: each run standardises them on its own
         /// training rows.
         descriptors: Option<std::ops::Range<usize>>,
@@ -179,7 +185,7 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                     record::spec::Invariants::Rdkit => datagen::molecule::ecfp::Invariants::Rdkit,
                 },
             };
-            let (features, feature_names, descriptors) =
+            let (table, feature_names, descriptors) =
                 feature_blocks(blocks, &loaded.molecules, &params);
             let complete = loaded.observed.iter().all(|&o| o);
             let skipped = (!loaded.skipped.is_empty()).then(|| {
@@ -205,13 +211,14 @@ pub fn build(spec: &DataSpec, seed: u64, base_dir: &Path) -> Result<Base, DataEr
                 descriptors,
                 data: Dataset {
                     feature_names,
-                    features,
+                    features: Array2::zeros((table.n_rows(), 0)),
                     truth: complete.then(|| loaded.labels.clone()),
                     labels: loaded.labels,
                     observed: loaded.observed,
                     task_names: loaded.task_names,
                 },
                 smiles: loaded.smiles,
+                table,
                 scaffolds: OnceLock::new(),
             }
         }
@@ -261,7 +268,11 @@ fn feature_blocks(
     blocks: &[record::spec::FeatureBlock],
     molecules: &[datagen::molecule::Molecule],
     params: &datagen::molecule::ecfp::EcfpParams,
-) -> (Array2<f32>, Vec<String>, Option<std::ops::Range<usize>>) {
+) -> (
+    Box<FeatureRows>,
+    Vec<String>,
+    Option<std::ops::Range<usize>>,
+) {
     use datagen::molecule::{descriptors, features::Block};
     let mut table = Vec::new();
     let mut names = Vec::new();
@@ -279,7 +290,7 @@ fn feature_blocks(
             }
         }
     }
-    let features = datagen::molecule::features::feature_matrix(molecules, &table);
+    let features = Box::new(datagen::molecule::features::feature_rows(molecules, &table));
     (features, names, descriptor_columns)
 }
 
@@ -381,13 +392,14 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         Base::Table(d) => (without_features(d), None),
         Base::Molecules {
             data: d,
+            table,
             descriptors,
             ..
         } => (
             without_features(d),
             descriptors
                 .as_ref()
-                .map(|c| Standardizer::fit(d.features.view(), c.clone(), &rows.train)),
+                .map(|c| Standardizer::fit_cells(|r, j| table.get(r, j), c.clone(), &rows.train)),
         ),
         Base::Text {
             corpus,
@@ -421,14 +433,12 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         _ => Vec::new(),
     };
     // The cached base's inputs, where `data` has none of its own (text's are this run's).
-    let cached = match base {
-        Base::Table(d) | Base::Molecules { data: d, .. } => Some(d.features.view()),
-        Base::Text { .. } => None,
-    };
     let part = |rows: &[usize]| {
         let mut part = data.select(rows);
-        if let Some(features) = cached {
-            part.features = features.select(Axis(0), rows);
+        match base {
+            Base::Table(d) => part.features = d.features.select(Axis(0), rows),
+            Base::Molecules { table, .. } => part.features = table.dense_rows(rows),
+            Base::Text { .. } => {}
         }
         if let Some(s) = &standardizer {
             s.apply(&mut part.features);

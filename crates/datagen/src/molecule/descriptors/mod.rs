@@ -229,12 +229,22 @@ pub struct Standardizer {
 impl Standardizer {
     /// The moments of columns `columns` of `x` over the rows `train`.
     pub fn fit(x: ArrayView2<f32>, columns: std::ops::Range<usize>, train: &[usize]) -> Self {
+        Self::fit_cells(|r, j| x[[r, j]], columns, train)
+    }
+
+    /// [`Standardizer::fit`] on a table read a cell at a time: `cell(r, j)` is row `r`'s
+    /// value in column `j` (a sparse table's, say).
+    pub fn fit_cells(
+        cell: impl Fn(usize, usize) -> f32,
+        columns: std::ops::Range<usize>,
+        train: &[usize],
+    ) -> Self {
         let first = columns.start;
         let moments = columns
             .map(|j| {
                 let values: Vec<f64> = train
                     .iter()
-                    .map(|&r| x[[r, j]] as f64)
+                    .map(|&r| cell(r, j) as f64)
                     .filter(|v| v.is_finite())
                     .collect();
                 let n = values.len().max(1) as f64;

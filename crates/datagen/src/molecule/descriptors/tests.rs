@@ -115,6 +115,9 @@ fn a_fitted_standardizer_applied_to_parts_gives_the_whole_matrix_standardised() 
         [100.0, 8.0, 3.0, 9.0]
     ];
     let fitted = Standardizer::fit(raw.view(), 1..3, &[3, 0, 2]);
+    // Read a cell at a time (as from a sparse table), the same moments to the bit.
+    let cells = Standardizer::fit_cells(|r, j| raw[[r, j]], 1..3, &[3, 0, 2]);
+    assert_eq!(cells, fitted);
     let mut whole = raw.clone();
     fitted.apply(&mut whole);
     for rows in [&[4usize, 1][..], &[0, 3, 2], &[]] {
