@@ -1,10 +1,18 @@
 //! Criterion benchmarks of masklab's kernels, one module per topic. Inputs come from fixed
-//! seeds; OpenBLAS runs on one thread, as it does inside a sweep.
+//! seeds; OpenBLAS runs on one thread and on the kernels it runs in a sweep.
 
-use criterion::{criterion_group, criterion_main};
+use criterion::criterion_group;
 
 mod datagen_kernels;
 mod nn_kernels;
 
 criterion_group!(benches, nn_kernels::bench, datagen_kernels::bench);
-criterion_main!(benches);
+
+/// `criterion_main!`'s body, after pinning OpenBLAS's kernels as `masklab` does.
+fn main() {
+    masklab::blas::pin_kernels();
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

@@ -1,4 +1,5 @@
-//! Control of the linked OpenBLAS.
+//! Control of the linked OpenBLAS: one thread, and the same kernels on every x86-64 with
+//! AVX2 and FMA.
 
 use std::ffi::{c_char, c_int, CStr};
 
@@ -28,4 +29,52 @@ pub fn config() -> String {
     unsafe { CStr::from_ptr(openblas_get_config()) }
         .to_string_lossy()
         .into_owned()
+}
+
+/// The OpenBLAS kernels masklab runs on an x86-64 with AVX2 and FMA, whatever the CPU
+/// (`OPENBLAS_CORETYPE`). Debian's OpenBLAS picks its kernels by CPU model (SkylakeX on an
+/// Intel with AVX-512, Cooperlake on a Zen 4, Haswell on a Zen 5), and each set sums in
+/// its own order, so the same molecule sweep wrote other bits on each. Pinned to one set,
+/// as MKL's `MKL_CBWR` pins MKL's, a result reproduces byte for byte on any such machine
+/// with the same OpenBLAS build; Haswell's set is the widest such machines all run.
+pub const PINNED_CORE: &str = "Haswell";
+
+/// The environment variable through which OpenBLAS takes its kernels at load.
+const CORE_VARIABLE: &str = "OPENBLAS_CORETYPE";
+
+/// Runs this program again with OpenBLAS's kernels pinned to [`PINNED_CORE`], if they are
+/// not yet and the CPU runs them. OpenBLAS reads its choice once, as the program loads, so
+/// the only way to change it is to start over: this replaces the process (same pid,
+/// arguments and environment, plus the variable). Returns without doing anything when the
+/// variable is already set (pinned already, or a user's own choice, which stands), when the
+/// CPU lacks AVX2 or FMA, or when the program cannot be started again (then OpenBLAS's own
+/// pick stays, and `masklab info` shows it).
+pub fn pin_kernels() {
+    if std::env::var_os(CORE_VARIABLE).is_some() || !runs_pinned_kernels() {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let mut args = std::env::args_os();
+    let Some(arg0) = args.next() else { return };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    // `exec` only returns on failure.
+    let _failed = std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env(CORE_VARIABLE, PINNED_CORE)
+        .exec();
+}
+
+/// Whether this CPU runs [`PINNED_CORE`]'s kernels.
+pub fn runs_pinned_kernels() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }

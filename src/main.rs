@@ -119,6 +119,7 @@ enum Command {
 /// Exit codes: 0 success, 1 a run failed or an I/O error, 2 a bad experiment file or
 /// argument, 130 interrupted.
 fn main() -> ExitCode {
+    masklab::blas::pin_kernels();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
@@ -155,6 +156,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "blas: {} ({} thread)",
                 masklab::blas::config(),
                 masklab::blas::threads()
+            );
+            println!(
+                "blas kernels: {}",
+                std::env::var("OPENBLAS_CORETYPE").map_or_else(
+                    |_| "OpenBLAS's pick for this CPU (OPENBLAS_CORETYPE unset)".to_string(),
+                    |core| format!(
+                        "{core} (OPENBLAS_CORETYPE; where it is unset and the CPU runs them, \
+                         masklab sets {})",
+                        masklab::blas::PINNED_CORE
+                    )
+                )
             );
             Ok(ExitCode::SUCCESS)
         }

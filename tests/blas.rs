@@ -25,6 +25,39 @@ fn info_command_reports_the_blas() {
     );
 }
 
+/// On an x86-64 with AVX2 and FMA, `masklab` runs OpenBLAS on one set of kernels whatever
+/// the CPU model, so that molecule results reproduce across such machines; a user's own
+/// `OPENBLAS_CORETYPE` stands.
+#[test]
+fn masklab_pins_the_blas_kernels_unless_told_otherwise() {
+    let info = |core: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_masklab"));
+        command.arg("info").env_remove("OPENBLAS_CORETYPE");
+        if let Some(core) = core {
+            command.env("OPENBLAS_CORETYPE", core);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let pinned = masklab::blas::runs_pinned_kernels();
+    let default = info(None);
+    assert_eq!(
+        default.contains(&format!("blas kernels: {} (", masklab::blas::PINNED_CORE)),
+        pinned,
+        "{default}"
+    );
+    if pinned {
+        let blas_line = default.lines().find(|l| l.starts_with("blas:")).unwrap();
+        assert!(blas_line.contains(masklab::blas::PINNED_CORE), "{default}");
+    }
+    let chosen = info(Some("Nehalem"));
+    assert!(
+        chosen.contains("blas kernels: Nehalem (") && chosen.contains("Nehalem "),
+        "{chosen}"
+    );
+}
+
 /// The toy path never reaches OpenBLAS: networks of the toy set's width train and are
 /// evaluated on masklab's own kernels. So the same toy sweep, with Debian's DYNAMIC_ARCH
 /// OpenBLAS forced onto another CPU's kernels (`OPENBLAS_CORETYPE`, as it would pick on
