@@ -11,6 +11,7 @@ criterion_group!(benches, nn_kernels::bench, datagen_kernels::bench);
 /// `criterion_main!`'s body, after pinning OpenBLAS's kernels as `masklab` does.
 fn main() {
     masklab::blas::pin_kernels();
+    eprintln!("blas: {}", masklab::blas::config());
     benches();
     criterion::Criterion::default()
         .configure_from_args()
