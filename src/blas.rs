@@ -32,15 +32,15 @@ pub fn config() -> String {
 }
 
 /// The OpenBLAS kernels masklab runs on an x86-64 with AVX2 and FMA, whatever the CPU
-/// (`OPENBLAS_CORETYPE`). Debian's OpenBLAS picks its kernels by CPU model (SkylakeX on an
-/// Intel with AVX-512, Cooperlake on a Zen 4, Haswell on a Zen 5), and each set sums in
-/// its own order, so the same molecule sweep wrote other bits on each. Pinned to one set,
-/// as MKL's `MKL_CBWR` pins MKL's, a result reproduces byte for byte on any such machine
-/// with the same OpenBLAS build; Haswell's set is the widest such machines all run.
+/// ([`CORE_VARIABLE`]). Debian's OpenBLAS picks its kernels by CPU model (SkylakeX on an
+/// Intel with AVX-512, Cooperlake on AMD's Zen 4 and Zen 5), and each set sums in its own
+/// order, so the same molecule sweep wrote other bits on each. Pinned to one set, as MKL's
+/// `MKL_CBWR` pins MKL's, a result reproduces byte for byte on any such machine with the
+/// same OpenBLAS build; Haswell's is the widest set that every such machine runs.
 pub const PINNED_CORE: &str = "Haswell";
 
 /// The environment variable through which OpenBLAS takes its kernels at load.
-const CORE_VARIABLE: &str = "OPENBLAS_CORETYPE";
+pub const CORE_VARIABLE: &str = "OPENBLAS_CORETYPE";
 
 /// Runs this program again with OpenBLAS's kernels pinned to [`PINNED_CORE`], if they are
 /// not yet and the CPU runs them. OpenBLAS reads its choice once, as the program loads, so
@@ -76,5 +76,16 @@ pub fn runs_pinned_kernels() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
+    }
+}
+
+/// Which kernels OpenBLAS runs and why, for `masklab info`.
+pub fn kernels() -> String {
+    match std::env::var(CORE_VARIABLE) {
+        Ok(core) => format!(
+            "{core} ({CORE_VARIABLE}; where it is unset and the CPU runs them, masklab sets \
+             {PINNED_CORE})"
+        ),
+        Err(_) => format!("OpenBLAS's pick for this CPU ({CORE_VARIABLE} unset)"),
     }
 }

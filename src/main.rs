@@ -157,17 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 masklab::blas::config(),
                 masklab::blas::threads()
             );
-            println!(
-                "blas kernels: {}",
-                std::env::var("OPENBLAS_CORETYPE").map_or_else(
-                    |_| "OpenBLAS's pick for this CPU (OPENBLAS_CORETYPE unset)".to_string(),
-                    |core| format!(
-                        "{core} (OPENBLAS_CORETYPE; where it is unset and the CPU runs them, \
-                         masklab sets {})",
-                        masklab::blas::PINNED_CORE
-                    )
-                )
-            );
+            println!("blas kernels: {}", masklab::blas::kernels());
             Ok(ExitCode::SUCCESS)
         }
         Command::Sweep {
