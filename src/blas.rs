@@ -42,29 +42,58 @@ pub const PINNED_CORE: &str = "Haswell";
 /// The environment variable through which OpenBLAS takes its kernels at load.
 pub const CORE_VARIABLE: &str = "OPENBLAS_CORETYPE";
 
+/// Set beside [`CORE_VARIABLE`] when masklab set it, so that a process that inherits both
+/// (a Slurm task submitted from a pinned `masklab`) tells masklab's pin from a user's choice.
+const PINNED_MARK: &str = "MASKLAB_PINNED_BLAS";
+
+/// What [`pin_kernels`] does about OpenBLAS's kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pin {
+    /// Leave them: pinned already, a user's choice, or a CPU that cannot run the pin.
+    Keep,
+    /// Start again on [`PINNED_CORE`]'s.
+    Set,
+    /// Start again on OpenBLAS's own pick: masklab's pin was inherited by a CPU that
+    /// cannot run it (a node without AVX2, say), where OpenBLAS would fault.
+    Unset,
+}
+
+fn pin_action(core: Option<&std::ffi::OsStr>, set_by_masklab: bool, cpu_runs_pin: bool) -> Pin {
+    match core {
+        None if cpu_runs_pin => Pin::Set,
+        Some(core) if set_by_masklab && core == PINNED_CORE && !cpu_runs_pin => Pin::Unset,
+        _ => Pin::Keep,
+    }
+}
+
 /// Runs this program again with OpenBLAS's kernels pinned to [`PINNED_CORE`], if they are
 /// not yet and the CPU runs them. OpenBLAS reads its choice once, as the program loads, so
 /// the only way to change it is to start over: this replaces the process (same pid,
 /// arguments and environment, plus the variable). Returns without doing anything when the
 /// variable is already set (pinned already, or a user's own choice, which stands), when the
 /// CPU lacks AVX2 or FMA, or when the program cannot be started again (then OpenBLAS's own
-/// pick stays, and `masklab info` shows it).
+/// pick stays, and `masklab info` shows it). A pin masklab made elsewhere and this CPU
+/// cannot run is undone the same way.
 pub fn pin_kernels() {
-    if std::env::var_os(CORE_VARIABLE).is_some() || !runs_pinned_kernels() {
-        return;
-    }
+    let action = pin_action(
+        std::env::var_os(CORE_VARIABLE).as_deref(),
+        std::env::var_os(PINNED_MARK).is_some(),
+        runs_pinned_kernels(),
+    );
     use std::os::unix::process::CommandExt;
     let mut args = std::env::args_os();
-    let Some(arg0) = args.next() else { return };
-    let Ok(exe) = std::env::current_exe() else {
+    let (Some(arg0), Ok(exe)) = (args.next(), std::env::current_exe()) else {
         return;
     };
+    let mut again = std::process::Command::new(exe);
+    again.arg0(arg0).args(args);
+    match action {
+        Pin::Keep => return,
+        Pin::Set => again.env(CORE_VARIABLE, PINNED_CORE).env(PINNED_MARK, "1"),
+        Pin::Unset => again.env_remove(CORE_VARIABLE).env_remove(PINNED_MARK),
+    };
     // `exec` only returns on failure.
-    let _failed = std::process::Command::new(exe)
-        .arg0(arg0)
-        .args(args)
-        .env(CORE_VARIABLE, PINNED_CORE)
-        .exec();
+    let _failed = again.exec();
 }
 
 /// Whether this CPU runs [`PINNED_CORE`]'s kernels.
@@ -82,10 +111,50 @@ pub fn runs_pinned_kernels() -> bool {
 /// Which kernels OpenBLAS runs and why, for `masklab info`.
 pub fn kernels() -> String {
     match std::env::var(CORE_VARIABLE) {
-        Ok(core) => format!(
-            "{core} ({CORE_VARIABLE}; where it is unset and the CPU runs them, masklab sets \
-             {PINNED_CORE})"
-        ),
+        Ok(core) if std::env::var_os(PINNED_MARK).is_some() => {
+            format!("{core} (pinned by masklab: {CORE_VARIABLE} was unset)")
+        }
+        Ok(core) => format!("{core} (the environment's {CORE_VARIABLE})"),
         Err(_) => format!("OpenBLAS's pick for this CPU ({CORE_VARIABLE} unset)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn masklab_pins_where_nothing_is_set_and_the_cpu_runs_the_kernels() {
+        assert_eq!(pin_action(None, false, true), Pin::Set);
+        assert_eq!(pin_action(None, false, false), Pin::Keep);
+    }
+
+    #[test]
+    fn a_users_choice_stands_even_where_it_names_the_pinned_kernels() {
+        for cpu in [true, false] {
+            assert_eq!(
+                pin_action(Some(OsStr::new("Nehalem")), false, cpu),
+                Pin::Keep
+            );
+            assert_eq!(
+                pin_action(Some(OsStr::new("Haswell")), false, cpu),
+                Pin::Keep
+            );
+        }
+    }
+
+    #[test]
+    fn an_inherited_pin_is_kept_where_it_runs_and_undone_where_it_cannot() {
+        assert_eq!(
+            pin_action(Some(OsStr::new(PINNED_CORE)), true, true),
+            Pin::Keep
+        );
+        assert_eq!(
+            pin_action(Some(OsStr::new(PINNED_CORE)), true, false),
+            Pin::Unset
+        );
+        // After the undo: nothing set, a CPU without the kernels, so OpenBLAS picks.
+        assert_eq!(pin_action(None, false, false), Pin::Keep);
     }
 }

@@ -32,7 +32,10 @@ fn info_command_reports_the_blas() {
 fn masklab_pins_the_blas_kernels_unless_told_otherwise() {
     let info = |core: Option<&str>| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_masklab"));
-        command.arg("info").env_remove("OPENBLAS_CORETYPE");
+        command
+            .arg("info")
+            .env_remove("OPENBLAS_CORETYPE")
+            .env_remove("MASKLAB_PINNED_BLAS");
         if let Some(core) = core {
             command.env("OPENBLAS_CORETYPE", core);
         }
@@ -48,10 +51,15 @@ fn masklab_pins_the_blas_kernels_unless_told_otherwise() {
         "{default}"
     );
     if pinned {
+        assert!(default.contains("pinned by masklab"), "{default}");
         let blas_line = default.lines().find(|l| l.starts_with("blas:")).unwrap();
         assert!(blas_line.contains(masklab::blas::PINNED_CORE), "{default}");
     }
     let chosen = info(Some("Nehalem"));
+    assert!(
+        chosen.contains("the environment's OPENBLAS_CORETYPE"),
+        "{chosen}"
+    );
     assert!(
         chosen.contains("blas kernels: Nehalem (") && chosen.contains("Nehalem "),
         "{chosen}"
