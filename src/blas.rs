@@ -75,11 +75,16 @@ fn pin_action(core: Option<&std::ffi::OsStr>, set_by_masklab: bool, cpu_runs_pin
 /// pick stays, and `masklab info` shows it). A pin masklab made elsewhere and this CPU
 /// cannot run is undone the same way.
 pub fn pin_kernels() {
-    let action = pin_action(
+    // Most starts keep what they have (every one after the first): nothing more to do.
+    let pin = match pin_action(
         std::env::var_os(CORE_VARIABLE).as_deref(),
         std::env::var_os(PINNED_MARK).is_some(),
         runs_pinned_kernels(),
-    );
+    ) {
+        Pin::Keep => return,
+        Pin::Set => true,
+        Pin::Unset => false,
+    };
     use std::os::unix::process::CommandExt;
     let mut args = std::env::args_os();
     let (Some(arg0), Ok(exe)) = (args.next(), std::env::current_exe()) else {
@@ -87,11 +92,11 @@ pub fn pin_kernels() {
     };
     let mut again = std::process::Command::new(exe);
     again.arg0(arg0).args(args);
-    match action {
-        Pin::Keep => return,
-        Pin::Set => again.env(CORE_VARIABLE, PINNED_CORE).env(PINNED_MARK, "1"),
-        Pin::Unset => again.env_remove(CORE_VARIABLE).env_remove(PINNED_MARK),
-    };
+    if pin {
+        again.env(CORE_VARIABLE, PINNED_CORE).env(PINNED_MARK, "1");
+    } else {
+        again.env_remove(CORE_VARIABLE).env_remove(PINNED_MARK);
+    }
     // `exec` only returns on failure.
     let _failed = again.exec();
 }
