@@ -88,7 +88,7 @@ fn bench_fingerprints(c: &mut Criterion) {
     group.bench_function("tox21_first_layer", |b| {
         b.iter(|| {
             let (w, bias) = (mlp.weights[0].view(), mlp.biases[0].as_slice().unwrap());
-            nn::sparse::sparse_affine_into(&first, w, bias, true, z.view_mut());
+            nn::sparse::sparse_affine_into(&first, w, bias, true, z.view_mut(), nn::Threads::ONE);
             black_box(&z);
         })
     });
@@ -187,11 +187,16 @@ fn bench_batch_sizes(c: &mut Criterion) {
     let mlp = Mlp::new(&[2089, 512, 128, 17], &mut rng);
     let mut group = c.benchmark_group("nn");
     group.sample_size(10);
-    for batch in [256, 1024, 4096] {
+    // The largest batch again on two threads (`Trainer::with_threads`: the same bits).
+    for (batch, threads) in [(256, 1), (1024, 1), (4096, 1), (4096, 2)] {
         group.throughput(Throughput::Elements(batch as u64));
-        let trainer =
-            Trainer::new(mlp.clone(), 1e-3, batch).with_dropout(0.2, ChaCha8Rng::seed_from_u64(47));
-        let name = format!("muv_step_{batch}");
+        let trainer = Trainer::new(mlp.clone(), 1e-3, batch)
+            .with_dropout(0.2, ChaCha8Rng::seed_from_u64(47))
+            .with_threads(nn::Threads::new(threads));
+        let name = match threads {
+            1 => format!("muv_step_{batch}"),
+            _ => format!("muv_step_{batch}_threads{threads}"),
+        };
         bench_indexed(
             &mut group,
             &name,

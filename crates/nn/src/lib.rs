@@ -52,6 +52,7 @@ pub mod metrics;
 pub mod mlp;
 pub mod objective;
 pub mod sparse;
+pub mod threads;
 pub mod tiled;
 pub mod train;
 
@@ -65,4 +66,5 @@ pub use loss::{masked_bce, plain_bce, plain_logit_bce, seed_masked_bce, Loss};
 pub use metrics::{evaluate, keras_accuracy, Metrics, TaskMetrics};
 pub use mlp::Mlp;
 pub use objective::{weighted_bce_into, Batch, Objective};
+pub use threads::Threads;
 pub use train::{Kernel, Trainer};

@@ -1,6 +1,7 @@
 //! The multi-layer perceptron: parameters, initialisation and inference.
 
 use crate::sparse::{self, sparse_affine_into, CsrMatrix, SparseRows, SPARSE_BELOW};
+use crate::threads::Threads;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
 use rand::Rng;
@@ -152,7 +153,14 @@ impl Mlp {
                 let (w, b, relu) = (self.weights[l].view(), &self.biases[l], l + 1 < layers);
                 let z = rest[0].slice_mut(s![..k, ..]);
                 if l == 0 {
-                    sparse_affine_into(&block, w, b.as_slice().expect("contiguous"), relu, z);
+                    sparse_affine_into(
+                        &block,
+                        w,
+                        b.as_slice().expect("contiguous"),
+                        relu,
+                        z,
+                        Threads::ONE,
+                    );
                 } else {
                     affine_into(before[l - 1].slice(s![..k, ..]), w, b, relu, z, &mut tile);
                 }

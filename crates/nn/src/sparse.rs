@@ -24,6 +24,7 @@ mod forward;
 mod sums;
 mod walk;
 
+use crate::threads::Threads;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use std::ops::Range;
 use sums::Terms;
@@ -156,6 +157,11 @@ impl SparseRows {
         self.starts[j]..self.starts[j + 1]
     }
 
+    /// Where row `r`'s entries begin (the non-zeros of the rows before it).
+    fn row_start(&self, r: usize) -> usize {
+        self.row_starts[r]
+    }
+
     /// Where column `j`'s entries begin.
     fn column_start(&self, j: usize) -> usize {
         self.starts[j]
@@ -260,7 +266,8 @@ impl CsrMatrix {
     }
 }
 
-/// `z = x · w + b` for sparse `x`, then ReLU when `relu`.
+/// `z = x · w + b` for sparse `x`, then ReLU when `relu`, its rows shared by `threads`
+/// (the same bits on any number).
 ///
 /// # Panics
 /// If `w` is not `x`'s width × `b.len()`, or `z` has too few rows or a different width.
@@ -270,6 +277,7 @@ pub fn sparse_affine_into(
     b: &[f32],
     relu: bool,
     mut z: ArrayViewMut2<f32>,
+    threads: Threads,
 ) {
     let (n, k) = (x.n_rows(), b.len());
     assert_eq!(
@@ -282,12 +290,13 @@ pub fn sparse_affine_into(
     let z = z
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
-    forward::affine(x, w, b, relu, z);
+    forward::affine(x, w, b, relu, z, threads);
 }
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
 /// `x` are zero; `dirty[j]` says whether row `j` may hold a value from an earlier call, so
-/// that only those are cleared.
+/// that only those are cleared. A batch of more than [`CACHED_ROWS`] rows has its gradient
+/// rows shared by `threads` (the same bits on any number).
 ///
 /// # Panics
 /// If `delta` has fewer rows than `x` or another width than `k`, or `grad` and `dirty`
@@ -298,6 +307,7 @@ pub fn sparse_weight_grad_into(
     grad: &mut [f32],
     k: usize,
     dirty: &mut [bool],
+    threads: Threads,
 ) {
     let d = x.n_columns();
     assert!(
@@ -319,7 +329,7 @@ pub fn sparse_weight_grad_into(
         dirty[j] = set;
     }
     if x.n_rows() > CACHED_ROWS {
-        chunked::weight_grad(x, delta, grad, k);
+        chunked::weight_grad(x, delta, grad, k, threads);
     } else {
         walk::weight_grad(x, delta, grad, k);
     }
@@ -380,7 +390,14 @@ mod tests {
         assert!(csr.fill_from(x.view(), usize::MAX));
         assert_eq!(csr.nnz(), x.iter().filter(|&&v| v != 0.0).count());
         let mut z = Array2::zeros((n, k));
-        sparse_affine_into(&csr, w.view(), b.as_slice().unwrap(), true, z.view_mut());
+        sparse_affine_into(
+            &csr,
+            w.view(),
+            b.as_slice().unwrap(),
+            true,
+            z.view_mut(),
+            Threads::ONE,
+        );
         let dense = (x.dot(&w) + &b).mapv(|v| v.max(0.0));
         for (a, e) in z.iter().zip(&dense) {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
@@ -388,7 +405,7 @@ mod tests {
         let delta = Array2::from_shape_fn((n, k), |_| rng.random_range(-1.0f32..1.0));
         let mut grad = vec![7.0f32; d * k]; // garbage where the previous batch wrote
         let mut dirty = vec![true; d];
-        sparse_weight_grad_into(&csr, delta.view(), &mut grad, k, &mut dirty);
+        sparse_weight_grad_into(&csr, delta.view(), &mut grad, k, &mut dirty, Threads::ONE);
         let dense_grad = x.t().dot(&delta);
         for (a, e) in grad.iter().zip(&dense_grad) {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
@@ -396,7 +413,7 @@ mod tests {
         // A second, different batch: the first batch's rows are cleared, not accumulated.
         let x2 = sparse_input(n, d, &mut rng);
         assert!(csr.fill_from(x2.view(), usize::MAX));
-        sparse_weight_grad_into(&csr, delta.view(), &mut grad, k, &mut dirty);
+        sparse_weight_grad_into(&csr, delta.view(), &mut grad, k, &mut dirty, Threads::ONE);
         let dense_grad = x2.t().dot(&delta);
         for (a, e) in grad.iter().zip(&dense_grad) {
             assert!((a - e).abs() < 1e-4, "{a} vs {e}");
@@ -444,11 +461,19 @@ mod tests {
             let mut sparse = SparseRows::default();
             assert!(sparse.fill_from(x.view(), usize::MAX));
             let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            for relu in [false, true] {
+            for (relu, threads) in [false, true]
+                .into_iter()
+                .flat_map(|r| [1, 2, 3].map(|t| (r, t)))
+            {
                 let mut z = Array2::from_elem((n, k), f32::NAN);
-                sparse_affine_into(&sparse, w.view(), &b, relu, z.view_mut());
+                let threads = Threads::new(threads);
+                sparse_affine_into(&sparse, w.view(), &b, relu, z.view_mut(), threads);
                 let expected = expected.mapv(|v| if relu { v.max(0.0) } else { v });
-                assert_eq!(bits(&z), bits(&expected), "{n} rows, {k} outputs, {relu}");
+                assert_eq!(
+                    bits(&z),
+                    bits(&expected),
+                    "{n} rows, {k} outputs, {relu}, {threads:?}"
+                );
             }
         }
     }
@@ -484,9 +509,29 @@ mod tests {
             }
             let mut sparse = SparseRows::default();
             assert!(sparse.fill_from(x.view(), usize::MAX));
-            sparse_weight_grad_into(&sparse, delta.view(), &mut grad, k, &mut dirty);
             let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&grad), bits(&expected), "{n} rows, {k} wide");
+            // Shared by threads or not; the last call leaves `grad` and `dirty` for the next
+            // batch as one call would.
+            for threads in [2, 3, 1].map(Threads::new) {
+                let (mut g, mut dirty_before) = (grad.clone(), dirty.clone());
+                sparse_weight_grad_into(
+                    &sparse,
+                    delta.view(),
+                    &mut g,
+                    k,
+                    &mut dirty_before,
+                    threads,
+                );
+                assert_eq!(bits(&g), bits(&expected), "{n} rows, {k} wide, {threads:?}");
+            }
+            sparse_weight_grad_into(
+                &sparse,
+                delta.view(),
+                &mut grad,
+                k,
+                &mut dirty,
+                Threads::ONE,
+            );
             // Adam's row at a time (a step's path for a small batch) gives the same rows.
             let mut rows = WeightGradRows::new(&sparse, delta.as_slice().unwrap(), k);
             let mut g = vec![0.0; k];
@@ -541,7 +586,7 @@ mod tests {
         assert!(csr.fill_from(Array2::<f32>::zeros((2, 3)).view(), 0));
         let (w, b) = (Array2::from_elem((3, 2), 1.0f32), [0.5f32, -0.5]);
         let mut z = Array2::from_elem((2, 2), 9.0f32);
-        sparse_affine_into(&csr, w.view(), &b, false, z.view_mut());
+        sparse_affine_into(&csr, w.view(), &b, false, z.view_mut(), Threads::new(2));
         assert_eq!(z, ndarray::array![[0.5, -0.5], [0.5, -0.5]]);
         assert!(csr.fill_from(Array2::<f32>::zeros((0, 3)).view(), 0));
         assert_eq!((csr.n_rows(), csr.nnz()), (0, 0));

@@ -8,6 +8,7 @@ use crate::sparse::{
     self, sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
     SPARSE_BELOW,
 };
+use crate::threads::Threads;
 use crate::tiled::{self, TiledBuffers};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2};
@@ -49,6 +50,8 @@ pub struct Trainer {
     kernel: Kernel,
     tiled: TiledBuffers,
     dropout: Option<Dropout>,
+    /// Threads a step on a batch of more than [`sparse::CACHED_ROWS`] rows may share.
+    threads: Threads,
 }
 
 /// Inverted dropout after every hidden layer (Srivastava et al. 2014): in training each
@@ -164,8 +167,18 @@ impl Trainer {
             kernel: Kernel::for_sizes(&sizes),
             tiled: TiledBuffers::new(&sizes),
             dropout: None,
+            threads: Threads::ONE,
             mlp,
         }
+    }
+
+    /// Lets a step on a batch of more than [`sparse::CACHED_ROWS`] rows share `threads`: the
+    /// sparse first layer's rows and weight-gradient rows, and the two products of each
+    /// dense layer's backward pass side by side ([`crate::threads`]). The steps are the
+    /// same bits on any number of threads.
+    pub fn with_threads(mut self, threads: Threads) -> Self {
+        self.threads = threads;
+        self
     }
 
     /// Inverted dropout at `rate` (in `[0, 1)`) after every hidden layer, its masks drawn
@@ -498,6 +511,10 @@ impl Trainer {
             Input::Dense(x) => (Some(x), self.index_sparse(x)),
             Input::Indexed { .. } => (None, true),
         };
+        let threads = match n > sparse::CACHED_ROWS {
+            true => self.threads,
+            false => Threads::ONE,
+        };
 
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
@@ -509,6 +526,7 @@ impl Trainer {
                     self.mlp.biases[0].as_slice().expect("contiguous"),
                     relu,
                     rest[0].slice_mut(s![..n, ..]),
+                    threads,
                 );
             } else {
                 let input = if l == 0 {
@@ -544,39 +562,16 @@ impl Trainer {
             &mut self.grad_b[layers - 1],
         );
 
-        for l in (0..layers).rev() {
-            let delta = self.deltas[l].slice(s![..n, ..]);
-            // A row at a time inside Adam reads any of the batch's deltas for each row;
-            // past a few hundred rows they outgrow the cache, and the gradient is made
-            // whole, a chunk of columns at a time, instead.
-            if l == 0 && sparse && defer_first && n <= sparse::CACHED_ROWS {
-                self.first_grad_deferred = true;
-            } else if l == 0 && sparse {
-                let k = self.grad_w[0].ncols();
-                let grad = self.grad_w[0].as_slice_mut().expect("contiguous");
-                sparse_weight_grad_into(&self.sparse, delta, grad, k, &mut self.dirty);
-            } else {
-                let input = if l == 0 {
-                    x.expect("a dense first layer reads the dense input")
-                } else {
-                    self.acts[l - 1].slice(s![..n, ..])
-                };
-                general_mat_mul(1.0, &input.t(), &delta, 0.0, &mut self.grad_w[l]);
-                if l == 0 {
-                    self.dirty.fill(true);
-                }
-            }
-            if l == 0 {
-                break; // no gradient with respect to the inputs is needed
-            }
+        for l in (1..layers).rev() {
+            // The weight gradient and the deltas below: two products side by side.
             let (below, from_l) = self.deltas.split_at_mut(l);
+            let delta = from_l[0].slice(s![..n, ..]);
             let mut prev = below[l - 1].slice_mut(s![..n, ..]);
-            general_mat_mul(
-                1.0,
-                &from_l[0].slice(s![..n, ..]),
-                &self.mlp.weights[l].t(),
-                0.0,
-                &mut prev,
+            let (input, weights) = (self.acts[l - 1].slice(s![..n, ..]), &self.mlp.weights[l]);
+            let grad = &mut self.grad_w[l];
+            threads.join(
+                || general_mat_mul(1.0, &input.t(), &delta, 0.0, grad),
+                || general_mat_mul(1.0, &delta, &weights.t(), 0.0, &mut prev),
             );
             // Through the dropout mask (a dropped unit's activation is 0, so ReLU's
             // derivative below zeroes it too; a kept one is scaled as it was forward).
@@ -586,13 +581,26 @@ impl Trainer {
             // ReLU's derivative and the bias gradient in one pass.
             relu_backward_and_column_sums(
                 prev.as_slice_mut().expect("contiguous"),
-                self.acts[l - 1]
-                    .slice(s![..n, ..])
-                    .as_slice()
-                    .expect("contiguous"),
+                input.as_slice().expect("contiguous"),
                 self.grad_b[l - 1].as_slice_mut().expect("contiguous"),
                 &mut self.tile,
             );
+        }
+        // The first layer's weight gradient (no gradient with respect to the inputs is
+        // needed). A row at a time inside Adam reads any of the batch's deltas for each
+        // row; past a few hundred rows they outgrow the cache, and the gradient is made
+        // whole, a chunk of columns at a time, instead.
+        let delta = self.deltas[0].slice(s![..n, ..]);
+        if sparse && defer_first && n <= sparse::CACHED_ROWS {
+            self.first_grad_deferred = true;
+        } else if sparse {
+            let k = self.grad_w[0].ncols();
+            let grad = self.grad_w[0].as_slice_mut().expect("contiguous");
+            sparse_weight_grad_into(&self.sparse, delta, grad, k, &mut self.dirty, threads);
+        } else {
+            let x = x.expect("a dense first layer reads the dense input");
+            general_mat_mul(1.0, &x.t(), &delta, 0.0, &mut self.grad_w[0]);
+            self.dirty.fill(true);
         }
         value
     }
@@ -830,6 +838,63 @@ mod tests {
                 train(None),
                 "dropout {dropout}, decay {decay}"
             );
+        }
+    }
+
+    /// Steps on batches of more than `CACHED_ROWS` rows split their work between threads;
+    /// every value is made by one of them whole, so the losses and weights are the same bits
+    /// on one thread, two or three, sparse first layer or dense, with dropout or without.
+    #[test]
+    fn steps_shared_by_threads_are_the_same_bits_as_on_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let (n, d) = (1300, 150);
+        let x = Array2::from_shape_simple_fn((n, d), || {
+            let u: f32 = rng.random();
+            if u < 0.04 {
+                1.0
+            } else if u < 0.05 {
+                u * 7.0
+            } else {
+                0.0
+            }
+        });
+        let y = Array2::from_shape_simple_fn((n, 3), || rng.random_range(0..2u8) as f32);
+        let o = Array2::from_shape_simple_fn((n, 3), || rng.random::<f32>() > 0.4);
+        let index = CsrMatrix::from_dense(x.view());
+        let mlp = Mlp::new(&[d, 96, 40, 3], &mut rng);
+        for (dropout, sparse_below) in [(0.0, SPARSE_BELOW), (0.2, SPARSE_BELOW), (0.2, 0.0)] {
+            let train = |threads: usize| {
+                let mut t = Trainer::new(mlp.clone(), 1e-3, 600)
+                    .with_dropout(dropout, ChaCha8Rng::seed_from_u64(3))
+                    .with_sparse_below(sparse_below)
+                    .with_kernel(Kernel::Blas)
+                    .with_threads(Threads::new(threads));
+                let mut batches = ChaCha8Rng::seed_from_u64(4);
+                let losses: Vec<u32> = (0..2)
+                    .map(|_| {
+                        let (xv, yv, ov) = (x.view(), y.view(), o.view());
+                        let loss = &mut Loss::masked();
+                        t.epoch_indexed(xv, Some(&index), yv, ov, 600, loss, &mut batches)
+                            .to_bits()
+                    })
+                    .collect();
+                let mlp = t.into_mlp();
+                let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                let weights: Vec<Vec<u32>> = mlp
+                    .weights
+                    .iter()
+                    .map(|w| bits(w.as_slice().unwrap()))
+                    .chain(mlp.biases.iter().map(|b| bits(b.as_slice().unwrap())))
+                    .collect();
+                (losses, weights)
+            };
+            let one = train(1);
+            for threads in [2, 3] {
+                assert!(
+                    train(threads) == one,
+                    "{threads} threads, dropout {dropout}, sparse below {sparse_below}"
+                );
+            }
         }
     }
 

@@ -67,6 +67,7 @@ pub fn execute(
     cache: &DataCache,
     base_dir: &Path,
     stop: &AtomicBool,
+    threads: nn::Threads,
 ) -> Result<RunOutput, RunError> {
     let base = cache.get(run, base_dir)?;
     let prepared = prepare(&base, run)?;
@@ -92,6 +93,7 @@ pub fn execute(
     let grid_inputs = grid.as_ref().map(|g| nn::mlp::Inputs::new(g.view()));
     let job = Job {
         run,
+        threads,
         data: train,
         inputs: Inputs {
             test: &test_inputs,
@@ -256,6 +258,8 @@ fn warn_if_empty(
 /// What training a run's networks reads besides the networks themselves.
 struct Job<'a> {
     run: &'a PlannedRun,
+    /// Threads each network's steps may share ([`nn::Trainer::with_threads`]).
+    threads: nn::Threads,
     /// The run's training rows after drops (its task names, for warnings).
     data: &'a datagen::Dataset,
     inputs: Inputs<'a>,
@@ -272,6 +276,7 @@ fn in_stages<'a>(
 ) -> Result<Trained, RunError> {
     let Job {
         run,
+        threads,
         data,
         inputs,
         stop,
@@ -290,7 +295,7 @@ fn in_stages<'a>(
         let mut members: Vec<Member> = networks
             .into_iter()
             .enumerate()
-            .map(|(index, net)| member(net, run, stage, index))
+            .map(|(index, net)| member(net, run, stage, index, threads))
             .collect();
         let dev_data = stage_dev.as_ref().unwrap_or(context.dev);
         let dev_x = nn::mlp::Inputs::new(dev_data.features.view());
@@ -341,6 +346,7 @@ fn one_by_one<'a>(
 ) -> Result<Trained, RunError> {
     let Job {
         run,
+        threads,
         data,
         inputs,
         stop,
@@ -367,7 +373,7 @@ fn one_by_one<'a>(
             y: y.view(),
             observed: observed.view(),
         };
-        let mut members = [member(net, run, 0, index)];
+        let mut members = [member(net, run, 0, index, threads)];
         let fitted = fit(&mut members, dev_rows, &run.spec.training, own.len(), stop)?;
         let (mlp, _) = &fitted.models[0];
         let place = |out: &mut Array2<f32>, x: &nn::mlp::Inputs| {
@@ -549,6 +555,7 @@ fn member<'a>(
     run: &PlannedRun,
     stage: usize,
     index: usize,
+    threads: nn::Threads,
 ) -> Member<'a> {
     let spec = &run.spec;
     let t = &spec.training;
@@ -570,7 +577,8 @@ fn member<'a>(
         capacity,
     )
     .with_dropout(t.dropout as f32, dropout_rng)
-    .with_weight_decay(t.weight_decay as f32);
+    .with_weight_decay(t.weight_decay as f32)
+    .with_threads(threads);
     Member {
         index: trainer.index_inputs(net.x.view()),
         trainer,
@@ -682,6 +690,7 @@ mod tests {
         let stop = AtomicBool::new(false);
         let job = Job {
             run: &run,
+            threads: nn::Threads::ONE,
             data: train,
             inputs,
             stop: &stop,
@@ -709,7 +718,7 @@ mod tests {
                 y: y.view(),
                 observed: o.view(),
             };
-            let mut members = [member(local, &run, 0, t)];
+            let mut members = [member(local, &run, 0, t, nn::Threads::ONE)];
             let alone = fit(&mut members, dev_rows, &run.spec.training, 1, &stop).unwrap();
             let z = alone.models[0].0.forward(test.features.view());
             assert_eq!(trained.logits.column(t), z.column(0), "task {t}");

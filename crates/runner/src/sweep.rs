@@ -21,7 +21,8 @@ pub use record::sweep::Provenance;
 #[derive(Clone, Debug)]
 pub struct SweepOptions {
     pub out: PathBuf,
-    /// Runs at once; BLAS is single-threaded inside each.
+    /// Runs at once; BLAS is single-threaded inside each, and the cores they leave idle
+    /// are shared by each run's steps.
     pub jobs: usize,
     /// `(k, n)`: take runs `k, k+n, k+2n, ...` of the grid.
     pub shard: Option<(usize, usize)>,
@@ -147,6 +148,8 @@ pub fn sweep(
         .map(PathBuf::from)
         .unwrap_or_default();
     let cache = DataCache::default();
+    // Cores the runs at once leave idle are shared by each run's steps (the same bits).
+    let threads = nn::Threads::new(host_cores() / opts.jobs.max(1));
     let entries = Mutex::new(Vec::new());
     let failures = Mutex::new(Vec::new());
     let write_error = Mutex::new(None);
@@ -162,7 +165,7 @@ pub fn sweep(
                 return;
             }
             let clock = Instant::now();
-            let outcome = execute(run, &cache, &base_dir, stop);
+            let outcome = execute(run, &cache, &base_dir, stop, threads);
             let wall = clock.elapsed().as_secs_f64();
             let (boundary, record) = match outcome {
                 Err(RunError::Interrupted) => return,
@@ -232,7 +235,7 @@ pub fn sweep(
         format: record::FORMAT,
         experiment: plan.name.clone(),
         provenance: opts.provenance.clone(),
-        host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        host_cores: host_cores(),
         jobs: opts.jobs,
         shard: opts.shard.map(|(k, n)| format!("{k}/{n}")),
         started_unix: started,
@@ -265,4 +268,9 @@ fn set_aside_damaged(done: &Done) -> Result<(), SweepError> {
 /// terminal: indicatif's own `println` would then print nothing).
 fn say(bar: &ProgressBar, line: String) {
     bar.suspend(|| eprintln!("{line}"));
+}
+
+/// The cores this process may run on (its CPU affinity: a Slurm task's own).
+fn host_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -11,6 +11,7 @@
 
 use super::sums::{chunks, prefetch, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
+use crate::threads::Threads;
 
 /// Gradient rows ahead of the one being summed whose chunk is fetched.
 const AHEAD: usize = 8;
@@ -21,20 +22,56 @@ const GRAD_BLOCK_ROWS: usize = 1024;
 
 /// Every row of the weight gradient `xᵀ · delta` that `x` sets, `Σ_r x[r,j] · delta[r,:]`
 /// over the rows where column `j` is set, in row order, into `grad` (rows `k` wide); the
-/// other rows are left as they are.
-pub(super) fn weight_grad(x: &SparseRows, delta: &[f32], grad: &mut [f32], k: usize) {
+/// other rows are left as they are. `threads` share the gradient rows, cut where they hold
+/// equal shares of the non-zeros; each packs its own deltas.
+pub(super) fn weight_grad(
+    x: &SparseRows,
+    delta: &[f32],
+    grad: &mut [f32],
+    k: usize,
+    threads: Threads,
+) {
     let (d, n) = (x.n_columns(), x.n_rows());
     assert!(delta.len() >= n * k && grad.len() == d * k);
-    let isa = Isa::detect();
     let blocks = ColumnBlocks::new(x);
+    let cuts = threads.cuts(d, |j| x.column_start(j));
+    let mut parts = Vec::new();
+    let mut rest = grad;
+    for columns in cuts.windows(2) {
+        let (part, after) = rest.split_at_mut((columns[1] - columns[0]) * k);
+        parts.push((columns[0]..columns[1], part));
+        rest = after;
+    }
+    threads.each(parts, |(columns, part)| {
+        gradient_rows(x, delta, &blocks, columns, part, k)
+    });
+}
+
+/// [`weight_grad`]'s rows `columns` (the inputs' columns), which `grad` holds.
+fn gradient_rows(
+    x: &SparseRows,
+    delta: &[f32],
+    blocks: &ColumnBlocks,
+    columns: std::ops::Range<usize>,
+    grad: &mut [f32],
+    k: usize,
+) {
+    let (n, offset) = (x.n_rows(), columns.start * k);
+    let isa = Isa::detect();
     let mut packed = Vec::new();
     for (at, width) in chunks(isa, k, CHUNK) {
         for (first, pieces) in blocks.iter() {
+            let from = pieces.partition_point(|p| p.0 < columns.start);
+            let to = pieces.partition_point(|p| p.0 < columns.end);
+            let pieces = &pieces[from..to];
+            if pieces.is_empty() {
+                continue;
+            }
             let end = (first + GRAD_BLOCK_ROWS).min(n);
             pack_columns(&delta[first * k..end * k], k, at, width, &mut packed);
             for (i, &(j, ref entries)) in pieces.iter().enumerate() {
                 if let Some(&(ahead, _)) = pieces.get(i + AHEAD) {
-                    prefetch(&grad[ahead * k + at..][..width]);
+                    prefetch(&grad[ahead * k - offset + at..][..width]);
                 }
                 let start = if entries.start == x.column_start(j) {
                     Start::FirstTerm
@@ -43,8 +80,8 @@ pub(super) fn weight_grad(x: &SparseRows, delta: &[f32], grad: &mut [f32], k: us
                 };
                 let terms = x.entry_terms(entries.clone(), first, &packed, width);
                 // SAFETY: `isa` is the CPU's; the entries are of rows `first..end`, the
-                // rows of `packed` (`width` wide), asserted above.
-                unsafe { sum_into(isa, terms, start, &mut grad[j * k + at..][..width]) };
+                // rows of `packed` (`width` wide), asserted by `weight_grad`.
+                unsafe { sum_into(isa, terms, start, &mut grad[j * k - offset + at..][..width]) };
             }
         }
     }

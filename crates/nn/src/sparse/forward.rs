@@ -11,19 +11,44 @@
 
 use super::sums::{chunks, sum_into, Isa, Start};
 use super::SparseRows;
+use crate::threads::Threads;
 
 /// `z[r] = b + Σ_j x[r,j] · w[j,:]`, then ReLU when `relu`, for every row of `x`
 /// (`w` the inputs × `b.len()`, `z` row-major, rows `b.len()` wide). Each row's terms are
-/// added in column order, so the same bits on every version.
-pub(super) fn affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, z: &mut [f32]) {
+/// added in column order, so the same bits on every version; `threads` share the rows, cut
+/// where they hold equal shares of the non-zeros.
+pub(super) fn affine(
+    x: &SparseRows,
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    z: &mut [f32],
+    threads: Threads,
+) {
     let (k, n) = (b.len(), x.n_rows());
     assert!(w.len() == x.n_columns() * k && z.len() >= n * k);
+    let cuts = threads.cuts(n, |r| x.row_start(r));
+    let mut parts = Vec::new();
+    let mut rest = &mut z[..n * k];
+    for rows in cuts.windows(2) {
+        let (part, after) = rest.split_at_mut((rows[1] - rows[0]) * k);
+        parts.push((rows[0], part));
+        rest = after;
+    }
+    threads.each(parts, |(first, part)| {
+        rows_affine(x, w, b, relu, first, part)
+    });
+}
+
+/// [`affine`] for the rows from `first` on that `z` holds.
+fn rows_affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, first: usize, z: &mut [f32]) {
+    let k = b.len();
     let isa = Isa::detect();
-    for (r, out) in z.chunks_exact_mut(k.max(1)).take(n).enumerate() {
+    for (i, out) in z.chunks_exact_mut(k.max(1)).enumerate() {
         for (at, width) in chunks(isa, k, isa.widest()) {
-            let terms = x.row_terms(r, &w[at..], k);
+            let terms = x.row_terms(first + i, &w[at..], k);
             // SAFETY: `isa` is the CPU's; a row's columns `j` are below `x.n_columns()`,
-            // so `j · k + at + width <= w.len()` (asserted above).
+            // so `j · k + at + width <= w.len()` (asserted by `affine`).
             unsafe {
                 sum_into(
                     isa,
