@@ -13,6 +13,8 @@
 //! * [`Trainer`]: a network, its Adam state and preallocated buffers; one [`Trainer::step`]
 //!   does forward, backward and the Adam update without allocating ([`Kernel`]: BLAS or
 //!   tiled, chosen by the layer widths).
+//! * [`Threads`]: the cores a step on a large batch may share ([`Trainer::with_threads`]),
+//!   split only between whole outputs, so the same bits on any number.
 //! * [`loss`]: [`masked_bce`] (the idea masklab is about), [`seed_masked_bce`] and [`plain_bce`]
 //!   (the original post's two formulations, kept for faithful reproduction).
 //! * [`objective`]: what a training step minimises, an [`Objective`] that sees each batch's
