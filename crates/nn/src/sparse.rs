@@ -295,7 +295,7 @@ pub fn sparse_affine_into(
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
 /// `x` are zero; `dirty[j]` says whether row `j` may hold a value from an earlier call, so
-/// that only those are cleared. A batch of more than [`CACHED_ROWS`] rows has its gradient
+/// that only those are cleared. A batch of more than `CACHED_ROWS` (256) rows has its gradient
 /// rows shared by `threads` (the same bits on any number).
 ///
 /// # Panics

@@ -6,7 +6,7 @@
 //!
 //! Threads are scoped to the part they run (spawned and joined there): a step that splits
 //! spends a few tens of microseconds on them, which only pays for batches of more than
-//! [`crate::sparse::CACHED_ROWS`] rows, the only ones that split.
+//! 256 rows (`sparse::CACHED_ROWS`), the only ones that split.
 
 /// How many threads a step may use: 1 (the default) runs everything on the caller's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -172,7 +172,7 @@ impl Trainer {
         }
     }
 
-    /// Lets a step on a batch of more than [`sparse::CACHED_ROWS`] rows share `threads`: the
+    /// Lets a step on a batch of more than 256 rows (`sparse::CACHED_ROWS`) share `threads`: the
     /// sparse first layer's rows and weight-gradient rows, and the two products of each
     /// dense layer's backward pass side by side ([`crate::threads`]). The steps are the
     /// same bits on any number of threads.
