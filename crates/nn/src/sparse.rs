@@ -215,7 +215,7 @@ pub(crate) const CACHED_ROWS: usize = 256;
 /// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
 /// so that each batch is indexed from its rows' non-zeros ([`SparseRows::fill_from_rows`])
 /// instead of being copied densely and scanned whole.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CsrMatrix {
     cols: usize,
     /// `starts[r]..starts[r + 1]` index row `r`'s entries, in column order.
@@ -251,6 +251,48 @@ impl CsrMatrix {
             m.starts.push(m.values.len());
         }
         Some(m)
+    }
+
+    /// An empty matrix of `cols` columns, its rows added by [`CsrMatrix::push_row`].
+    pub fn with_columns(cols: usize) -> CsrMatrix {
+        CsrMatrix {
+            cols,
+            starts: vec![0],
+            ..CsrMatrix::default()
+        }
+    }
+
+    /// Adds a row from its cells `(column, value)`, columns ascending and below the width;
+    /// a cell equal to `0.0` (either sign) is left out, as [`CsrMatrix::from_dense`] leaves
+    /// it, so rows built either way are the same entries.
+    ///
+    /// # Panics
+    /// If a column is out of order or out of range.
+    pub fn push_row(&mut self, cells: impl IntoIterator<Item = (u32, f32)>) {
+        let first = self.values.len();
+        for (j, v) in cells {
+            assert!((j as usize) < self.cols, "column {j} of {}", self.cols);
+            let after_last = self.col_of[first..].last().is_none_or(|&last| last < j);
+            assert!(after_last, "column {j} is out of order");
+            if v != 0.0 {
+                self.col_of.push(j);
+                self.values.push(v);
+            }
+        }
+        self.starts.push(self.values.len());
+    }
+
+    /// Row `r` written into `out` (the width long): its values, and 0 elsewhere.
+    pub fn dense_row_into(&self, r: usize, out: &mut [f32]) {
+        assert_eq!(out.len(), self.cols, "a row is {} wide", self.cols);
+        out.fill(0.0);
+        let entries = self.starts[r]..self.starts[r + 1];
+        for (&j, &v) in self.col_of[entries.clone()]
+            .iter()
+            .zip(&self.values[entries])
+        {
+            out[j as usize] = v;
+        }
     }
 
     pub fn n_rows(&self) -> usize {
@@ -573,6 +615,45 @@ mod tests {
         assert!(!a.fill_from(dense.view(), nnz - 1));
         assert!(b.fill_from_rows(&m, &[], 0));
         assert_eq!((b.n_rows(), b.nnz()), (0, 0));
+    }
+
+    #[test]
+    fn rows_pushed_cell_by_cell_equal_the_dense_matrix_indexed() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let mut x = sparse_input(20, 70, &mut rng);
+        x[[3, 5]] = -0.0; // left out either way
+        let mut m = CsrMatrix::with_columns(70);
+        for row in x.rows() {
+            m.push_row((0..70u32).map(|j| (j, row[j as usize])));
+        }
+        let indexed = CsrMatrix::from_dense(x.view());
+        assert_eq!(
+            (&m.starts, &m.col_of, &m.values, m.cols),
+            (
+                &indexed.starts,
+                &indexed.col_of,
+                &indexed.values,
+                indexed.cols
+            )
+        );
+        let mut row = vec![f32::NAN; 70];
+        for r in 0..20 {
+            m.dense_row_into(r, &mut row);
+            let want: Vec<f32> = x
+                .row(r)
+                .iter()
+                .map(|&v| if v == 0.0 { 0.0 } else { v })
+                .collect();
+            assert_eq!(row, want);
+        }
+        let empty = CsrMatrix::with_columns(4);
+        assert_eq!((empty.n_rows(), empty.n_cols(), empty.nnz()), (0, 4, 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "out of order")]
+    fn a_row_out_of_column_order_is_refused() {
+        CsrMatrix::with_columns(5).push_row([(3, 1.0), (1, 1.0)]);
     }
 
     #[test]

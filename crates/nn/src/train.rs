@@ -118,6 +118,31 @@ impl Kernel {
     }
 }
 
+/// A training set's inputs as an epoch reads its batches.
+#[derive(Clone, Copy)]
+enum TrainInputs<'a> {
+    /// Dense rows, and their non-zeros where indexed.
+    Dense(ArrayView2<'a, f32>, Option<&'a CsrMatrix>),
+    /// Only the non-zeros.
+    Sparse(&'a CsrMatrix),
+}
+
+impl TrainInputs<'_> {
+    fn rows(&self) -> usize {
+        match self {
+            TrainInputs::Dense(x, _) => x.nrows(),
+            TrainInputs::Sparse(m) => m.n_rows(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            TrainInputs::Dense(x, _) => x.ncols(),
+            TrainInputs::Sparse(m) => m.n_cols(),
+        }
+    }
+}
+
 /// A batch's inputs as a step reads them.
 #[derive(Clone, Copy)]
 enum Input<'a> {
@@ -343,15 +368,36 @@ impl Trainer {
         rows: &[usize],
         loss: &mut dyn Objective,
     ) -> f32 {
+        self.step_rows_of(TrainInputs::Dense(x, indexed), y, observed, rows, loss)
+    }
+
+    /// A step on rows `rows` of `inputs`.
+    fn step_rows_of(
+        &mut self,
+        inputs: TrainInputs,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        rows: &[usize],
+        loss: &mut dyn Objective,
+    ) -> f32 {
         let n = rows.len();
         self.ensure_capacity(n);
-        let from_index = indexed.is_some_and(|m| self.index_sparse_rows(m, rows));
+        let index = match inputs {
+            TrainInputs::Dense(_, indexed) => indexed,
+            TrainInputs::Sparse(m) => self.takes_index(m).then_some(m),
+        };
+        let from_index = index.is_some_and(|m| self.index_sparse_rows(m, rows));
         let mut bx = std::mem::take(&mut self.batch_x);
         let mut by = std::mem::take(&mut self.batch_y);
         let mut bo = std::mem::take(&mut self.batch_observed);
         for (k, &r) in rows.iter().enumerate() {
             if !from_index {
-                bx.row_mut(k).assign(&x.row(r));
+                match inputs {
+                    TrainInputs::Dense(x, _) => bx.row_mut(k).assign(&x.row(r)),
+                    TrainInputs::Sparse(m) => {
+                        m.dense_row_into(r, bx.row_mut(k).into_slice().expect("row-major"))
+                    }
+                }
             }
             by.row_mut(k).assign(&y.row(r));
             bo.row_mut(k).assign(&observed.row(r));
@@ -359,7 +405,7 @@ impl Trainer {
         let input = match from_index {
             true => Input::Indexed {
                 rows: n,
-                width: x.ncols(),
+                width: inputs.width(),
             },
             false => Input::Dense(bx.slice(s![..n, ..])),
         };
@@ -415,16 +461,52 @@ impl Trainer {
                 "the index is of another matrix"
             );
         }
+        let inputs = TrainInputs::Dense(x, indexed);
+        self.epoch_of(inputs, y, observed, batch_size, loss, rng)
+    }
+
+    /// [`Trainer::epoch_indexed`] on a training set kept only as its non-zeros: the same
+    /// steps, bit for bit, as on its dense rows and their index (a batch the first layer
+    /// takes dense is written out from the non-zeros), without the dense rows in memory.
+    pub fn epoch_sparse(
+        &mut self,
+        x: &CsrMatrix,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        batch_size: usize,
+        loss: &mut dyn Objective,
+        rng: &mut impl Rng,
+    ) -> f32 {
+        let inputs = TrainInputs::Sparse(x);
+        self.epoch_of(inputs, y, observed, batch_size, loss, rng)
+    }
+
+    /// Whether batches of `m` are read from its non-zeros when sparse enough: the rule
+    /// [`Trainer::index_inputs`] applies to the dense matrix (`m` as a whole under the
+    /// density limit).
+    fn takes_index(&self, m: &CsrMatrix) -> bool {
+        self.max_sparse_nnz(m.n_cols(), m.n_rows() * m.n_cols())
+            .is_some_and(|max_nnz| m.nnz() <= max_nnz)
+    }
+
+    fn epoch_of(
+        &mut self,
+        inputs: TrainInputs,
+        y: ArrayView2<f32>,
+        observed: ArrayView2<bool>,
+        batch_size: usize,
+        loss: &mut dyn Objective,
+        rng: &mut impl Rng,
+    ) -> f32 {
         assert!(batch_size > 0, "batch size must be positive");
-        let n = x.nrows();
+        let n = inputs.rows();
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         order.extend(0..n);
         order.shuffle(rng);
         let mut total = 0.0f64;
         for rows in order.chunks(batch_size) {
-            total += self.step_rows_indexed(x, indexed, y, observed, rows, loss) as f64
-                * rows.len() as f64;
+            total += self.step_rows_of(inputs, y, observed, rows, loss) as f64 * rows.len() as f64;
         }
         self.order = order;
         if n == 0 {
@@ -819,25 +901,38 @@ mod tests {
         let index = CsrMatrix::from_dense(x.view());
         let mlp = Mlp::new(&[d, 32, 16, 4], &mut rng);
         for (dropout, decay) in [(0.0, 0.0), (0.2, 0.0), (0.2, 0.05)] {
-            let train = |indexed: Option<&CsrMatrix>| {
+            // The dense rows alone, with their index, or only the index (`None`, `Some`).
+            let train = |indexed: Option<Option<&CsrMatrix>>, sparse_below: f32| {
                 let mut t = Trainer::new(mlp.clone(), 1e-3, 32)
                     .with_dropout(dropout, ChaCha8Rng::seed_from_u64(3))
                     .with_weight_decay(decay)
+                    .with_sparse_below(sparse_below)
                     .with_kernel(Kernel::Blas);
                 let mut batches = ChaCha8Rng::seed_from_u64(4);
                 let losses: Vec<f32> = (0..3)
                     .map(|_| {
-                        let (xv, yv, ov) = (x.view(), y.view(), o.view());
-                        t.epoch_indexed(xv, indexed, yv, ov, 32, &mut Loss::masked(), &mut batches)
+                        let (xv, yv, ov, b) = (x.view(), y.view(), o.view(), &mut batches);
+                        let loss = &mut Loss::masked();
+                        match indexed {
+                            Some(m) => t.epoch_indexed(xv, m, yv, ov, 32, loss, b),
+                            None => t.epoch_sparse(&index, yv, ov, 32, loss, b),
+                        }
                     })
                     .collect();
                 (losses, t.into_mlp())
             };
-            assert_eq!(
-                train(Some(&index)),
-                train(None),
-                "dropout {dropout}, decay {decay}"
-            );
+            // At the default limit some batches are too dense and are taken dense; at a
+            // limit below the whole matrix's density, every batch is.
+            for below in [SPARSE_BELOW, 0.02] {
+                let dense = train(Some(None), below);
+                let why = format!("dropout {dropout}, decay {decay}, below {below}");
+                let indexed = match below == SPARSE_BELOW {
+                    true => Some(&index),
+                    false => None, // what `index_inputs` gives over the limit
+                };
+                assert_eq!(train(Some(indexed), below), dense, "{why}");
+                assert_eq!(train(None, below), dense, "only the non-zeros, {why}");
+            }
         }
     }
 

@@ -18,6 +18,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::plan::PlannedRun;
+use crate::strategy;
+use nn::sparse::CsrMatrix;
 
 /// A data source as loaded, before any split.
 pub enum Base {
@@ -28,7 +30,7 @@ pub enum Base {
         /// (`data.features` has no columns).
         data: Dataset,
         /// The features, each row's stored cells: a run takes each part's rows from it
-        /// dense ([`prepare`]).
+        /// dense, or its training rows as their non-zeros alone ([`prepare`]).
         table: Box<FeatureRows>,
         /// The descriptor columns, as computed: each run standardises them on its own
         /// training rows.
@@ -332,7 +334,12 @@ fn checked<'a>(path: &'a Path, content_hash: &'a str) -> Input<'a> {
 pub struct Prepared {
     /// Said in the run's record.
     pub warnings: Vec<String>,
+    /// The training split; its `features` have no columns where `train_sparse` holds them.
     pub train: Dataset,
+    /// The training inputs as their non-zeros alone: a molecule run whose strategy trains
+    /// on every training row as it is (not [`strategy::reads_dense_train`]) never makes
+    /// them dense (MUV's would be 622 MB a run).
+    pub train_sparse: Option<CsrMatrix>,
     pub dev: Dataset,
     pub test: Dataset,
     pub split: Split,
@@ -445,9 +452,20 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         }
         part
     };
+    let train_sparse = match base {
+        Base::Molecules { table, .. } if !strategy::reads_dense_train(spec.strategy) => {
+            Some(sparse_rows(table, &rows.train, standardizer.as_ref()))
+        }
+        _ => None,
+    };
+    let train = match train_sparse {
+        Some(_) => data.select(&rows.train), // no columns: the inputs are `train_sparse`
+        None => part(&rows.train),
+    };
     Ok(Prepared {
         warnings,
-        train: part(&rows.train),
+        train,
+        train_sparse,
         dev: part(&rows.dev),
         test: part(&rows.test),
         realised_drop_rate: before
@@ -458,6 +476,33 @@ pub fn prepare(base: &Base, run: &PlannedRun) -> Result<Prepared, RunError> {
         realised_drop_rate_overall: share(before.iter().sum(), after.iter().sum()),
         split: rows,
     })
+}
+
+/// Rows `rows` of `table` as their non-zeros, with `standardizer`'s columns standardised:
+/// the same entries as the non-zeros of those rows made dense and standardised.
+fn sparse_rows(
+    table: &FeatureRows,
+    rows: &[usize],
+    standardizer: Option<&Standardizer>,
+) -> CsrMatrix {
+    let mut m = CsrMatrix::with_columns(table.width());
+    for &r in rows {
+        let (columns, values) = table.row_cells(r);
+        let cells = columns.iter().copied().zip(values.iter().copied());
+        match standardizer {
+            None => m.push_row(cells),
+            Some(s) => {
+                let fitted = s.columns();
+                let (start, end) = (fitted.start as u32, fitted.end as u32);
+                // Every fitted column, stored or not: a standardised 0 is rarely 0.
+                let inside = fitted.map(|j| (j as u32, s.standardized(j, table.get(r, j))));
+                let before = cells.clone().take_while(|&(j, _)| j < start);
+                let after = cells.skip_while(|&(j, _)| j < end);
+                m.push_row(before.chain(inside).chain(after));
+            }
+        }
+    }
+    m
 }
 
 /// `d`'s labels without its inputs (no columns), for the drops to act on: a run never
@@ -549,6 +594,56 @@ mod tests {
             );
             assert_eq!(Arc::ptr_eq(&a, &b), shared);
         }
+    }
+
+    /// A run that trains on every row keeps its training inputs as non-zeros only: the
+    /// entries of the dense, standardised rows another strategy's run of the same seed
+    /// gets (the fingerprint's and every descriptor's, standardised zeros included).
+    #[test]
+    fn sparse_training_inputs_are_the_dense_ones_non_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let smiles = [
+            "c1ccccc1",
+            "CCO",
+            "Oc1ccncc1",
+            "CC(=O)O",
+            "C1CCNCC1",
+            "CCCC",
+            "NCCO",
+        ];
+        let mut csv = String::from("SMILES,y\n");
+        for i in 0..40 {
+            csv.push_str(&format!("{},{}\n", smiles[i % smiles.len()], i % 2));
+        }
+        std::fs::write(dir.path().join("mols.csv"), &csv).unwrap();
+        let data = format!(
+            "source = \"smiles-csv\"\npath = \"{}\"\nbits = 128\nfeatures = [\"ecfp\", \"descriptors\"]",
+            dir.path().join("mols.csv").display()
+        );
+        let text = format!(
+            "seeds = 1\nstrategies = [\"masked\", \"single-task\"]\n[data]\n{data}\n[split]\ntest-rows = 5\n[missing]\nrate = 0.3\n[training]\nepochs = 1\n"
+        );
+        let raw: crate::config::RawExperiment = toml::from_str(&text).unwrap();
+        let runs = crate::plan::validate(raw, "t", &dir.path().join("t.toml"), &text)
+            .unwrap()
+            .runs;
+        let cache = DataCache::default();
+        let prepared: Vec<Prepared> = runs
+            .iter()
+            .map(|run| prepare(&cache.get(run, dir.path()).unwrap(), run).unwrap())
+            .collect();
+        let (sparse, dense) = (&prepared[0], &prepared[1]);
+        let m = sparse
+            .train_sparse
+            .as_ref()
+            .expect("masked keeps non-zeros");
+        assert!(dense.train_sparse.is_none(), "single-task reads dense rows");
+        assert_eq!(sparse.train.features.ncols(), 0);
+        assert_eq!(m, &CsrMatrix::from_dense(dense.train.features.view()));
+        assert_eq!(m.n_cols(), 128 + 41);
+        let bits = |d: &Dataset| d.labels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&sparse.train), bits(&dense.train), "the same drops");
+        assert_eq!(sparse.train.observed, dense.train.observed);
     }
 
     /// A sweep's worker building a source while its pool holds another run of the same

@@ -56,7 +56,7 @@ pub enum RunError {
 struct Member<'a> {
     trainer: Trainer,
     net: strategy::Network<'a>,
-    /// The network's training inputs indexed once, when its first layer runs sparse.
+    /// The network's dense training inputs indexed once, when its first layer runs sparse.
     index: Option<nn::sparse::CsrMatrix>,
     batch_rng: ChaCha8Rng,
 }
@@ -82,6 +82,7 @@ pub fn execute(
     }
     let context = strategy::Context {
         train,
+        train_sparse: prepared.train_sparse.as_ref(),
         dev,
         training: &spec.training,
         params: spec.params,
@@ -482,15 +483,20 @@ fn fit(
         let mut total = 0.0;
         for m in members.iter_mut() {
             let net = &mut m.net;
-            total += m.trainer.epoch_indexed(
-                net.x.view(),
-                m.index.as_ref(),
-                net.y.view(),
-                net.observed.view(),
-                t.batch_size,
-                net.objective.as_mut(),
-                &mut m.batch_rng,
-            ) as f64;
+            let (y, observed) = (net.y.view(), net.observed.view());
+            let (objective, rng) = (net.objective.as_mut(), &mut m.batch_rng);
+            total += match &net.x {
+                strategy::Inputs::Dense(x) => {
+                    let index = m.index.as_ref();
+                    let x = x.view();
+                    m.trainer
+                        .epoch_indexed(x, index, y, observed, t.batch_size, objective, rng)
+                }
+                strategy::Inputs::Sparse(x) => {
+                    m.trainer
+                        .epoch_sparse(x, y, observed, t.batch_size, objective, rng)
+                }
+            } as f64;
         }
         let train_loss = total / members.len() as f64;
         if !train_loss.is_finite() {
@@ -580,7 +586,10 @@ fn member<'a>(
     .with_weight_decay(t.weight_decay as f32)
     .with_threads(threads);
     Member {
-        index: trainer.index_inputs(net.x.view()),
+        index: match &net.x {
+            strategy::Inputs::Dense(x) => trainer.index_inputs(x.view()),
+            strategy::Inputs::Sparse(_) => None, // indexed already
+        },
         trainer,
         net,
         batch_rng: stream(run.streams.batches, index),
@@ -672,6 +681,7 @@ mod tests {
         let (alive, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let context = strategy::Context {
             train,
+            train_sparse: None,
             dev,
             training: &run.spec.training,
             params: run.spec.params,

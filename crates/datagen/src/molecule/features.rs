@@ -75,6 +75,12 @@ impl FeatureRows {
         }
     }
 
+    /// Row `r`'s stored cells: their columns (ascending) and values.
+    pub fn row_cells(&self, r: usize) -> (&[u32], &[f32]) {
+        let cells = self.starts[r]..self.starts[r + 1];
+        (&self.columns[cells.clone()], &self.values[cells])
+    }
+
     /// The rows `rows`, in that order, as a dense table (`rows.len()` × the width).
     pub fn dense_rows(&self, rows: &[usize]) -> Array2<f32> {
         let mut x = Array2::zeros((rows.len(), self.width));

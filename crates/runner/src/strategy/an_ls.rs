@@ -16,7 +16,7 @@ pub fn networks<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let y = super::filled(train.labels.view(), train.observed.view(), 0.0);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.view().into(),
+        x: cx.train_inputs(),
         observed: Array2::from_elem(y.dim(), true),
         y,
         objective: Box::new(AnLs {

@@ -26,7 +26,7 @@ pub fn impute_negative<'a>(cx: &Context<'a>) -> Vec<Network<'a>> {
     let loss = masked_loss(cx, &y, &observed);
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.view().into(),
+        x: cx.train_inputs(),
         y,
         observed,
         objective: Box::new(loss),

@@ -19,6 +19,7 @@ mod role;
 
 use datagen::Dataset;
 use ndarray::{Array2, ArrayView2, CowArray, Ix2};
+use nn::sparse::CsrMatrix;
 use nn::Objective;
 use record::outcome::FilledLabels;
 use record::spec::TrainingSpec;
@@ -30,8 +31,9 @@ use record::Strategy;
 pub struct Network<'a> {
     pub tasks: Vec<usize>,
     /// The training inputs: the run's own where the network trains on every training row
-    /// (borrowed: MUV's are 74,000 × 2,089), or the network's own rows.
-    pub x: CowArray<'a, f32, Ix2>,
+    /// (borrowed: MUV's are 74,000 × 2,089, kept as their non-zeros), or the network's
+    /// own rows.
+    pub x: Inputs<'a>,
     /// `(rows, tasks.len())`: 0/1 where observed.
     pub y: Array2<f32>,
     pub observed: Array2<bool>,
@@ -41,9 +43,70 @@ pub struct Network<'a> {
     pub dev: Option<Dataset>,
 }
 
+/// A network's training inputs.
+pub enum Inputs<'a> {
+    Dense(CowArray<'a, f32, Ix2>),
+    /// Only the non-zeros ([`Context::train_sparse`]).
+    Sparse(&'a CsrMatrix),
+}
+
+impl Inputs<'_> {
+    pub fn nrows(&self) -> usize {
+        match self {
+            Inputs::Dense(x) => x.nrows(),
+            Inputs::Sparse(m) => m.n_rows(),
+        }
+    }
+
+    pub fn ncols(&self) -> usize {
+        match self {
+            Inputs::Dense(x) => x.ncols(),
+            Inputs::Sparse(m) => m.n_cols(),
+        }
+    }
+}
+
+impl<'a> From<ArrayView2<'a, f32>> for Inputs<'a> {
+    fn from(x: ArrayView2<'a, f32>) -> Self {
+        Inputs::Dense(x.into())
+    }
+}
+
+impl From<Array2<f32>> for Inputs<'_> {
+    fn from(x: Array2<f32>) -> Self {
+        Inputs::Dense(x.into())
+    }
+}
+
+/// Whether a strategy reads the training inputs as dense rows (`train.features`): it
+/// selects, extends or scores them. The others train on every training row as it is
+/// ([`Context::train_inputs`]), which a run may keep as its non-zeros alone.
+pub fn reads_dense_train(strategy: Strategy) -> bool {
+    match strategy {
+        Strategy::CompleteCase
+        | Strategy::SingleTask
+        | Strategy::PseudoLabel
+        | Strategy::LabelConditional => true,
+        Strategy::Masked
+        | Strategy::SeedMasked
+        | Strategy::Plain
+        | Strategy::PlainLogits
+        | Strategy::ImputeNegative
+        | Strategy::PartialBce
+        | Strategy::AnLs
+        | Strategy::Epr
+        | Strategy::LargeLoss
+        | Strategy::Role => false,
+    }
+}
+
 /// What a strategy is built from.
 pub struct Context<'a> {
+    /// The training split. Its `features` are the inputs only where the strategy
+    /// [`reads_dense_train`] or `train_sparse` is `None`; otherwise they have no columns.
     pub train: &'a Dataset,
+    /// The training inputs as their non-zeros alone, where the run kept them so.
+    pub train_sparse: Option<&'a CsrMatrix>,
     pub dev: &'a Dataset,
     pub training: &'a TrainingSpec,
     /// The run's strategy parameters (`Some` exactly for a strategy that has them).
@@ -52,7 +115,15 @@ pub struct Context<'a> {
     pub seed: u64,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// Every training row's inputs, as the run keeps them.
+    pub fn train_inputs(&self) -> Inputs<'a> {
+        match self.train_sparse {
+            Some(m) => Inputs::Sparse(m),
+            None => self.train.features.view().into(),
+        }
+    }
+
     /// Optimiser steps in one epoch over `rows` training rows.
     pub fn steps_per_epoch(&self, rows: usize) -> usize {
         rows.div_ceil(self.training.batch_size.max(1)).max(1)
@@ -179,7 +250,7 @@ fn all_rows<'a>(cx: &Context<'a>, objective: Box<dyn Objective + Send>) -> Vec<N
     let train = cx.train;
     vec![Network {
         tasks: (0..train.n_tasks()).collect(),
-        x: train.features.view().into(),
+        x: cx.train_inputs(),
         y: train.labels.clone(),
         observed: train.observed.clone(),
         objective,

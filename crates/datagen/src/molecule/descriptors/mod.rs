@@ -258,15 +258,26 @@ impl Standardizer {
 
     /// Standardises and clips the fitted columns of every row of `x`.
     pub fn apply(&self, x: &mut Array2<f32>) {
-        for (j, &(mean, sd)) in (self.first..).zip(&self.moments) {
+        for j in self.columns() {
             for v in x.column_mut(j) {
-                let z = (*v as f64 - mean) / sd;
-                *v = if z.is_finite() {
-                    (z as f32).clamp(-CLIP, CLIP)
-                } else {
-                    0.0
-                };
+                *v = self.standardized(j, *v);
             }
+        }
+    }
+
+    /// The columns fitted.
+    pub fn columns(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.moments.len()
+    }
+
+    /// Value `v` of fitted column `j`, standardised and clipped (0 where not finite).
+    pub fn standardized(&self, j: usize, v: f32) -> f32 {
+        let (mean, sd) = self.moments[j - self.first];
+        let z = (v as f64 - mean) / sd;
+        if z.is_finite() {
+            (z as f32).clamp(-CLIP, CLIP)
+        } else {
+            0.0
         }
     }
 }
