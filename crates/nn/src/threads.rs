@@ -84,6 +84,23 @@ impl Threads {
     }
 }
 
+/// Row-major `rows` (`width` a row) cut at row `cuts` ([`Threads::cuts`]): each part's
+/// range of rows and its slice, for [`Threads::each`].
+pub(crate) fn row_parts<'s>(
+    rows: &'s mut [f32],
+    width: usize,
+    cuts: &[usize],
+) -> Vec<(std::ops::Range<usize>, &'s mut [f32])> {
+    let mut parts = Vec::with_capacity(cuts.len().saturating_sub(1));
+    let mut rest = rows;
+    for cut in cuts.windows(2) {
+        let (part, after) = rest.split_at_mut((cut[1] - cut[0]) * width);
+        parts.push((cut[0]..cut[1], part));
+        rest = after;
+    }
+    parts
+}
+
 /// The first `i` in `0..=n` where `below(i)` is false (`below` true then false).
 fn partition_point(n: usize, below: impl Fn(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (0, n);

@@ -11,7 +11,7 @@
 
 use super::sums::{chunks, prefetch, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
-use crate::threads::Threads;
+use crate::threads::{row_parts, Threads};
 
 /// Gradient rows ahead of the one being summed whose chunk is fetched.
 const AHEAD: usize = 8;
@@ -35,13 +35,7 @@ pub(super) fn weight_grad(
     assert!(delta.len() >= n * k && grad.len() == d * k);
     let blocks = ColumnBlocks::new(x);
     let cuts = threads.cuts(d, |j| x.column_start(j));
-    let mut parts = Vec::new();
-    let mut rest = grad;
-    for columns in cuts.windows(2) {
-        let (part, after) = rest.split_at_mut((columns[1] - columns[0]) * k);
-        parts.push((columns[0]..columns[1], part));
-        rest = after;
-    }
+    let parts = row_parts(grad, k, &cuts);
     threads.each(parts, |(columns, part)| {
         gradient_rows(x, delta, &blocks, columns, part, k)
     });

@@ -11,7 +11,7 @@
 
 use super::sums::{chunks, sum_into, Isa, Start};
 use super::SparseRows;
-use crate::threads::Threads;
+use crate::threads::{row_parts, Threads};
 
 /// `z[r] = b + Σ_j x[r,j] · w[j,:]`, then ReLU when `relu`, for every row of `x`
 /// (`w` the inputs × `b.len()`, `z` row-major, rows `b.len()` wide). Each row's terms are
@@ -28,15 +28,9 @@ pub(super) fn affine(
     let (k, n) = (b.len(), x.n_rows());
     assert!(w.len() == x.n_columns() * k && z.len() >= n * k);
     let cuts = threads.cuts(n, |r| x.row_start(r));
-    let mut parts = Vec::new();
-    let mut rest = &mut z[..n * k];
-    for rows in cuts.windows(2) {
-        let (part, after) = rest.split_at_mut((rows[1] - rows[0]) * k);
-        parts.push((rows[0], part));
-        rest = after;
-    }
-    threads.each(parts, |(first, part)| {
-        rows_affine(x, w, b, relu, first, part)
+    let parts = row_parts(&mut z[..n * k], k, &cuts);
+    threads.each(parts, |(rows, part)| {
+        rows_affine(x, w, b, relu, rows.start, part)
     });
 }
 
