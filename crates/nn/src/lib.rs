@@ -48,11 +48,13 @@
 //! ```
 
 pub mod adam;
+mod dropout;
 mod fastmath;
 pub mod loss;
 pub mod metrics;
 pub mod mlp;
 pub mod objective;
+mod relu_backward;
 pub mod sparse;
 pub mod threads;
 pub mod tiled;

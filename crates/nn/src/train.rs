@@ -2,8 +2,10 @@
 //! dropout after each hidden layer and decoupled weight decay.
 
 use crate::adam::Adam;
+use crate::dropout::Dropout;
 use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
+use crate::relu_backward::relu_backward_and_column_sums;
 use crate::sparse::{
     self, sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
     SPARSE_BELOW,
@@ -52,49 +54,6 @@ pub struct Trainer {
     dropout: Option<Dropout>,
     /// Threads a step on a batch of more than [`sparse::CACHED_ROWS`] rows may share.
     threads: Threads,
-}
-
-/// Inverted dropout after every hidden layer (Srivastava et al. 2014): in training each
-/// hidden unit of each row is kept with probability `1 - rate` and scaled by `1 / (1 -
-/// rate)`, so evaluation ([`Mlp::forward`]) uses the network as it is.
-struct Dropout {
-    rate: f32,
-    /// Draws the masks: a seeded stream of its own, so reruns are bit-identical.
-    rng: ChaCha8Rng,
-    /// `masks[l]`: hidden layer `l`'s multipliers for the current batch (0 or `1/(1-rate)`).
-    masks: Vec<Array2<f32>>,
-    /// Reuse the current masks instead of drawing new ones (gradient checks).
-    frozen: bool,
-    /// Scratch: a mask's uniform 32-bit draws.
-    draws: Vec<u32>,
-}
-
-impl Dropout {
-    /// Draws layer `l`'s mask for `n` rows and applies it to the activations.
-    fn apply(&mut self, l: usize, mut acts: ndarray::ArrayViewMut2<f32>) {
-        let n = acts.nrows();
-        let mask = &mut self.masks[l];
-        if !self.frozen {
-            // Keep when a uniform 32-bit draw is at or above rate · 2^32.
-            let threshold = (self.rate as f64 * 4_294_967_296.0) as u64;
-            let scale = 1.0 / (1.0 - self.rate);
-            let mask = mask
-                .as_slice_mut()
-                .expect("masks are row-major and contiguous");
-            // The stream's next words, drawn at once: the words `next_u32` would give one
-            // by one (rand_core's block generators hand out the same buffer either way).
-            self.draws.resize(n * acts.ncols(), 0);
-            self.rng.fill(&mut self.draws[..]);
-            for (v, &draw) in mask.iter_mut().zip(&self.draws) {
-                *v = if (draw as u64) >= threshold {
-                    scale
-                } else {
-                    0.0
-                };
-            }
-        }
-        acts.zip_mut_with(&mask.slice(s![..n, ..]), |a, &m| *a *= m);
-    }
 }
 
 /// How a [`Trainer`] computes a step's products.
@@ -216,16 +175,8 @@ impl Trainer {
         );
         if rate > 0.0 {
             let sizes = self.mlp.sizes();
-            self.dropout = Some(Dropout {
-                rate,
-                rng,
-                masks: sizes[1..sizes.len() - 1]
-                    .iter()
-                    .map(|&k| Array2::zeros((self.capacity, k)))
-                    .collect(),
-                frozen: false,
-                draws: Vec::new(),
-            });
+            let widths = &sizes[1..sizes.len() - 1];
+            self.dropout = Some(Dropout::new(rate, rng, widths, self.capacity));
             self.kernel = Kernel::Blas;
         }
         self
@@ -523,9 +474,7 @@ impl Trainer {
         let grown = Trainer::new(self.mlp.clone(), self.adam.lr, n);
         self.capacity = n;
         if let Some(d) = self.dropout.as_mut() {
-            for m in d.masks.iter_mut() {
-                *m = Array2::zeros((n, m.ncols()));
-            }
+            d.grow(n);
         }
         self.acts = grown.acts;
         self.deltas = grown.deltas;
@@ -626,7 +575,7 @@ impl Trainer {
                 );
             }
             if let (true, Some(d)) = (relu, self.dropout.as_mut()) {
-                d.apply(l, rest[0].slice_mut(s![..n, ..]));
+                d.apply(l, rest[0].slice_mut(s![..n, ..]), threads);
             }
         }
 
@@ -655,15 +604,15 @@ impl Trainer {
                 || general_mat_mul(1.0, &input.t(), &delta, 0.0, grad),
                 || general_mat_mul(1.0, &delta, &weights.t(), 0.0, &mut prev),
             );
-            // Through the dropout mask (a dropped unit's activation is 0, so ReLU's
-            // derivative below zeroes it too; a kept one is scaled as it was forward).
-            if let Some(d) = self.dropout.as_ref() {
-                prev.zip_mut_with(&d.masks[l - 1].slice(s![..n, ..]), |v, &m| *v *= m);
-            }
-            // ReLU's derivative and the bias gradient in one pass.
+            // Through dropout's mask and ReLU's derivative, with the bias gradient.
+            let mask = self
+                .dropout
+                .as_ref()
+                .map(|d| d.masks[l - 1].slice(s![..n, ..]));
             relu_backward_and_column_sums(
-                prev.as_slice_mut().expect("contiguous"),
-                input.as_slice().expect("contiguous"),
+                prev,
+                input,
+                mask,
                 self.grad_b[l - 1].as_slice_mut().expect("contiguous"),
                 &mut self.tile,
             );
@@ -727,40 +676,6 @@ fn column_sums_into(m: ArrayView2<f32>, out: &mut Array1<f32>) {
         for (o, &v) in out.iter_mut().zip(row) {
             *o += v;
         }
-    }
-}
-
-/// Zeroes each delta whose activation is not positive (ReLU's derivative, 0 at 0 as in
-/// TensorFlow), and sums the result by column into `bias_grad`, `TILE_ROWS` rows at a time.
-fn relu_backward_and_column_sums(
-    delta: &mut [f32],
-    acts: &[f32],
-    bias_grad: &mut [f32],
-    tile: &mut Vec<f32>,
-) {
-    let k = bias_grad.len();
-    tile.clear();
-    tile.resize(k * TILE_ROWS, 0.0);
-    let mut d_blocks = delta.chunks_exact_mut(k * TILE_ROWS);
-    let mut a_blocks = acts.chunks_exact(k * TILE_ROWS);
-    for (d_block, a_block) in (&mut d_blocks).zip(&mut a_blocks) {
-        relu_backward_accumulate(d_block, a_block, tile);
-    }
-    let (d_rest, a_rest) = (d_blocks.into_remainder(), a_blocks.remainder());
-    relu_backward_accumulate(d_rest, a_rest, &mut tile[..d_rest.len()]);
-    bias_grad.fill(0.0);
-    for row in tile.chunks_exact(k) {
-        for (g, &v) in bias_grad.iter_mut().zip(row) {
-            *g += v;
-        }
-    }
-}
-
-#[inline(always)]
-fn relu_backward_accumulate(delta: &mut [f32], acts: &[f32], sums: &mut [f32]) {
-    for ((d, &a), s) in delta.iter_mut().zip(acts).zip(sums.iter_mut()) {
-        *d = if a > 0.0 { *d } else { 0.0 };
-        *s += *d;
     }
 }
 
