@@ -44,10 +44,12 @@ pub(crate) fn max_nnz(width: usize, cells: usize, below: f32) -> Option<usize> {
 }
 
 /// The non-zeros of a batch, row by row for the forward pass and column by column for the
-/// weight gradient.
+/// weight gradient. Indexing a batch makes its rows; its columns are grouped only when asked
+/// ([`SparseRows::group_columns`]), which scoring never does.
 #[derive(Clone, Debug, Default)]
 pub struct SparseRows {
     rows: usize,
+    cols: usize,
     /// Row by row: `row_starts[r]..row_starts[r + 1]` index row `r`'s entries in `col_of`
     /// and `row_values`, in column order.
     row_starts: Vec<usize>,
@@ -60,14 +62,16 @@ pub struct SparseRows {
     values: Vec<f32>,
     /// Scratch: each column's next free slot.
     next: Vec<usize>,
+    /// Whether the columns are grouped for the rows indexed now.
+    grouped: bool,
 }
 
 impl SparseRows {
-    /// Indexes the non-zeros of `x`, reusing this value's buffers; one pass over `x`, which
-    /// stops (returning false) as soon as more than `max_nnz` non-zeros are found.
+    /// Indexes the non-zeros of `x` row by row, reusing this value's buffers; one pass over
+    /// `x`, which stops (returning false) as soon as more than `max_nnz` non-zeros are found.
     pub fn fill_from(&mut self, x: ArrayView2<f32>, max_nnz: usize) -> bool {
         let (n, d) = x.dim();
-        self.clear_rows(n);
+        self.clear_rows(n, d);
         for row in x.rows() {
             for (j, &v) in row.iter().enumerate() {
                 if v != 0.0 {
@@ -80,7 +84,6 @@ impl SparseRows {
             }
             self.row_starts.push(self.col_of.len());
         }
-        self.regroup(d);
         true
     }
 
@@ -92,23 +95,31 @@ impl SparseRows {
         if nnz > max_nnz {
             return false;
         }
-        self.clear_rows(rows.len());
+        self.clear_rows(rows.len(), m.cols);
         for &r in rows {
             let range = m.starts[r]..m.starts[r + 1];
             self.col_of.extend_from_slice(&m.col_of[range.clone()]);
             self.row_values.extend_from_slice(&m.values[range]);
             self.row_starts.push(self.col_of.len());
         }
-        self.regroup(m.cols);
         true
     }
 
-    fn clear_rows(&mut self, n: usize) {
-        self.rows = n;
+    fn clear_rows(&mut self, n: usize, d: usize) {
+        (self.rows, self.cols, self.grouped) = (n, d, false);
         self.row_starts.clear();
         self.row_starts.push(0);
         self.col_of.clear();
         self.row_values.clear();
+    }
+
+    /// Groups the indexed entries by column, keeping row order within each, for the weight
+    /// gradient ([`sparse_weight_grad_into`]); once for each batch indexed.
+    pub fn group_columns(&mut self) {
+        if !self.grouped {
+            self.regroup(self.cols);
+            self.grouped = true;
+        }
     }
 
     /// Groups the entries (in row order) by column, keeping row order within each.
@@ -149,7 +160,7 @@ impl SparseRows {
     }
 
     fn n_columns(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.cols
     }
 
     /// Column `j`'s entries, as indices into the column-ordered entries.
@@ -341,8 +352,8 @@ pub fn sparse_affine_into(
 /// rows shared by `threads` (the same bits on any number).
 ///
 /// # Panics
-/// If `delta` has fewer rows than `x` or another width than `k`, or `grad` and `dirty`
-/// are not `x`'s width (× `k`).
+/// If `x`'s columns are not grouped ([`SparseRows::group_columns`]), `delta` has fewer rows
+/// than `x` or another width than `k`, or `grad` and `dirty` are not `x`'s width (× `k`).
 pub fn sparse_weight_grad_into(
     x: &SparseRows,
     delta: ArrayView2<f32>,
@@ -352,6 +363,10 @@ pub fn sparse_weight_grad_into(
     threads: Threads,
 ) {
     let d = x.n_columns();
+    assert!(
+        x.grouped,
+        "the batch's columns are not grouped (group_columns)"
+    );
     assert!(
         delta.nrows() >= x.n_rows() && delta.ncols() == k,
         "deltas do not match"
@@ -389,6 +404,10 @@ impl<'a> WeightGradRows<'a> {
     /// # Panics
     /// If `delta` holds fewer than `x`'s rows of `k`.
     pub(crate) fn new(x: &'a SparseRows, delta: &'a [f32], k: usize) -> Self {
+        assert!(
+            x.grouped,
+            "the batch's columns are not grouped (group_columns)"
+        );
         assert!(delta.len() >= x.n_rows() * k, "deltas do not match");
         let isa = sums::Isa::detect();
         WeightGradRows { isa, x, delta }
@@ -430,6 +449,7 @@ mod tests {
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0f32..1.0));
         let mut csr = SparseRows::default();
         assert!(csr.fill_from(x.view(), usize::MAX));
+        csr.group_columns();
         assert_eq!(csr.nnz(), x.iter().filter(|&&v| v != 0.0).count());
         let mut z = Array2::zeros((n, k));
         sparse_affine_into(
@@ -455,6 +475,7 @@ mod tests {
         // A second, different batch: the first batch's rows are cleared, not accumulated.
         let x2 = sparse_input(n, d, &mut rng);
         assert!(csr.fill_from(x2.view(), usize::MAX));
+        csr.group_columns();
         sparse_weight_grad_into(&csr, delta.view(), &mut grad, k, &mut dirty, Threads::ONE);
         let dense_grad = x2.t().dot(&delta);
         for (a, e) in grad.iter().zip(&dense_grad) {
@@ -502,6 +523,7 @@ mod tests {
             }
             let mut sparse = SparseRows::default();
             assert!(sparse.fill_from(x.view(), usize::MAX));
+            sparse.group_columns();
             let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             for (relu, threads) in [false, true]
                 .into_iter()
@@ -551,6 +573,7 @@ mod tests {
             }
             let mut sparse = SparseRows::default();
             assert!(sparse.fill_from(x.view(), usize::MAX));
+            sparse.group_columns();
             let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             // Shared by threads or not; the last call leaves `grad` and `dirty` for the next
             // batch as one call would.
@@ -600,6 +623,9 @@ mod tests {
         let (mut a, mut b) = (SparseRows::default(), SparseRows::default());
         assert!(a.fill_from(dense.view(), usize::MAX));
         assert!(b.fill_from_rows(&m, &rows, usize::MAX));
+        a.group_columns();
+        b.group_columns();
+        assert_eq!(a.n_columns(), 300);
         assert_eq!(
             (a.rows, &a.starts, &a.row_of, &a.values),
             (b.rows, &b.starts, &b.row_of, &b.values)
@@ -672,5 +698,19 @@ mod tests {
         assert_eq!(z, ndarray::array![[0.5, -0.5], [0.5, -0.5]]);
         assert!(csr.fill_from(Array2::<f32>::zeros((0, 3)).view(), 0));
         assert_eq!((csr.n_rows(), csr.nnz()), (0, 0));
+    }
+
+    /// A batch is indexed row by row; its weight gradient needs its columns grouped, and
+    /// says so rather than read another batch's.
+    #[test]
+    #[should_panic(expected = "columns are not grouped")]
+    fn a_weight_gradient_of_ungrouped_columns_is_refused() {
+        let mut rows = SparseRows::default();
+        assert!(rows.fill_from(Array2::<f32>::eye(3).view(), usize::MAX));
+        rows.group_columns();
+        assert!(rows.fill_from(Array2::<f32>::ones((2, 3)).view(), usize::MAX));
+        let (delta, mut grad, mut dirty) =
+            (Array2::<f32>::ones((2, 4)), vec![0.0; 12], vec![false; 3]);
+        sparse_weight_grad_into(&rows, delta.view(), &mut grad, 4, &mut dirty, Threads::ONE);
     }
 }

@@ -621,6 +621,10 @@ impl Trainer {
         // needed). A row at a time inside Adam reads any of the batch's deltas for each
         // row; past a few hundred rows they outgrow the cache, and the gradient is made
         // whole, a chunk of columns at a time, instead.
+        if sparse {
+            // The batch's columns, which only the weight gradient reads.
+            self.sparse.group_columns();
+        }
         let delta = self.deltas[0].slice(s![..n, ..]);
         if sparse && defer_first && n <= sparse::CACHED_ROWS {
             self.first_grad_deferred = true;
