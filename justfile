@@ -56,7 +56,7 @@ sweep FILE *ARGS: deps
 
 # Run the criterion benchmarks (one BLAS thread); pass a filter such as `train_step`
 bench *FILTER: deps
-    cargo bench --bench bench_main -- {{FILTER}}
+    cargo bench --bench bench_main -- {{ if FILTER == "" { "" } else { quote(FILTER) } }}
 
 # masklab's training step beside Keras 3 (JAX, TensorFlow) and PyTorch, one thread each (makes a venv outside the repo)
 bench-peers: deps
