@@ -402,7 +402,7 @@ pub(crate) struct WeightGradRows<'a> {
 
 impl<'a> WeightGradRows<'a> {
     /// # Panics
-    /// If `delta` holds fewer than `x`'s rows of `k`.
+    /// If `x`'s columns are not grouped, or `delta` holds fewer than `x`'s rows of `k`.
     pub(crate) fn new(x: &'a SparseRows, delta: &'a [f32], k: usize) -> Self {
         assert!(
             x.grouped,
