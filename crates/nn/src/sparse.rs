@@ -117,13 +117,23 @@ impl SparseRows {
     /// gradient ([`sparse_weight_grad_into`]); once for each batch indexed.
     pub fn group_columns(&mut self) {
         if !self.grouped {
-            self.regroup(self.cols);
+            self.regroup();
             self.grouped = true;
         }
     }
 
+    /// Panics unless the columns are grouped for the rows indexed now: a weight gradient
+    /// must not read another batch's.
+    fn assert_columns_grouped(&self) {
+        assert!(
+            self.grouped,
+            "the batch's columns are not grouped (group_columns)"
+        );
+    }
+
     /// Groups the entries (in row order) by column, keeping row order within each.
-    fn regroup(&mut self, d: usize) {
+    fn regroup(&mut self) {
+        let d = self.cols;
         self.starts.clear();
         self.starts.resize(d + 1, 0);
         for &j in &self.col_of {
@@ -363,10 +373,7 @@ pub fn sparse_weight_grad_into(
     threads: Threads,
 ) {
     let d = x.n_columns();
-    assert!(
-        x.grouped,
-        "the batch's columns are not grouped (group_columns)"
-    );
+    x.assert_columns_grouped();
     assert!(
         delta.nrows() >= x.n_rows() && delta.ncols() == k,
         "deltas do not match"
@@ -404,10 +411,7 @@ impl<'a> WeightGradRows<'a> {
     /// # Panics
     /// If `x`'s columns are not grouped, or `delta` holds fewer than `x`'s rows of `k`.
     pub(crate) fn new(x: &'a SparseRows, delta: &'a [f32], k: usize) -> Self {
-        assert!(
-            x.grouped,
-            "the batch's columns are not grouped (group_columns)"
-        );
+        x.assert_columns_grouped();
         assert!(delta.len() >= x.n_rows() * k, "deltas do not match");
         let isa = sums::Isa::detect();
         WeightGradRows { isa, x, delta }
