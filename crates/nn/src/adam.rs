@@ -1,6 +1,8 @@
 //! Adam with the Keras defaults, and decoupled weight decay (AdamW, Loshchilov & Hutter
 //! 2019) as Keras 3 applies it.
 
+use crate::threads::Threads;
+
 /// Adam state for a fixed list of parameter tensors, each seen as a flat slice.
 ///
 /// Keras's update (the "epsilon hat" form): with `t` the 1-based step,
@@ -54,23 +56,42 @@ impl Adam {
 
     /// Updates parameter tensor `index` in place from its gradient.
     pub fn update(&mut self, index: usize, lr_t: f32, param: &mut [f32], grad: &[f32]) {
+        self.update_shared(index, lr_t, param, grad, Threads::ONE)
+    }
+
+    /// [`Adam::update`] with the tensor cut into `threads` pieces, one a thread: every value's
+    /// update is its own, so the same bits on any number. A tensor of fewer than
+    /// [`SHARED_MIN`] values stays on the caller's thread (starting one would cost more).
+    pub fn update_shared(
+        &mut self,
+        index: usize,
+        lr_t: f32,
+        param: &mut [f32],
+        grad: &[f32],
+        threads: Threads,
+    ) {
         let rule = self.rule(lr_t);
         let (m, v) = (&mut self.m[index], &mut self.v[index]);
         assert!(
             param.len() == m.len() && grad.len() == m.len(),
             "tensor {index} changed size"
         );
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, which is all the function enables.
-            return unsafe { update_avx512(rule, param, grad, m, v) };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, which is all the function enables.
-            return unsafe { update_avx2(rule, param, grad, m, v) };
-        }
-        update(rule, param, grad, m, v)
+        let threads = match param.len() < SHARED_MIN {
+            true => Threads::ONE,
+            false => threads,
+        };
+        let piece = param
+            .len()
+            .div_ceil(threads.count())
+            .next_multiple_of(PIECE_ALIGN);
+        let pieces = param
+            .chunks_mut(piece)
+            .zip(grad.chunks(piece))
+            .zip(m.chunks_mut(piece))
+            .zip(v.chunks_mut(piece));
+        threads.each(pieces.collect(), |(((p, g), m), v)| {
+            update_on_cpu(rule, p, g, m, v)
+        });
     }
 
     /// [`Adam::update`] of tensor `index`, a matrix of rows `g.len()` long, with each row's
@@ -171,6 +192,29 @@ fn update_by_rows(
         update(rule, p, g, m, v);
     }
 }
+
+/// [`update`] in the widest build this CPU runs (all give the same bits).
+fn update_on_cpu(rule: Rule, param: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, which is all the function enables.
+        return unsafe { update_avx512(rule, param, grad, m, v) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, which is all the function enables.
+        return unsafe { update_avx2(rule, param, grad, m, v) };
+    }
+    update(rule, param, grad, m, v)
+}
+
+/// The fewest values a shared update splits between threads: a MUV step's first layer
+/// (1.07 M) is split, its 512 × 128 layer (65 K, about 40 µs of work) is not.
+pub const SHARED_MIN: usize = 1 << 18;
+
+/// The pieces a shared update cuts a tensor into are multiples of this many values (a
+/// cache line's), so that no two threads write one line.
+const PIECE_ALIGN: usize = 16;
 
 /// One step's constants.
 #[derive(Clone, Copy)]
@@ -328,6 +372,32 @@ mod tests {
     impl RowGradients for Rows<'_> {
         fn row(&mut self, i: usize, g: &mut [f32]) {
             g.copy_from_slice(&self.0[i * g.len()..(i + 1) * g.len()])
+        }
+    }
+
+    /// A tensor large enough to be shared between threads (and of a length that is no
+    /// multiple of the pieces' alignment) gets the same bits on any number of them.
+    #[test]
+    fn an_update_shared_by_threads_is_the_same_bits_as_on_one() {
+        let n = SHARED_MIN + 37;
+        let grad = |s: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * 7 + s * 5) % 23) as f32 * 0.01 - 0.11)
+                .collect()
+        };
+        let run = |threads: usize| {
+            let mut adam = Adam::new(0.01, &[n]);
+            adam.weight_decay = 0.1;
+            let mut p: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.1 - 0.6).collect();
+            for s in 0..3 {
+                let lr_t = adam.begin_step();
+                adam.update_shared(0, lr_t, &mut p, &grad(s), Threads::new(threads));
+            }
+            (p, adam.m, adam.v)
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            assert!(run(threads) == one, "{threads} threads");
         }
     }
 

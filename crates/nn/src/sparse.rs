@@ -230,7 +230,9 @@ impl SparseRows {
 /// The most rows whose weight gradient is walked column by column ([`walk`]): their
 /// deltas (`rows × width` floats, 512 KB at width 512) stay in a core's L2 cache, and so,
 /// for a step, the gradient is made a row at a time inside Adam ([`WeightGradRows`]), each
-/// row reading any of them. Larger batches' are made in blocks of rows ([`chunked`]).
+/// row reading any of them. Larger batches' are made in blocks of rows ([`chunked`]), and
+/// their forward pass packs the weights by chunks of columns first
+/// ([`forward::packed_affine`]).
 pub(crate) const CACHED_ROWS: usize = 256;
 
 /// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
@@ -339,21 +341,42 @@ pub fn sparse_affine_into(
     w: ArrayView2<f32>,
     b: &[f32],
     relu: bool,
-    mut z: ArrayViewMut2<f32>,
+    z: ArrayViewMut2<f32>,
     threads: Threads,
 ) {
-    let (n, k) = (x.n_rows(), b.len());
+    sparse_affine_packed_into(x, w, b, relu, z, threads, &mut Vec::new())
+}
+
+/// [`sparse_affine_into`] with the scratch that a batch of more than [`CACHED_ROWS`] rows
+/// packs the weights into (as large as `w`; kept between calls, so a trainer packs into
+/// the same memory step after step).
+pub(crate) fn sparse_affine_packed_into(
+    x: &SparseRows,
+    w: ArrayView2<f32>,
+    b: &[f32],
+    relu: bool,
+    mut z: ArrayViewMut2<f32>,
+    threads: Threads,
+    packed: &mut Vec<f32>,
+) {
+    let k = b.len();
     assert_eq!(
         w.dim(),
         (x.n_columns(), k),
         "weights do not match the inputs"
     );
-    assert!(z.nrows() >= n && z.ncols() == k, "outputs do not match");
+    assert!(
+        z.nrows() >= x.n_rows() && z.ncols() == k,
+        "outputs do not match"
+    );
     let w = w.as_slice().expect("weights are row-major and contiguous");
     let z = z
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
-    forward::affine(x, w, b, relu, z, threads);
+    match x.n_rows() > CACHED_ROWS {
+        true => forward::packed_affine(x, w, b, relu, z, threads, packed),
+        false => forward::affine(x, w, b, relu, z, threads),
+    }
 }
 
 /// The weight gradient `xᵀ · delta` into `grad` (`inputs × k`). Rows of columns absent from
@@ -490,10 +513,12 @@ mod tests {
     /// The forward pass's sums are exactly the column-ordered sum, term by term: with
     /// columns set in every row (descriptors) beside sparse ones, rows and outputs of any
     /// count (outputs in full chunks, eight-wide ones and single ones), and a batch of one
-    /// row; ReLU after.
+    /// row; ReLU after. Batches of more than `CACHED_ROWS` rows pack the weights first, into
+    /// scratch that holds another call's (of another size) or garbage.
     #[test]
     fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut scratch = vec![f32::NAN; 7];
         for (n, k) in [
             (23, 37),
             (8, 32),
@@ -535,7 +560,8 @@ mod tests {
             {
                 let mut z = Array2::from_elem((n, k), f32::NAN);
                 let threads = Threads::new(threads);
-                sparse_affine_into(&sparse, w.view(), &b, relu, z.view_mut(), threads);
+                let (wv, zv) = (w.view(), z.view_mut());
+                sparse_affine_packed_into(&sparse, wv, &b, relu, zv, threads, &mut scratch);
                 let expected = expected.mapv(|v| if relu { v.max(0.0) } else { v });
                 assert_eq!(
                     bits(&z),

@@ -7,8 +7,8 @@ use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
 use crate::relu_backward::relu_backward_and_column_sums;
 use crate::sparse::{
-    self, sparse_affine_into, sparse_weight_grad_into, CsrMatrix, SparseRows, WeightGradRows,
-    SPARSE_BELOW,
+    self, sparse_affine_packed_into, sparse_weight_grad_into, CsrMatrix, SparseRows,
+    WeightGradRows, SPARSE_BELOW,
 };
 use crate::threads::Threads;
 use crate::tiled::{self, TiledBuffers};
@@ -54,6 +54,10 @@ pub struct Trainer {
     dropout: Option<Dropout>,
     /// Threads a step on a batch of more than [`sparse::CACHED_ROWS`] rows may share.
     threads: Threads,
+    /// The threads the last batch's gradients were made on, which Adam's update shares.
+    shared: Threads,
+    /// Scratch for the sparse first layer's weights packed by columns (large batches).
+    packed: Vec<f32>,
 }
 
 /// How a [`Trainer`] computes a step's products.
@@ -147,6 +151,8 @@ impl Trainer {
             sparse_below: SPARSE_BELOW,
             dirty: vec![true; sizes[0]],
             first_grad_deferred: false,
+            shared: Threads::ONE,
+            packed: Vec::new(),
             grad_row: vec![0.0; sizes.get(1).copied().unwrap_or(0)],
             kernel: Kernel::for_sizes(&sizes),
             tiled: TiledBuffers::new(&sizes),
@@ -546,18 +552,20 @@ impl Trainer {
             true => self.threads,
             false => Threads::ONE,
         };
+        self.shared = threads;
 
         for l in 0..layers {
             let (before, rest) = self.acts.split_at_mut(l);
             let relu = l + 1 < layers;
             if l == 0 && sparse {
-                sparse_affine_into(
+                sparse_affine_packed_into(
                     &self.sparse,
                     self.mlp.weights[0].view(),
                     self.mlp.biases[0].as_slice().expect("contiguous"),
                     relu,
                     rest[0].slice_mut(s![..n, ..]),
                     threads,
+                    &mut self.packed,
                 );
             } else {
                 let input = if l == 0 {
@@ -565,14 +573,17 @@ impl Trainer {
                 } else {
                     before[l - 1].slice(s![..n, ..])
                 };
-                affine_into(
-                    input,
-                    self.mlp.weights[l].view(),
-                    &self.mlp.biases[l],
-                    relu,
-                    rest[0].slice_mut(s![..n, ..]),
-                    &mut self.tile,
-                );
+                let (weights, biases) = (self.mlp.weights[l].view(), &self.mlp.biases[l]);
+                let (z, tile) = (rest[0].slice_mut(s![..n, ..]), &mut self.tile);
+                let forward = || affine_into(input, weights, biases, relu, z, tile);
+                if l == 1 && sparse && threads.count() > 1 {
+                    // Only the weight gradient reads the batch's columns: they are grouped
+                    // on a second thread while this one runs the first dense product.
+                    let batch = &mut self.sparse;
+                    threads.join(forward, || batch.group_columns());
+                } else {
+                    forward();
+                }
             }
             if let (true, Some(d)) = (relu, self.dropout.as_mut()) {
                 d.apply(l, rest[0].slice_mut(s![..n, ..]), threads);
@@ -660,7 +671,7 @@ impl Trainer {
                     .update_by_rows(0, lr_t, w, &mut self.grad_row, rows);
             } else {
                 let gw = self.grad_w[l].as_slice().expect("contiguous");
-                self.adam.update(2 * l, lr_t, w, gw);
+                self.adam.update_shared(2 * l, lr_t, w, gw, self.shared);
             }
             let gb = self.grad_b[l].as_slice().expect("contiguous");
             self.adam

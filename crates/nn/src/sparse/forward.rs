@@ -3,13 +3,20 @@
 //! time in registers ([`sums`]: 256 columns with AVX-512, 64 with AVX2), then ReLU while
 //! the row is in cache.
 //!
-//! The outputs are written once each and never read back, so the batch's size does not
-//! matter; the weight rows a row reads (about 50 of 2 KB for a fingerprint) come from the
-//! last-level cache for its first chunk and from L2 for the others. (The column walk this
-//! replaced added each weight row to the outputs of the rows that set its column, and so
-//! read and wrote a 2 KB output row for every term.)
+//! The outputs are written once each and never read back; the weight rows a row reads
+//! (about 50 of 2 KB for a fingerprint, 90 with descriptors) come from the last-level cache
+//! for its first chunk and from L2 for the others. (The column walk this replaced added
+//! each weight row to the outputs of the rows that set its column, and so read and wrote a
+//! 2 KB output row for every term.)
+//!
+//! A batch of more than [`super::CACHED_ROWS`] rows reads the weights often enough to pay
+//! for packing them first ([`packed_affine`]): each chunk of 64 columns of every weight
+//! row, contiguous (535 KB for MUV's 2,089 inputs), then every row of the batch summed from
+//! that chunk while it sits in L2. Read in place, a chunk is 256 bytes every 2 KB, which
+//! fill a quarter of L2's sets and thrash. The same terms in the same order, so the same
+//! bits.
 
-use super::sums::{chunks, sum_into, Isa, Start};
+use super::sums::{chunks, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
 use crate::threads::{row_parts, Threads};
 
@@ -31,6 +38,71 @@ pub(super) fn affine(
     let parts = row_parts(&mut z[..n * k], k, &cuts);
     threads.each(parts, |(rows, part)| {
         rows_affine(x, w, b, relu, rows.start, part)
+    });
+}
+
+/// [`affine`] by chunks of [`CHUNK`] columns of `w`, packed into `packed` first (resized
+/// to `w`'s size): for each chunk, every row's sum, then ReLU on it when `relu`. The
+/// threads pack a share of the chunks each, then sum a share of the rows each.
+pub(super) fn packed_affine(
+    x: &SparseRows,
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    z: &mut [f32],
+    threads: Threads,
+    packed: &mut Vec<f32>,
+) {
+    let (k, n, d) = (b.len(), x.n_rows(), x.n_columns());
+    assert!(w.len() == d * k && z.len() >= n * k);
+    let isa = Isa::detect();
+    let chunks: Vec<(usize, usize)> = chunks(isa, k, CHUNK).collect();
+    pack(w, d, &chunks, packed, threads);
+    let packed: &[f32] = packed;
+    let cuts = threads.cuts(n, |r| x.row_start(r));
+    let parts = row_parts(&mut z[..n * k], k, &cuts);
+    threads.each(parts, |(rows, part)| {
+        for &(at, width) in &chunks {
+            let chunk = &packed[at * d..(at + width) * d];
+            for (i, out) in part.chunks_exact_mut(k).enumerate() {
+                let terms = x.row_terms(rows.start + i, chunk, width);
+                let out = &mut out[at..at + width];
+                // SAFETY: `isa` is the CPU's; a row's columns `j` are below `d`, so
+                // `j · width + width <= chunk.len()`.
+                unsafe { sum_into(isa, terms, Start::At(&b[at..at + width]), out) };
+                if relu {
+                    out.iter_mut().for_each(|o| *o = o.max(0.0));
+                }
+            }
+        }
+    });
+}
+
+/// Each of `chunks` of the columns of `w` (`d` rows), row by row, into `packed`: chunk
+/// `(at, width)` at `packed[at · d..]`, its row `j` `width` values at `j · width`. The
+/// threads take a share of the chunks each.
+fn pack(w: &[f32], d: usize, chunks: &[(usize, usize)], packed: &mut Vec<f32>, threads: Threads) {
+    let k = w.len() / d.max(1);
+    packed.resize(w.len(), 0.0);
+    let cuts = threads.cuts(chunks.len(), |c| chunks.get(c).map_or(k, |&(at, _)| at));
+    let mut parts = Vec::with_capacity(cuts.len());
+    let mut rest = packed.as_mut_slice();
+    for cut in cuts.windows(2) {
+        let mine = &chunks[cut[0]..cut[1]];
+        let columns: usize = mine.iter().map(|&(_, width)| width).sum();
+        let (part, after) = rest.split_at_mut(columns * d);
+        parts.push((mine, part));
+        rest = after;
+    }
+    threads.each(parts, |(mine, part)| {
+        let mut part = part;
+        for &(at, width) in mine {
+            let (chunk, after) = part.split_at_mut(width * d);
+            for (j, row) in chunk.chunks_exact_mut(width).enumerate() {
+                row.copy_from_slice(&w[j * k + at..][..width]);
+            }
+            part = after;
+        }
     });
 }
 
