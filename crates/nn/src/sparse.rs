@@ -24,6 +24,8 @@ mod forward;
 mod sums;
 mod walk;
 
+pub(crate) use forward::LargeBatches;
+
 use crate::threads::Threads;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use std::ops::Range;
@@ -232,7 +234,7 @@ impl SparseRows {
 /// for a step, the gradient is made a row at a time inside Adam ([`WeightGradRows`]), each
 /// row reading any of them. Larger batches' are made in blocks of rows ([`chunked`]), and
 /// their forward pass packs the weights by chunks of columns first
-/// ([`forward::packed_affine`]).
+/// (when that is the faster way here: [`LargeBatches`]).
 pub(crate) const CACHED_ROWS: usize = 256;
 
 /// A matrix's non-zeros row by row (compressed sparse rows), made once for a training set
@@ -344,20 +346,19 @@ pub fn sparse_affine_into(
     z: ArrayViewMut2<f32>,
     threads: Threads,
 ) {
-    sparse_affine_packed_into(x, w, b, relu, z, threads, &mut Vec::new())
+    sparse_affine_large_into(x, w, b, relu, z, threads, &mut LargeBatches::default())
 }
 
-/// [`sparse_affine_into`] with the scratch that a batch of more than [`CACHED_ROWS`] rows
-/// packs the weights into (as large as `w`; kept between calls, so a trainer packs into
-/// the same memory step after step).
-pub(crate) fn sparse_affine_packed_into(
+/// [`sparse_affine_into`] with what a batch of more than [`CACHED_ROWS`] rows keeps from
+/// one call to the next ([`LargeBatches`]: the faster way once timed, and its memory).
+pub(crate) fn sparse_affine_large_into(
     x: &SparseRows,
     w: ArrayView2<f32>,
     b: &[f32],
     relu: bool,
     mut z: ArrayViewMut2<f32>,
     threads: Threads,
-    packed: &mut Vec<f32>,
+    large: &mut LargeBatches,
 ) {
     let k = b.len();
     assert_eq!(
@@ -374,7 +375,7 @@ pub(crate) fn sparse_affine_packed_into(
         .as_slice_mut()
         .expect("activations are row-major and contiguous");
     match x.n_rows() > CACHED_ROWS {
-        true => forward::packed_affine(x, w, b, relu, z, threads, packed),
+        true => forward::large_affine(x, w, b, relu, z, threads, large),
         false => forward::affine(x, w, b, relu, z, threads),
     }
 }
@@ -451,6 +452,7 @@ impl crate::adam::RowGradients for WeightGradRows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use forward::Way;
     use ndarray::{Array1, Array2};
     use rand::{Rng, SeedableRng};
 
@@ -513,12 +515,13 @@ mod tests {
     /// The forward pass's sums are exactly the column-ordered sum, term by term: with
     /// columns set in every row (descriptors) beside sparse ones, rows and outputs of any
     /// count (outputs in full chunks, eight-wide ones and single ones), and a batch of one
-    /// row; ReLU after. Batches of more than `CACHED_ROWS` rows pack the weights first, into
-    /// scratch that holds another call's (of another size) or garbage.
+    /// row; ReLU after. Batches of more than `CACHED_ROWS` rows both ways (in place, and
+    /// packed into memory that held another call's weights, of another size), and as a
+    /// trainer runs them, timed then chosen.
     #[test]
     fn the_forward_pass_is_the_column_ordered_sum_bit_for_bit() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
-        let mut scratch = vec![f32::NAN; 7];
+        let mut timed = LargeBatches::default();
         for (n, k) in [
             (23, 37),
             (8, 32),
@@ -554,14 +557,20 @@ mod tests {
             assert!(sparse.fill_from(x.view(), usize::MAX));
             sparse.group_columns();
             let bits = |a: &Array2<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            for (relu, threads) in [false, true]
+            let ways = [Way::InPlace, Way::Packed].map(LargeBatches::always);
+            for (relu, threads, way) in [false, true]
                 .into_iter()
                 .flat_map(|r| [1, 2, 3].map(|t| (r, t)))
+                .flat_map(|(r, t)| [0, 1, 2].map(|way| (r, t, way)))
             {
                 let mut z = Array2::from_elem((n, k), f32::NAN);
                 let threads = Threads::new(threads);
                 let (wv, zv) = (w.view(), z.view_mut());
-                sparse_affine_packed_into(&sparse, wv, &b, relu, zv, threads, &mut scratch);
+                let large = match way {
+                    2 => &mut timed,
+                    _ => &mut ways[way].clone(),
+                };
+                sparse_affine_large_into(&sparse, wv, &b, relu, zv, threads, large);
                 let expected = expected.mapv(|v| if relu { v.max(0.0) } else { v });
                 assert_eq!(
                     bits(&z),

@@ -7,7 +7,7 @@ use crate::mlp::{affine_into, Mlp, TILE_ROWS};
 use crate::objective::{Batch, Objective};
 use crate::relu_backward::relu_backward_and_column_sums;
 use crate::sparse::{
-    self, sparse_affine_packed_into, sparse_weight_grad_into, CsrMatrix, SparseRows,
+    self, sparse_affine_large_into, sparse_weight_grad_into, CsrMatrix, LargeBatches, SparseRows,
     WeightGradRows, SPARSE_BELOW,
 };
 use crate::threads::Threads;
@@ -56,8 +56,8 @@ pub struct Trainer {
     threads: Threads,
     /// The threads the last batch's gradients were made on, which Adam's update shares.
     shared: Threads,
-    /// Scratch for the sparse first layer's weights packed by columns (large batches).
-    packed: Vec<f32>,
+    /// What the sparse first layer's forward pass keeps between large batches.
+    large: LargeBatches,
 }
 
 /// How a [`Trainer`] computes a step's products.
@@ -152,7 +152,7 @@ impl Trainer {
             dirty: vec![true; sizes[0]],
             first_grad_deferred: false,
             shared: Threads::ONE,
-            packed: Vec::new(),
+            large: LargeBatches::default(),
             grad_row: vec![0.0; sizes.get(1).copied().unwrap_or(0)],
             kernel: Kernel::for_sizes(&sizes),
             tiled: TiledBuffers::new(&sizes),
@@ -558,14 +558,14 @@ impl Trainer {
             let (before, rest) = self.acts.split_at_mut(l);
             let relu = l + 1 < layers;
             if l == 0 && sparse {
-                sparse_affine_packed_into(
+                sparse_affine_large_into(
                     &self.sparse,
                     self.mlp.weights[0].view(),
                     self.mlp.biases[0].as_slice().expect("contiguous"),
                     relu,
                     rest[0].slice_mut(s![..n, ..]),
                     threads,
-                    &mut self.packed,
+                    &mut self.large,
                 );
             } else {
                 let input = if l == 0 {

@@ -14,11 +14,103 @@
 //! row, contiguous (535 KB for MUV's 2,089 inputs), then every row of the batch summed from
 //! that chunk while it sits in L2. Read in place, a chunk is 256 bytes every 2 KB, which
 //! fill a quarter of L2's sets and thrash. The same terms in the same order, so the same
-//! bits.
+//! bits. Which way is faster depends on the CPU (packed: 14% less a MUV step on an Intel
+//! Xeon; 20% more on an AMD Zen 4, where four AVX-512 registers of sums wait on the adds'
+//! latency), so a trainer times both on its first large batches and keeps the faster
+//! ([`LargeBatches`]).
 
 use super::sums::{chunks, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
 use crate::threads::{row_parts, Threads};
+use std::time::{Duration, Instant};
+
+/// Calls each way is timed before one is kept.
+const TRIALS: usize = 3;
+
+/// The two ways of a large batch's forward pass, which give the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Way {
+    /// Each row summed from the weights in place ([`affine`]).
+    InPlace,
+    /// The weights packed by chunks of columns first ([`packed_affine`]).
+    Packed,
+}
+
+/// What a caller keeps between large batches' forward passes: the packed weights, and
+/// which way runs. The first `2 × TRIALS` calls alternate the ways and time them; then the
+/// one with the lower median runs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LargeBatches {
+    packed: Vec<f32>,
+    tried: [Vec<Duration>; 2],
+    chosen: Option<Way>,
+}
+
+impl LargeBatches {
+    /// Always `way` (no timing).
+    #[cfg(test)]
+    pub(crate) fn always(way: Way) -> Self {
+        let chosen = Some(way);
+        LargeBatches {
+            chosen,
+            ..Self::default()
+        }
+    }
+
+    /// The way the next call runs.
+    fn next(&self) -> Way {
+        if let Some(way) = self.chosen {
+            return way;
+        }
+        match self.tried[0].len() <= self.tried[1].len() {
+            true => Way::InPlace,
+            false => Way::Packed,
+        }
+    }
+
+    /// Records a timed call; after the last trial, keeps the faster way.
+    fn record(&mut self, way: Way, took: Duration) {
+        if self.chosen.is_some() {
+            return;
+        }
+        self.tried[way as usize].push(took);
+        if self.tried.iter().all(|t| t.len() == TRIALS) {
+            let median = |t: &mut Vec<Duration>| {
+                t.sort();
+                t[TRIALS / 2]
+            };
+            let (in_place, packed) = (median(&mut self.tried[0]), median(&mut self.tried[1]));
+            let way = if packed < in_place {
+                Way::Packed
+            } else {
+                Way::InPlace
+            };
+            self.chosen = Some(way);
+            if way == Way::InPlace {
+                self.packed = Vec::new();
+            }
+        }
+    }
+}
+
+/// [`affine`] for a batch of more than [`super::CACHED_ROWS`] rows, the way `large` says.
+pub(super) fn large_affine(
+    x: &SparseRows,
+    w: &[f32],
+    b: &[f32],
+    relu: bool,
+    z: &mut [f32],
+    threads: Threads,
+    large: &mut LargeBatches,
+) {
+    let way = large.next();
+    let started = Instant::now();
+    match way {
+        Way::InPlace => affine(x, w, b, relu, z, threads),
+        Way::Packed => packed_affine(x, w, b, relu, z, threads, &mut large.packed),
+    }
+    large.record(way, started.elapsed());
+}
 
 /// `z[r] = b + Σ_j x[r,j] · w[j,:]`, then ReLU when `relu`, for every row of `x`
 /// (`w` the inputs × `b.len()`, `z` row-major, rows `b.len()` wide). Each row's terms are
@@ -44,7 +136,7 @@ pub(super) fn affine(
 /// [`affine`] by chunks of [`CHUNK`] columns of `w`, packed into `packed` first (resized
 /// to `w`'s size): for each chunk, every row's sum, then ReLU on it when `relu`. The
 /// threads pack a share of the chunks each, then sum a share of the rows each.
-pub(super) fn packed_affine(
+fn packed_affine(
     x: &SparseRows,
     w: &[f32],
     b: &[f32],
@@ -126,6 +218,29 @@ fn rows_affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, first: usize, z
         }
         if relu {
             out.iter_mut().for_each(|o| *o = o.max(0.0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ways alternate for `TRIALS` calls each, then the lower median is kept for good.
+    #[test]
+    fn the_ways_alternate_until_the_faster_median_is_kept() {
+        let ms = Duration::from_millis;
+        for (packed_times, kept) in [([9, 1, 2], Way::Packed), ([1, 9, 8], Way::InPlace)] {
+            let mut large = LargeBatches::default();
+            for (in_place, packed) in [5, 6, 7].into_iter().zip(packed_times) {
+                for (way, took) in [(Way::InPlace, in_place), (Way::Packed, packed)] {
+                    assert_eq!(large.next(), way);
+                    large.record(way, ms(took));
+                }
+            }
+            assert_eq!(large.next(), kept);
+            large.record(kept, ms(1000));
+            assert_eq!(large.next(), kept);
         }
     }
 }
