@@ -15,6 +15,7 @@
 use criterion::{Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2};
+use nn::sparse::{sparse_affine_large_into, LargeBatches, Way};
 use nn::{masked_bce, Kernel, Loss, Mlp, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -205,6 +206,22 @@ fn bench_batch_sizes(c: &mut Criterion) {
             batch,
             &MUV_MEASURED,
         );
+    }
+    // The first layer alone at batch 4096 on two threads, each way of a large batch's
+    // forward pass (a trainer times both and keeps the faster: `LargeBatches`).
+    let mut first = nn::sparse::SparseRows::default();
+    assert!(first.fill_from(x.slice(s![..4096, ..]), usize::MAX));
+    let mut z = Array2::zeros((4096, 512));
+    let (w, bias) = (mlp.weights[0].view(), mlp.biases[0].as_slice().unwrap());
+    for (name, way) in [("in_place", Way::InPlace), ("packed", Way::Packed)] {
+        let mut large = LargeBatches::always(way);
+        group.bench_function(format!("muv_first_layer_{name}"), |b| {
+            b.iter(|| {
+                let threads = nn::Threads::new(2);
+                sparse_affine_large_into(&first, w, bias, true, z.view_mut(), threads, &mut large);
+                black_box(&z);
+            })
+        });
     }
     group.finish();
 }

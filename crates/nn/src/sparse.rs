@@ -24,7 +24,7 @@ mod forward;
 mod sums;
 mod walk;
 
-pub(crate) use forward::LargeBatches;
+pub use forward::{LargeBatches, Way};
 
 use crate::threads::Threads;
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -349,9 +349,9 @@ pub fn sparse_affine_into(
     sparse_affine_large_into(x, w, b, relu, z, threads, &mut LargeBatches::default())
 }
 
-/// [`sparse_affine_into`] with what a batch of more than [`CACHED_ROWS`] rows keeps from
-/// one call to the next ([`LargeBatches`]: the faster way once timed, and its memory).
-pub(crate) fn sparse_affine_large_into(
+/// [`sparse_affine_into`] with what a batch of more than 256 rows (`CACHED_ROWS`) keeps
+/// from one call to the next ([`LargeBatches`]: the faster way once timed, and its memory).
+pub fn sparse_affine_large_into(
     x: &SparseRows,
     w: ArrayView2<f32>,
     b: &[f32],
@@ -452,7 +452,6 @@ impl crate::adam::RowGradients for WeightGradRows<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forward::Way;
     use ndarray::{Array1, Array2};
     use rand::{Rng, SeedableRng};
 

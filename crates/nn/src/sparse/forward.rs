@@ -29,10 +29,10 @@ const TRIALS: usize = 3;
 
 /// The two ways of a large batch's forward pass, which give the same bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Way {
-    /// Each row summed from the weights in place ([`affine`]).
+pub enum Way {
+    /// Each row summed from the weights in place.
     InPlace,
-    /// The weights packed by chunks of columns first ([`packed_affine`]).
+    /// The weights packed by chunks of 64 columns first.
     Packed,
 }
 
@@ -40,16 +40,15 @@ pub(crate) enum Way {
 /// which way runs. The first `2 × TRIALS` calls alternate the ways and time them; then the
 /// one with the lower median runs.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct LargeBatches {
+pub struct LargeBatches {
     packed: Vec<f32>,
     tried: [Vec<Duration>; 2],
     chosen: Option<Way>,
 }
 
 impl LargeBatches {
-    /// Always `way` (no timing).
-    #[cfg(test)]
-    pub(crate) fn always(way: Way) -> Self {
+    /// Always `way` (no timing): to measure or test one way.
+    pub fn always(way: Way) -> Self {
         let chosen = Some(way);
         LargeBatches {
             chosen,
