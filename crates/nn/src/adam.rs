@@ -76,10 +76,9 @@ impl Adam {
             param.len() == m.len() && grad.len() == m.len(),
             "tensor {index} changed size"
         );
-        let threads = match param.len() < SHARED_MIN {
-            true => Threads::ONE,
-            false => threads,
-        };
+        if threads == Threads::ONE || param.len() < SHARED_MIN {
+            return update_on_cpu(rule, param, grad, m, v);
+        }
         let piece = param
             .len()
             .div_ceil(threads.count())
@@ -209,7 +208,7 @@ fn update_on_cpu(rule: Rule, param: &mut [f32], grad: &[f32], m: &mut [f32], v: 
 }
 
 /// The fewest values a shared update splits between threads: a MUV step's first layer
-/// (1.07 M) is split, its 512 × 128 layer (65 K, about 40 µs of work) is not.
+/// (1.07 M) is split, its 512 × 128 layer (65 K) is not.
 pub const SHARED_MIN: usize = 1 << 18;
 
 /// The pieces a shared update cuts a tensor into are multiples of this many values (a

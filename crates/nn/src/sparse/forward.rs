@@ -9,15 +9,15 @@
 //! each weight row to the outputs of the rows that set its column, and so read and wrote a
 //! 2 KB output row for every term.)
 //!
-//! A batch of more than [`super::CACHED_ROWS`] rows reads the weights often enough to pay
-//! for packing them first ([`packed_affine`]): each chunk of 64 columns of every weight
+//! A batch of more than [`super::CACHED_ROWS`] rows reads the weights often enough that
+//! packing them first may pay ([`packed_affine`]): each chunk of 64 columns of every weight
 //! row, contiguous (535 KB for MUV's 2,089 inputs), then every row of the batch summed from
 //! that chunk while it sits in L2. Read in place, a chunk is 256 bytes every 2 KB, which
 //! fill a quarter of L2's sets and thrash. The same terms in the same order, so the same
-//! bits. Which way is faster depends on the CPU (packed: 14% less a MUV step on an Intel
-//! Xeon; 20% more on an AMD Zen 4, where four AVX-512 registers of sums wait on the adds'
-//! latency), so a trainer times both on its first large batches and keeps the faster
-//! ([`LargeBatches`]).
+//! bits. Which way is faster depends on the CPU (`nn/muv_first_layer_*`: about a fifth
+//! less time packed on an Intel Xeon; on an AMD Zen 4, packing made a MUV step about a
+//! fifth slower, its four AVX-512 registers of sums waiting on the adds' latency), so a
+//! trainer times both on its first large batches and keeps the faster ([`LargeBatches`]).
 
 use super::sums::{chunks, sum_into, Isa, Start, CHUNK};
 use super::SparseRows;
