@@ -209,6 +209,12 @@ impl SparseRows {
         }
     }
 
+    /// The values of column-ordered `entries` (of one column).
+    #[inline(always)]
+    fn entry_values(&self, entries: Range<usize>) -> &[f32] {
+        &self.values[entries]
+    }
+
     /// The weight gradient's terms of column-ordered `entries` (of one column): the rows
     /// of `delta` (`stride` wide, its first row the batch's row `first`) of their rows.
     #[inline(always)]
@@ -595,7 +601,20 @@ mod tests {
         // Batches of several sizes one after another: rows a batch leaves unset must be
         // zeroed after a batch that set them.
         for n in [40, 545, 2100, 257, 7] {
-            let x = sparse_input(n, d, rng);
+            let mut x = sparse_input(n, d, rng);
+            // Columns set in every row (descriptors), seven side by side, whose gradient
+            // rows are summed a group at a time; and one set in the rows of a first block
+            // of rows only.
+            for ((r, j), v) in x.indexed_iter_mut() {
+                let full = (70..77).contains(&j) || (j == 80 && r < 1500);
+                if full {
+                    *v = if r % 3 == 0 {
+                        1.0
+                    } else {
+                        rng.random_range(-2.0f32..2.0)
+                    };
+                }
+            }
             let delta = Array2::from_shape_fn((n, k), |_| rng.random_range(-1.0f32..1.0));
             let mut expected = vec![0.0f32; d * k];
             for j in 0..d {

@@ -137,6 +137,95 @@ pub(crate) unsafe fn sum_into(isa: Isa, terms: Terms, start: Start, dst: &mut [f
     }
 }
 
+/// Columns of the weight gradient [`sum_group_into`] makes together.
+pub(crate) const GROUP: usize = 4;
+
+/// [`GROUP`] sums over every row of `src` (packed rows `dst[g].len()` wide, one for each
+/// value): `dst[g] = start + Σ_t values[g][t] · src row t`, rows in order. Each is exactly
+/// [`sum_into`] of its terms (a term of value 1 multiplied by 1 is the row itself), with
+/// each source row loaded once for all of them: four AVX-512 sums of [`CHUNK`] columns
+/// hold sixteen registers, enough that the adds do not wait on one another. Columns set in
+/// every row of a block (descriptors) are summed this way. Returns `false`, having done
+/// nothing, where it does not apply (another version or width, or a start of `At`).
+///
+/// # Safety
+/// As [`sum_into`]: the CPU's version; `src` holds `values[g].len()` rows (the same for
+/// every `g`, at least one with `Start::FirstTerm`) of the destinations' width.
+#[inline(always)]
+pub(crate) unsafe fn sum_group_into(
+    isa: Isa,
+    src: &[f32],
+    values: [&[f32]; GROUP],
+    start: Start,
+    dst: [&mut [f32]; GROUP],
+) -> bool {
+    let width = dst[0].len();
+    let rows = values[0].len();
+    debug_assert!(dst.iter().all(|d| d.len() == width) && values.iter().all(|v| v.len() == rows));
+    debug_assert!(src.len() >= rows * width);
+    match (isa, width, start) {
+        #[cfg(target_arch = "x86_64")]
+        (Isa::Avx512, CHUNK, Start::FirstTerm | Start::Dst) => unsafe {
+            let first_term = matches!(start, Start::FirstTerm);
+            avx512_group::sum::<{ CHUNK / LANES_512 }>(src, values, first_term, dst);
+            true
+        },
+        _ => false,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512_group {
+    use super::{GROUP, LANES_512 as LANES};
+    use std::arch::x86_64::*;
+
+    /// [`super::sum_group_into`] for `V` registers of columns a sum.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn sum<const V: usize>(
+        src: &[f32],
+        values: [&[f32]; GROUP],
+        first_term: bool,
+        dst: [&mut [f32]; GROUP],
+    ) {
+        let width = V * LANES;
+        let row = |t: usize| -> [__m512; V] {
+            let p = src.as_ptr().add(t * width);
+            std::array::from_fn(|v| _mm512_loadu_ps(p.add(v * LANES)))
+        };
+        let mut acc = [[_mm512_setzero_ps(); V]; GROUP];
+        let first = usize::from(first_term);
+        if first_term {
+            let d = row(0);
+            for (sums, x) in acc.iter_mut().zip(&values) {
+                let x = _mm512_set1_ps(*x.get_unchecked(0));
+                for (a, d) in sums.iter_mut().zip(d) {
+                    *a = _mm512_mul_ps(x, d);
+                }
+            }
+        } else {
+            for (sums, dst) in acc.iter_mut().zip(&dst) {
+                for (v, a) in sums.iter_mut().enumerate() {
+                    *a = _mm512_loadu_ps(dst.as_ptr().add(v * LANES));
+                }
+            }
+        }
+        for t in first..values[0].len() {
+            let d = row(t);
+            for (sums, x) in acc.iter_mut().zip(&values) {
+                let x = _mm512_set1_ps(*x.get_unchecked(t));
+                for (a, d) in sums.iter_mut().zip(d) {
+                    *a = _mm512_add_ps(*a, _mm512_mul_ps(x, d));
+                }
+            }
+        }
+        for (sums, dst) in acc.iter().zip(dst) {
+            for (v, a) in sums.iter().enumerate() {
+                _mm512_storeu_ps(dst.as_mut_ptr().add(v * LANES), *a);
+            }
+        }
+    }
+}
+
 /// Asks for the cache lines of `s` ahead of their use (nothing off x86-64).
 #[inline(always)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
