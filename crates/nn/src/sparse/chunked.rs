@@ -59,6 +59,7 @@ fn gradient_rows(
     let isa = Isa::detect();
     let mut packed = Vec::new();
     for (at, width) in chunks(isa, k, CHUNK) {
+        let grouped = isa.sums_groups(width);
         for (first, pieces) in blocks.iter() {
             let from = pieces.partition_point(|p| p.0 < columns.start);
             let to = pieces.partition_point(|p| p.0 < columns.end);
@@ -70,36 +71,37 @@ fn gradient_rows(
             pack_columns(&delta[first * k..end * k], k, at, width, &mut packed);
             // Whether a piece starts its column's sum (or carries on the block before's).
             let starts = |&(j, ref entries): &Piece| entries.start == x.column_start(j);
-            let full = |(_, entries): &Piece| entries.len() == end - first;
+            // GROUP columns set in every row of the block, all starting or all carrying on.
+            let group_at = |i: usize| {
+                let group = pieces.get(i..i + GROUP).filter(|_| grouped)?;
+                let full = |(_, entries): &Piece| entries.len() == end - first;
+                let alike = group
+                    .iter()
+                    .all(|p| full(p) && starts(p) == starts(&group[0]));
+                alike.then_some(group)
+            };
             let mut i = 0;
             while i < pieces.len() {
                 if let Some(&(ahead, _)) = pieces.get(i + AHEAD) {
                     prefetch(&grad[ahead * k - offset + at..][..width]);
                 }
-                // GROUP columns set in every row of the block, all starting or all carrying on.
-                let group = pieces.get(i..i + GROUP).filter(|group| {
-                    group
-                        .iter()
-                        .all(|p| full(p) && starts(p) == starts(&group[0]))
-                });
-                if let Some(group) = group {
+                if let Some(group) = group_at(i) {
                     let values = std::array::from_fn(|g| x.entry_values(group[g].1.clone()));
                     let rows = std::array::from_fn(|g| group[g].0 - columns.start);
                     let dst = disjoint_rows::<GROUP>(grad, k, rows, at, width);
-                    // SAFETY: `isa` is the CPU's; each column's entries are rows
-                    // `first..end` in order, the rows of `packed` (`width` wide).
-                    let start = start_of(starts(&group[0]));
-                    if unsafe { sum_group_into(isa, &packed, values, start, dst) } {
-                        i += GROUP;
-                        continue;
-                    }
+                    // SAFETY: `isa` is the CPU's and sums groups this wide; each column's
+                    // entries are rows `first..end` in order, the rows of `packed`.
+                    unsafe { sum_group_into(isa, &packed, values, starts(&group[0]), dst) };
+                    i += GROUP;
+                    continue;
                 }
                 let (j, ref entries) = pieces[i];
                 let terms = x.entry_terms(entries.clone(), first, &packed, width);
-                let (start, dst) = (
-                    start_of(starts(&pieces[i])),
-                    &mut grad[j * k - offset + at..],
-                );
+                let start = match starts(&pieces[i]) {
+                    true => Start::FirstTerm,
+                    false => Start::Dst,
+                };
+                let dst = &mut grad[j * k - offset + at..];
                 // SAFETY: `isa` is the CPU's; the entries are of rows `first..end`, the
                 // rows of `packed` (`width` wide), asserted by `weight_grad`.
                 unsafe { sum_into(isa, terms, start, &mut dst[..width]) };
@@ -148,15 +150,6 @@ impl ColumnBlocks {
 
 /// A column of the batch and the range of its entries in a block of rows.
 type Piece = (usize, std::ops::Range<usize>);
-
-/// Where a gradient row's sum over a block starts: at its first term, or at what the
-/// blocks before left in it.
-fn start_of<'a>(starts_column: bool) -> Start<'a> {
-    match starts_column {
-        true => Start::FirstTerm,
-        false => Start::Dst,
-    }
-}
 
 /// Columns `at .. at + width` of rows `rows` (ascending) of row-major `m` (rows `k` wide),
 /// each as its own slice.

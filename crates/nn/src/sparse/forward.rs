@@ -123,13 +123,32 @@ pub(super) fn affine(
     z: &mut [f32],
     threads: Threads,
 ) {
-    let (k, n) = (b.len(), x.n_rows());
-    assert!(w.len() == x.n_columns() * k && z.len() >= n * k);
+    assert!(w.len() == x.n_columns() * b.len());
+    each_part_of_rows(x, z, b.len(), threads, |first, part| {
+        rows_affine(x, w, b, relu, first, part)
+    });
+}
+
+/// `work(first, part)` for parts of the rows of `x`, one a thread, cut where they hold
+/// equal shares of the non-zeros: `part` is the outputs `z` (rows `k` wide) of the rows
+/// from `first` on.
+fn each_part_of_rows(
+    x: &SparseRows,
+    z: &mut [f32],
+    k: usize,
+    threads: Threads,
+    work: impl Fn(usize, &mut [f32]) + Sync,
+) {
+    let n = x.n_rows();
+    assert!(z.len() >= n * k);
     let cuts = threads.cuts(n, |r| x.row_start(r));
     let parts = row_parts(&mut z[..n * k], k, &cuts);
-    threads.each(parts, |(rows, part)| {
-        rows_affine(x, w, b, relu, rows.start, part)
-    });
+    threads.each(parts, |(rows, part)| work(rows.start, part));
+}
+
+/// ReLU on `z` in place.
+fn relu_in_place(z: &mut [f32]) {
+    z.iter_mut().for_each(|o| *o = o.max(0.0));
 }
 
 /// [`affine`] by chunks of [`CHUNK`] columns of `w`, packed into `packed` first (resized
@@ -144,25 +163,23 @@ fn packed_affine(
     threads: Threads,
     packed: &mut Vec<f32>,
 ) {
-    let (k, n, d) = (b.len(), x.n_rows(), x.n_columns());
-    assert!(w.len() == d * k && z.len() >= n * k);
+    let (k, d) = (b.len(), x.n_columns());
+    assert!(w.len() == d * k);
     let isa = Isa::detect();
     let chunks: Vec<(usize, usize)> = chunks(isa, k, CHUNK).collect();
     pack(w, d, &chunks, packed, threads);
     let packed: &[f32] = packed;
-    let cuts = threads.cuts(n, |r| x.row_start(r));
-    let parts = row_parts(&mut z[..n * k], k, &cuts);
-    threads.each(parts, |(rows, part)| {
+    each_part_of_rows(x, z, k, threads, |first, part| {
         for &(at, width) in &chunks {
             let chunk = &packed[at * d..(at + width) * d];
             for (i, out) in part.chunks_exact_mut(k).enumerate() {
-                let terms = x.row_terms(rows.start + i, chunk, width);
+                let terms = x.row_terms(first + i, chunk, width);
                 let out = &mut out[at..at + width];
                 // SAFETY: `isa` is the CPU's; a row's columns `j` are below `d`, so
                 // `j · width + width <= chunk.len()`.
                 unsafe { sum_into(isa, terms, Start::At(&b[at..at + width]), out) };
                 if relu {
-                    out.iter_mut().for_each(|o| *o = o.max(0.0));
+                    relu_in_place(out);
                 }
             }
         }
@@ -216,7 +233,7 @@ fn rows_affine(x: &SparseRows, w: &[f32], b: &[f32], relu: bool, first: usize, z
             };
         }
         if relu {
-            out.iter_mut().for_each(|o| *o = o.max(0.0));
+            relu_in_place(out);
         }
     }
 }

@@ -98,6 +98,11 @@ impl Isa {
         }
     }
 
+    /// Whether [`sum_group_into`] sums groups of chunks `width` wide on this version.
+    pub(crate) fn sums_groups(self, width: usize) -> bool {
+        cfg!(target_arch = "x86_64") && self == Isa::Avx512 && width == CHUNK
+    }
+
     /// The widest chunk the version sums in registers.
     pub(crate) fn widest(self) -> usize {
         match self {
@@ -141,36 +146,35 @@ pub(crate) unsafe fn sum_into(isa: Isa, terms: Terms, start: Start, dst: &mut [f
 pub(crate) const GROUP: usize = 4;
 
 /// [`GROUP`] sums over every row of `src` (packed rows `dst[g].len()` wide, one for each
-/// value): `dst[g] = start + Σ_t values[g][t] · src row t`, rows in order. Each is exactly
+/// value): `dst[g] = start + Σ_t values[g][t] · src row t`, rows in order, starting at the
+/// first term when `first_term` and at what `dst[g]` holds otherwise. Each is exactly
 /// [`sum_into`] of its terms (a term of value 1 multiplied by 1 is the row itself), with
 /// each source row loaded once for all of them: four AVX-512 sums of [`CHUNK`] columns
 /// hold sixteen registers, enough that the adds do not wait on one another. Columns set in
-/// every row of a block (descriptors) are summed this way. Returns `false`, having done
-/// nothing, where it does not apply (another version or width, or a start of `At`).
+/// every row of a block (descriptors) are summed this way, where [`Isa::sums_groups`].
 ///
 /// # Safety
-/// As [`sum_into`]: the CPU's version; `src` holds `values[g].len()` rows (the same for
-/// every `g`, at least one with `Start::FirstTerm`) of the destinations' width.
+/// As [`sum_into`]: the CPU's version, which sums groups of this width; `src` holds
+/// `values[g].len()` rows (the same for every `g`, at least one when `first_term`) of the
+/// destinations' width.
 #[inline(always)]
 pub(crate) unsafe fn sum_group_into(
     isa: Isa,
     src: &[f32],
     values: [&[f32]; GROUP],
-    start: Start,
+    first_term: bool,
     dst: [&mut [f32]; GROUP],
-) -> bool {
+) {
     let width = dst[0].len();
     let rows = values[0].len();
     debug_assert!(dst.iter().all(|d| d.len() == width) && values.iter().all(|v| v.len() == rows));
     debug_assert!(src.len() >= rows * width);
-    match (isa, width, start) {
+    match (isa, width) {
         #[cfg(target_arch = "x86_64")]
-        (Isa::Avx512, CHUNK, Start::FirstTerm | Start::Dst) => unsafe {
-            let first_term = matches!(start, Start::FirstTerm);
-            avx512_group::sum::<{ CHUNK / LANES_512 }>(src, values, first_term, dst);
-            true
+        (Isa::Avx512, CHUNK) => unsafe {
+            avx512_group::sum::<{ CHUNK / LANES_512 }>(src, values, first_term, dst)
         },
-        _ => false,
+        _ => unreachable!("no sums of groups for {isa:?} at {width} columns"),
     }
 }
 
