@@ -48,6 +48,11 @@ impl Dropout {
         }
     }
 
+    /// The multiplier of a kept unit, `1 / (1 - rate)`.
+    pub(crate) fn kept_scale(&self) -> f32 {
+        Keep::at(self.rate).scale
+    }
+
     /// Draws layer `l`'s mask for the rows of `acts` (unless frozen) and applies it, the
     /// rows shared by `threads`.
     pub(crate) fn apply(&mut self, l: usize, mut acts: ArrayViewMut2<f32>, threads: Threads) {

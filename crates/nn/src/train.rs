@@ -615,15 +615,12 @@ impl Trainer {
                 || general_mat_mul(1.0, &input.t(), &delta, 0.0, grad),
                 || general_mat_mul(1.0, &delta, &weights.t(), 0.0, &mut prev),
             );
-            // Through dropout's mask and ReLU's derivative, with the bias gradient.
-            let mask = self
-                .dropout
-                .as_ref()
-                .map(|d| d.masks[l - 1].slice(s![..n, ..]));
+            // Through dropout and ReLU's derivative, with the bias gradient.
+            let kept = self.dropout.as_ref().map(Dropout::kept_scale);
             relu_backward_and_column_sums(
                 prev,
                 input,
-                mask,
+                kept,
                 self.grad_b[l - 1].as_slice_mut().expect("contiguous"),
                 &mut self.tile,
             );
