@@ -55,8 +55,14 @@ pub(crate) fn target_of(rows: &[crate::tables::Summary]) -> &'static str {
     }
 }
 
+/// The colour of a legend entry with nothing drawn for it, which [`legend`] draws as an
+/// empty, crossed-out box: a filled grey swatch would look like the grey where two
+/// strategies' translucent confidence bands overlap.
+const NOT_DRAWN: RGBColor = RGBColor(150, 150, 150);
+
 /// Legend entries for `strategies` in their colours; one with nothing drawn (`drawn` false:
-/// a strategy that did not apply has no line) reads "(not scored)" in light grey.
+/// a strategy that did not apply has no line) reads "(not applicable, no line)" beside an
+/// empty, crossed-out box.
 pub(crate) fn strategy_items(
     strategies: &[&str],
     drawn: impl Fn(&str) -> bool,
@@ -65,7 +71,7 @@ pub(crate) fn strategy_items(
         .iter()
         .map(|&s| match drawn(s) {
             true => (s.to_string(), strategy_color(s)),
-            false => (format!("{s} (not scored)"), RGBColor(215, 215, 215)),
+            false => (format!("{s} (not applicable, no line)"), NOT_DRAWN),
         })
         .collect()
 }
@@ -194,10 +200,7 @@ pub(crate) fn legend(
                 ("sans-serif", 20).into_font().style(FontStyle::Italic),
             )))?;
         }
-        ok(area.draw(&Rectangle::new(
-            [(x, y + 14), (x + 34, y + 22)],
-            color.filled(),
-        )))?;
+        swatch(area, (x, y + 14), *color)?;
         ok(area.draw(&Text::new(
             label.clone(),
             (x + 42, y + 8),
@@ -205,4 +208,53 @@ pub(crate) fn legend(
         )))?;
     }
     Ok(())
+}
+
+/// A legend entry's swatch, 34 × 8 pixels from its top left corner: filled in the entry's colour, or,
+/// for an entry with nothing drawn ([`NOT_DRAWN`]), an outline crossed by a diagonal.
+fn swatch(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    (x, y): (i32, i32),
+    color: RGBColor,
+) -> Result<(), String> {
+    let corners = [(x, y), (x + 34, y + 8)];
+    if color != NOT_DRAWN {
+        return ok(area.draw(&Rectangle::new(corners, color.filled())));
+    }
+    let line = color.stroke_width(2);
+    ok(area.draw(&Rectangle::new(corners, line)))?;
+    ok(area.draw(&PathElement::new(vec![(x, y + 8), (x + 34, y)], line)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A strategy with a line gets a filled swatch in its colour; one without gets an empty
+    /// box (background inside, off its diagonal), so it cannot pass for a grey band.
+    #[test]
+    fn an_entry_with_nothing_drawn_is_an_empty_crossed_box() {
+        fonts();
+        let items = strategy_items(&["masked", "complete-case"], |s| s == "masked");
+        assert_eq!(items[1].0, "complete-case (not applicable, no line)");
+        let (width, height) = (800u32, 40u32);
+        let mut pixels = vec![0u8; (width * height * 3) as usize];
+        {
+            let area = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+            area.fill(&WHITE).unwrap();
+            legend(&area, &items).unwrap();
+            area.present().unwrap();
+        }
+        let (placed, _) = legend_layout(&items, width);
+        let at = |x: i32, y: i32| {
+            let i = 3 * (y as usize * width as usize + x as usize);
+            RGBColor(pixels[i], pixels[i + 1], pixels[i + 2])
+        };
+        let (filled, empty) = (placed[0].0, placed[1].0);
+        assert_eq!(at(filled + 17, 18), strategy_color("masked"));
+        // Inside the empty box, above its diagonal (which runs from bottom left to top
+        // right): the background; on its outline: the outline's grey.
+        assert_eq!(at(empty + 4, 16), WHITE);
+        assert_eq!(at(empty + 17, 14), NOT_DRAWN);
+    }
 }
