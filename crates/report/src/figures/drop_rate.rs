@@ -114,24 +114,7 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
                 Some(m) => format!("{m}: macro {metric_name}"),
                 None => format!("{task}: {metric_name}"),
             };
-            // One y range per metric across its panels, so panels compare at a glance.
-            let lows = rows
-                .iter()
-                .filter(|r| r.target == target && r.metric == *metric)
-                .filter(|r| {
-                    panels
-                        .iter()
-                        .any(|(t, m)| &r.task == t && m.as_ref().is_none_or(|m| &r.mechanism == m))
-                })
-                .filter_map(|r| r.ci95_low.or(r.mean));
-            let y_min = lows.fold(1.0f64, f64::min).max(0.0);
-            let y0 = (y_min - 0.02).clamp(0.0, 0.9);
-            let y_max = rows
-                .iter()
-                .filter(|r| r.target == target && r.metric == *metric)
-                .filter_map(|r| r.ci95_high.or(r.mean))
-                .fold(0.0f64, f64::max);
-            let y1 = (y_max + 0.05).min(1.005).max(y0 + 0.1);
+            let (y0, y1) = y_range(rows, target, metric, &panels);
             let mut chart = ok(ChartBuilder::on(&cells[m * panels.len() + p])
                 .caption(caption, ("sans-serif", 22))
                 .margin(12)
@@ -182,4 +165,80 @@ fn draw(rows: &[Summary], tasks: &[String], title: &str, path: &Path) -> Result<
     }
     legend(&bottom, &items)?;
     ok(root.present())
+}
+
+/// The y range of `metric`'s panels: one range across them, so they compare at a glance,
+/// from the rows they draw (the tasks of no panel, such as each of Tox21's assays when the
+/// panel is their macro mean, would stretch it and flatten the lines).
+fn y_range(
+    rows: &[Summary],
+    target: &str,
+    metric: &str,
+    panels: &[(String, Option<String>)],
+) -> (f64, f64) {
+    let drawn = || {
+        rows.iter()
+            .filter(|r| r.target == target && r.metric == metric)
+            .filter(|r| {
+                panels
+                    .iter()
+                    .any(|(t, m)| &r.task == t && m.as_ref().is_none_or(|m| &r.mechanism == m))
+            })
+    };
+    let y_min = drawn()
+        .filter_map(|r| r.ci95_low.or(r.mean))
+        .fold(1.0f64, f64::min)
+        .max(0.0);
+    let y0 = (y_min - 0.02).clamp(0.0, 0.9);
+    let y_max = drawn()
+        .filter_map(|r| r.ci95_high.or(r.mean))
+        .fold(0.0f64, f64::max);
+    (y0, (y_max + 0.05).min(1.005).max(y0 + 0.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(task: &str, low: f64, mean: f64, high: f64) -> Summary {
+        Summary {
+            variant: String::new(),
+            strategy: "masked".into(),
+            mechanism: "mcar".into(),
+            rate: 0.0,
+            hidden: "[512,128]".into(),
+            epochs: 10,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            target: "observed".into(),
+            task: task.into(),
+            metric: "pr_auc".into(),
+            mean: Some(mean),
+            std: None,
+            n: 3,
+            n_undefined: 0,
+            ci95_low: Some(low),
+            ci95_high: Some(high),
+        }
+    }
+
+    /// A macro-only panel spans its own rows (from 0.02 below the lowest bound to 0.05
+    /// above the highest), not an assay's that it does not draw.
+    #[test]
+    fn the_y_range_spans_the_rows_the_panels_draw() {
+        let rows = [
+            row("macro", 0.04, 0.14, 0.25),
+            row("MUV-466", 0.0, 0.6, 0.99),
+        ];
+        let panels = [("macro".to_string(), None)];
+        let (y0, y1) = y_range(&rows, "observed", "pr_auc", &panels);
+        assert!(
+            (y0 - 0.02).abs() < 1e-12 && (y1 - 0.30).abs() < 1e-12,
+            "{y0} {y1}"
+        );
+        // Drawn, the assay's panel stretches the range to the top (at most 1.005).
+        let both = [panels[0].clone(), ("MUV-466".to_string(), None)];
+        let (y0, y1) = y_range(&rows, "observed", "pr_auc", &both);
+        assert!(y0 == 0.0 && y1 == 1.005, "{y0} {y1}");
+    }
 }
