@@ -210,8 +210,9 @@ pub(crate) fn legend(
     Ok(())
 }
 
-/// A legend entry's swatch, 34 × 8 pixels from its top left corner: filled in the entry's colour, or,
-/// for an entry with nothing drawn ([`NOT_DRAWN`]), an outline crossed by a diagonal.
+/// A legend entry's swatch, 34 × 8 pixels from its top left corner: filled in the entry's
+/// colour, or, for an entry with nothing drawn ([`NOT_DRAWN`]), an outline crossed by a
+/// diagonal.
 fn swatch(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     (x, y): (i32, i32),
