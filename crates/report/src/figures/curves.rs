@@ -4,6 +4,7 @@
 use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, strategy_items, titled};
 use crate::error::ReportError;
 use crate::records::Run;
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -99,7 +100,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
                 .margin_right(36)
                 .x_label_area_size(44)
                 .y_label_area_size(86)
-                .build_cartesian_2d(1.0..x1, (y0 * 0.8..y1 * 1.25).log_scale()))?;
+                .build_cartesian_2d(1.0..x1, log_axis(y0 * 0.8, y1 * 1.25)))?;
             draw_lines(chart, &curves, pick)?;
         } else {
             let pad = 0.04 * (y1 - y0);
@@ -115,6 +116,37 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     }
     legend(&bottom, &items)?;
     ok(root.present())
+}
+
+/// A log axis over `lo..hi` (both positive) labelled at 1, 2 and 5 of every decade it
+/// crosses, with a light line at each other whole multiple: plotters' own key points leave
+/// the lower decades of a span such as 0.15..7 unlabelled and crowd light lines near its top.
+fn log_axis(lo: f64, hi: f64) -> WithKeyPoints<LogCoord<f64>> {
+    let (bold, light) = log_ticks(lo, hi);
+    (lo..hi)
+        .log_scale()
+        .with_key_points(bold)
+        .with_light_points(light)
+}
+
+/// The labelled ticks (1, 2, 5 × a power of ten) and the light lines (the other whole
+/// multiples) inside `lo..=hi`, ascending.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    for decade in lo.log10().floor() as i32..=hi.log10().ceil() as i32 {
+        for k in 1..10 {
+            // `k * 10^d` from a string, so 0.3 is the nearest f64 to 0.3, not 3 × 0.1.
+            let v: f64 = format!("{k}e{decade}").parse().expect("a number");
+            if v < lo || v > hi {
+                continue;
+            }
+            match k {
+                1 | 2 | 5 => bold.push(v),
+                _ => light.push(v),
+            }
+        }
+    }
+    (bold, light)
 }
 
 /// A tick value in at most three significant digits, without trailing zeros: `0.06`,
@@ -167,6 +199,19 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log_ticks_label_every_decade_the_axis_crosses() {
+        let (bold, light) = super::log_ticks(0.15, 7.4);
+        assert_eq!(bold, [0.2, 0.5, 1.0, 2.0, 5.0]);
+        assert_eq!(light, [0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 3.0, 4.0, 6.0, 7.0]);
+        // A span inside one decade still gets its whole multiples.
+        let (bold, light) = super::log_ticks(11.0, 48.0);
+        assert_eq!(bold, [20.0]);
+        assert_eq!(light, [30.0, 40.0]);
+        // The ends count when they fall on a tick.
+        assert_eq!(super::log_ticks(1.0, 10.0).0, [1.0, 2.0, 5.0, 10.0]);
+    }
+
     #[test]
     fn ticks_are_short() {
         let cases = [
