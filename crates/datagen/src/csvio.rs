@@ -120,7 +120,8 @@ pub(crate) fn for_each_record(
     }
 }
 
-/// The index of the header column `name`, or an error naming the file and column.
+/// The index of the header column `name`, or an error naming the file and column, and
+/// what the header has instead.
 pub(crate) fn column_index(header: &[String], name: &str, path: &Path) -> Result<usize, DataError> {
     header
         .iter()
@@ -128,7 +129,30 @@ pub(crate) fn column_index(header: &[String], name: &str, path: &Path) -> Result
         .ok_or_else(|| DataError::MissingColumn {
             path: path.into(),
             column: name.into(),
+            header: header_hint(header, name),
         })
+}
+
+/// Header columns a missing-column error lists, at most: ToxCast's header has 618.
+const HINT_COLUMNS: usize = 6;
+
+/// What a header without `name` has: its first columns, and a column that differs from
+/// `name` only in case (MoleculeNet's own files call their SMILES column `smiles`).
+pub(crate) fn header_hint(header: &[String], name: &str) -> String {
+    let shown: Vec<String> = header
+        .iter()
+        .take(HINT_COLUMNS)
+        .map(|h| format!("`{h}`"))
+        .collect();
+    let mut hint = match header.len() {
+        0 => "the header is empty".to_string(),
+        n if n > HINT_COLUMNS => format!("it has {}, … ({n} columns)", shown.join(", ")),
+        _ => format!("it has {}", shown.join(", ")),
+    };
+    if let Some(near) = header.iter().find(|h| h.eq_ignore_ascii_case(name)) {
+        hint.push_str(&format!("; `{near}` differs only in case"));
+    }
+    hint
 }
 
 /// A label cell: `Some(0.0 | 1.0)` when measured, `None` when missing (empty, `-1`, `NA`),
@@ -315,7 +339,12 @@ mod tests {
         );
         assert_eq!(
             err(b"a,b\n1,0\n", &y),
-            "DIR/bad.csv: line 1: required column `y` is missing from the header"
+            "DIR/bad.csv: line 1: required column `y` is missing from the header (it has `a`, `b`)"
+        );
+        assert_eq!(
+            err(b"a,Y,c,d,e,f,g\n1,0,0,0,0,0,0\n", &y),
+            "DIR/bad.csv: line 1: required column `y` is missing from the header \
+             (it has `a`, `Y`, `c`, `d`, `e`, `f`, … (7 columns); `Y` differs only in case)"
         );
         assert_eq!(
             err(b"a,a,y\n1,2,0\n", &y),

@@ -25,8 +25,13 @@ pub enum DataError {
     },
     #[error("{path}: line {line}: not valid UTF-8")]
     InvalidUtf8 { path: PathBuf, line: u64 },
-    #[error("{path}: line 1: required column `{column}` is missing from the header")]
-    MissingColumn { path: PathBuf, column: String },
+    #[error("{path}: line 1: required column `{column}` is missing from the header ({header})")]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        /// What the header has instead ([`crate::csvio::header_hint`]).
+        header: String,
+    },
     #[error("{path}: line 1: column `{column}` appears more than once in the header")]
     DuplicateColumn { path: PathBuf, column: String },
     #[error("{path}: line {line}: {found} fields where the header has {expected}")]

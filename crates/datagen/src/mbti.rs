@@ -517,7 +517,7 @@ pub(crate) mod tests {
         let p = dir.path().join("m.csv");
         let cases: [(&[u8], &str); 4] = [
             (b"type,posts\nINFJ,hello\nINFQ,bye\n", "line 3: type `INFQ` is not four MBTI letters (I/E, N/S, T/F, J/P; X for a blank axis)"),
-            (b"kind,posts\nINFJ,hello\n", "line 1: required column `type` is missing from the header"),
+            (b"kind,posts\nINFJ,hello\n", "line 1: required column `type` is missing from the header (it has `kind`, `posts`)"),
             (b"type,posts\nINFJ,\"unterminated\xff\"\n", "line 2: not valid UTF-8"),
             (b"type,posts\nINFJ,a,b\n", "line 2: 3 fields where the header has 2"),
         ];

@@ -208,7 +208,7 @@ mod tests {
             .unwrap_err();
         assert!(
             e.to_string()
-                .contains("required column `SMILES` is missing"),
+                .contains("required column `SMILES` is missing from the header (it has `smiles`, `a`; `smiles` differs only in case)"),
             "{e}"
         );
         let e = load_smiles_csv(&write(&dir, ""), &SmilesOptions::default()).unwrap_err();
