@@ -55,24 +55,62 @@ pub(crate) fn target_of(rows: &[crate::tables::Summary]) -> &'static str {
     }
 }
 
-/// The colour of a legend entry with nothing drawn for it, which [`legend`] draws as an
-/// empty, crossed-out box: a filled grey swatch would look like the grey where two
-/// strategies' translucent confidence bands overlap.
-const NOT_DRAWN: RGBColor = RGBColor(150, 150, 150);
+/// The outline's colour of a legend entry with nothing drawn for it.
+const NOT_DRAWN_GREY: RGBColor = RGBColor(150, 150, 150);
 
-/// Legend entries for `strategies` in their colours; one with nothing drawn (`drawn` false:
-/// a strategy that did not apply has no line) reads "(not applicable, no line)" beside an
-/// empty, crossed-out box.
-pub(crate) fn strategy_items(
-    strategies: &[&str],
-    drawn: impl Fn(&str) -> bool,
-) -> Vec<(String, RGBColor)> {
+/// What a legend entry shows beside its label.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Swatch {
+    /// A bar in the colour of what the entry's lines, bars or points are drawn in.
+    Filled(RGBColor),
+    /// Nothing is drawn for the entry (a strategy that did not apply): an empty,
+    /// crossed-out box, since a filled grey one would look like the grey where two
+    /// strategies' translucent confidence bands overlap.
+    NotDrawn,
+}
+
+/// One entry of a [`legend`].
+#[derive(Clone, Debug)]
+pub(crate) struct LegendItem {
+    label: String,
+    swatch: Swatch,
+    /// The heading it goes under: a strategy's family.
+    group: Option<&'static str>,
+}
+
+impl LegendItem {
+    /// A strategy in its colour; one with nothing drawn (`drawn` false: a strategy that
+    /// did not apply has no line) reads "(not applicable, no line)" beside an empty box.
+    pub(crate) fn strategy(name: &str, drawn: bool) -> LegendItem {
+        let (label, swatch) = match drawn {
+            true => (name.to_string(), Swatch::Filled(strategy_color(name))),
+            false => (
+                format!("{name} (not applicable, no line)"),
+                Swatch::NotDrawn,
+            ),
+        };
+        LegendItem {
+            label,
+            swatch,
+            group: group_of(name),
+        }
+    }
+
+    /// Anything else drawn in `color` (a reference bar), under no heading.
+    pub(crate) fn other(label: impl Into<String>, color: RGBColor) -> LegendItem {
+        LegendItem {
+            label: label.into(),
+            swatch: Swatch::Filled(color),
+            group: None,
+        }
+    }
+}
+
+/// Legend entries for `strategies`, [`LegendItem::strategy`] each.
+pub(crate) fn strategy_items(strategies: &[&str], drawn: impl Fn(&str) -> bool) -> Vec<LegendItem> {
     strategies
         .iter()
-        .map(|&s| match drawn(s) {
-            true => (s.to_string(), strategy_color(s)),
-            false => (format!("{s} (not applicable, no line)"), NOT_DRAWN),
-        })
+        .map(|&s| LegendItem::strategy(s, drawn(s)))
         .collect()
 }
 
@@ -134,10 +172,10 @@ fn entry_width(label: &str) -> i32 {
     60 + 11 * label.chars().count() as i32
 }
 
-/// The heading of a legend entry's group: strategies by family, so that a legend of a
+/// The heading of a strategy's legend entry: strategies by family, so that a legend of a
 /// dozen strategies reads as the baselines, then the partial-label methods.
-fn group_of(label: &str) -> Option<&'static str> {
-    record::Strategy::from_name(label).map(|s| {
+fn group_of(strategy: &str) -> Option<&'static str> {
+    record::Strategy::from_name(strategy).map(|s| {
         if s.is_partial_label() {
             "partial-label methods:"
         } else {
@@ -152,15 +190,14 @@ type LegendPlace = (i32, i32, Option<&'static str>);
 /// Where each legend entry goes and the group headings drawn before entries that start a
 /// group, entries wrapping at `width`; and the number of rows. Headings only when the items
 /// span more than one group.
-fn legend_layout(items: &[(String, RGBColor)], width: u32) -> (Vec<LegendPlace>, i32) {
-    let groups: std::collections::BTreeSet<_> =
-        items.iter().filter_map(|(l, _)| group_of(l)).collect();
+fn legend_layout(items: &[LegendItem], width: u32) -> (Vec<LegendPlace>, i32) {
+    let groups: std::collections::BTreeSet<_> = items.iter().filter_map(|i| i.group).collect();
     let grouped = groups.len() > 1;
     let (mut row, mut x) = (0, 20);
     let mut placed = Vec::with_capacity(items.len());
     let mut last = None;
-    for (label, _) in items {
-        let group = group_of(label);
+    for LegendItem { label, group, .. } in items {
+        let group = *group;
         let heading = (grouped && group != last).then_some(group).flatten();
         if heading.is_some() && x > 20 {
             row += 1;
@@ -179,7 +216,7 @@ fn legend_layout(items: &[(String, RGBColor)], width: u32) -> (Vec<LegendPlace>,
 }
 
 /// Height a legend of `items` needs in an area `width` pixels wide (entries wrap).
-pub(crate) fn legend_height(items: &[(String, RGBColor)], width: u32) -> u32 {
+pub(crate) fn legend_height(items: &[LegendItem], width: u32) -> u32 {
     let (_, rows) = legend_layout(items, width);
     34 * rows as u32 + 6
 }
@@ -188,10 +225,10 @@ pub(crate) fn legend_height(items: &[(String, RGBColor)], width: u32) -> u32 {
 /// grouped under headings by family when both families are there.
 pub(crate) fn legend(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-    items: &[(String, RGBColor)],
+    items: &[LegendItem],
 ) -> Result<(), String> {
     let (placed, _) = legend_layout(items, area.dim_in_pixel().0);
-    for ((label, color), &(x, row, heading)) in items.iter().zip(&placed) {
+    for (item, &(x, row, heading)) in items.iter().zip(&placed) {
         let y = 34 * row;
         if let Some(h) = heading {
             ok(area.draw(&Text::new(
@@ -200,9 +237,9 @@ pub(crate) fn legend(
                 ("sans-serif", 20).into_font().style(FontStyle::Italic),
             )))?;
         }
-        swatch(area, (x, y + 14), *color)?;
+        swatch(area, (x, y + 14), item.swatch)?;
         ok(area.draw(&Text::new(
-            label.clone(),
+            item.label.clone(),
             (x + 42, y + 8),
             ("sans-serif", 20),
         )))?;
@@ -211,18 +248,17 @@ pub(crate) fn legend(
 }
 
 /// A legend entry's swatch, 34 × 8 pixels from its top left corner: filled in the entry's
-/// colour, or, for an entry with nothing drawn ([`NOT_DRAWN`]), an outline crossed by a
-/// diagonal.
+/// colour, or, for an entry with nothing drawn, a grey outline crossed by a diagonal.
 fn swatch(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     (x, y): (i32, i32),
-    color: RGBColor,
+    swatch: Swatch,
 ) -> Result<(), String> {
     let corners = [(x, y), (x + 34, y + 8)];
-    if color != NOT_DRAWN {
+    if let Swatch::Filled(color) = swatch {
         return ok(area.draw(&Rectangle::new(corners, color.filled())));
     }
-    let line = color.stroke_width(2);
+    let line = NOT_DRAWN_GREY.stroke_width(2);
     ok(area.draw(&Rectangle::new(corners, line)))?;
     ok(area.draw(&PathElement::new(vec![(x, y + 8), (x + 34, y)], line)))
 }
@@ -231,13 +267,33 @@ fn swatch(
 mod tests {
     use super::*;
 
+    /// A strategy with nothing drawn stays under its family's heading: the entry after it
+    /// does not start that family again, and a family of such entries alone still has one.
+    #[test]
+    fn an_entry_with_nothing_drawn_keeps_its_group() {
+        let usual = Some("masked and the usual alternatives:");
+        let partial = Some("partial-label methods:");
+        let names = ["masked", "complete-case", "single-task", "partial-bce"];
+        let items = strategy_items(&names, |s| s != "complete-case");
+        let (placed, rows) = legend_layout(&items, 2000);
+        let rows_and_headings: Vec<_> = placed.iter().map(|p| (p.1, p.2)).collect();
+        assert_eq!(rows, 2);
+        assert_eq!(
+            rows_and_headings,
+            [(0, usual), (0, None), (0, None), (1, partial)]
+        );
+        let items = strategy_items(&["complete-case", "partial-bce"], |_| false);
+        let (placed, _) = legend_layout(&items, 2000);
+        assert_eq!((placed[0].2, placed[1].2), (usual, partial));
+    }
+
     /// A strategy with a line gets a filled swatch in its colour; one without gets an empty
     /// box (background inside, off its diagonal), so it cannot pass for a grey band.
     #[test]
     fn an_entry_with_nothing_drawn_is_an_empty_crossed_box() {
         fonts();
         let items = strategy_items(&["masked", "complete-case"], |s| s == "masked");
-        assert_eq!(items[1].0, "complete-case (not applicable, no line)");
+        assert_eq!(items[1].label, "complete-case (not applicable, no line)");
         let (width, height) = (800u32, 40u32);
         let mut pixels = vec![0u8; (width * height * 3) as usize];
         {
@@ -256,6 +312,6 @@ mod tests {
         // Inside the empty box, above its diagonal (which runs from bottom left to top
         // right): the background; on its outline: the outline's grey.
         assert_eq!(at(empty + 4, 16), WHITE);
-        assert_eq!(at(empty + 17, 14), NOT_DRAWN);
+        assert_eq!(at(empty + 17, 14), NOT_DRAWN_GREY);
     }
 }

@@ -2,7 +2,10 @@
 //! baseline bar in grey (the majority class for text axes; chance or the positive share
 //! for assays).
 
-use super::{fonts, legend, legend_height, ok, plot_error, strategy_color, titled};
+use super::{
+    fonts, legend, legend_height, ok, plot_error, strategy_color, strategy_items, titled,
+    LegendItem,
+};
 use crate::error::ReportError;
 use crate::tables::Summary;
 use plotters::prelude::*;
@@ -49,11 +52,11 @@ fn draw(
     let root = BitMapBackend::new(path, layout.size).into_drawing_area();
     ok(root.fill(&WHITE))?;
     let body = titled(&root, layout.title, layout.subtitle)?;
-    let mut items: Vec<(String, RGBColor)> = strategies
-        .iter()
-        .map(|s| (s.to_string(), strategy_color(s)))
-        .collect();
-    items.push((layout.baseline_name.into(), RGBColor(170, 170, 170)));
+    let mut items = strategy_items(&strategies, |_| true);
+    items.push(LegendItem::other(
+        layout.baseline_name,
+        RGBColor(170, 170, 170),
+    ));
     let (grid, bottom) =
         body.split_vertically(body.dim_in_pixel().1 - legend_height(&items, body.dim_in_pixel().0));
     let areas = grid.split_evenly(layout.grid);
