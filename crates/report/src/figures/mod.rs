@@ -96,6 +96,12 @@ impl LegendItem {
         }
     }
 
+    /// The entry with `note` after its label, in brackets.
+    pub(crate) fn noted(mut self, note: &str) -> LegendItem {
+        self.label = format!("{} ({note})", self.label);
+        self
+    }
+
     /// Anything else drawn in `color` (a reference bar), under no heading.
     pub(crate) fn other(label: impl Into<String>, color: RGBColor) -> LegendItem {
         LegendItem {
