@@ -217,7 +217,16 @@ pub fn data(
                 split_column: split_column.map(String::from),
                 listing: false,
             };
-            let loaded = datagen::molecule::load_smiles_csv(&full, &options).map_err(load_error)?;
+            let loaded =
+                datagen::molecule::load_smiles_csv(&full, &options).map_err(|e| match &e {
+                    // The key that names that column, which the file may call otherwise.
+                    datagen::DataError::MissingColumn { column, .. }
+                        if *column == options.smiles_column =>
+                    {
+                        err("data.smiles-column", e.to_string())
+                    }
+                    _ => load_error(e),
+                })?;
             let facts = SourceFacts {
                 rows: loaded.molecules.len(),
                 tasks: loaded.task_names.len(),
