@@ -29,7 +29,7 @@ pub enum DataError {
     MissingColumn {
         path: PathBuf,
         column: String,
-        /// What the header has instead ([`crate::csvio::header_hint`]).
+        /// What the header has instead: its first columns, and one that differs only in case.
         header: String,
     },
     #[error("{path}: line 1: column `{column}` appears more than once in the header")]
