@@ -35,6 +35,26 @@ fn mean_curve(
         .collect()
 }
 
+/// The legend entry of strategy `s`, which trained in `trained` of its `all` seeds.
+/// Single-task's line at an epoch is the mean over the networks still training then (each
+/// stops on its own dev score), so late epochs speak for few tasks: its entry says so.
+fn legend_item(s: &str, trained: usize, all: usize) -> LegendItem {
+    let mut notes = Vec::new();
+    if trained > 0 && s == record::Strategy::SingleTask.name() {
+        notes.push("each epoch: mean over its networks still training".to_string());
+    }
+    if trained > 0 && trained < all {
+        notes.push(format!(
+            "{trained} of {all} seeds; not applicable in the others"
+        ));
+    }
+    let item = LegendItem::strategy(s, trained > 0);
+    match notes.is_empty() {
+        true => item,
+        false => item.noted(&notes.join("; ")),
+    }
+}
+
 fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
     fonts();
     let strategies =
@@ -51,12 +71,7 @@ fn draw(runs: &[&Run], title: &str, path: &Path) -> Result<(), String> {
                 .copied()
                 .filter(|r| r.axes.strategy == *s && !r.history.is_empty())
                 .collect();
-            items.push(match trained.len() {
-                0 => LegendItem::strategy(s, false),
-                t if t == all => LegendItem::strategy(s, true),
-                t => LegendItem::strategy(s, true)
-                    .noted(&format!("{t} of {all} seeds; not applicable in the others")),
-            });
+            items.push(legend_item(s, trained.len(), all));
             (
                 *s,
                 mean_curve(&trained, |e| Some(e.train_loss)),
@@ -268,6 +283,31 @@ mod tests {
         assert_eq!(super::until_below(&line, -0.5), [(1.0, 0.5), (1.5, -0.5)]);
         assert_eq!(super::until_below(&line, -2.0), line);
         assert_eq!(super::until_below(&[(1.0, -3.0)], 0.0), []);
+    }
+
+    /// The legend says what a line is a mean over when that is not every seed, or (for
+    /// single-task) not every task at every epoch; a strategy that never trained has no line.
+    #[test]
+    fn legend_entries_say_what_a_line_is_a_mean_over() {
+        let label = |s, t, all| super::legend_item(s, t, all).label;
+        assert_eq!(label("masked", 3, 3), "masked");
+        assert_eq!(
+            label("masked", 2, 3),
+            "masked (2 of 3 seeds; not applicable in the others)"
+        );
+        assert_eq!(
+            label("single-task", 3, 3),
+            "single-task (each epoch: mean over its networks still training)"
+        );
+        assert_eq!(
+            label("single-task", 1, 3),
+            "single-task (each epoch: mean over its networks still training; \
+             1 of 3 seeds; not applicable in the others)"
+        );
+        assert_eq!(
+            label("single-task", 0, 3),
+            "single-task (not applicable, no line)"
+        );
     }
 
     /// Plain's fall leaves the axis only when it would squash the others flat.
