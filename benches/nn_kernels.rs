@@ -1,7 +1,9 @@
 //! The seed network's training step and its parts, on the seed's batch of 5000; the Tox21
 //! network's step (2048 or 2089 inputs, batch 256) on fingerprint-shaped inputs, the way a
 //! sweep trains it (`tox21_step`, `tox21_step_indexed`) with their limits printed at the end,
-//! and the scoring of a Tox21 dev set (`tox21_score`, `tox21_score_blas`).
+//! and the scoring of a Tox21 dev set (`tox21_score`, `tox21_score_blas`); MUV's step at
+//! batches of 256 to 4,096 (`muv_step_*`), with the limits of the 4,096 step on one core and
+//! on two printed at the end too.
 //!
 //! - `train_step`: the step as a sweep runs it (the tiled kernels, `nn::tiled`);
 //!   `train_step_blas`: the same step through whole-batch BLAS products.
@@ -185,7 +187,7 @@ fn bench_batch_sizes(c: &mut Criterion) {
     let x = ndarray::concatenate(ndarray::Axis(1), &[fx.view(), fd.view()]).unwrap();
     let y = Array2::from_shape_simple_fn((rows, 17), || (rng.random::<f32>() < 0.01) as u8 as f32);
     let observed = Array2::from_shape_simple_fn((rows, 17), || rng.random::<f32>() < 0.16);
-    let mlp = Mlp::new(&[2089, 512, 128, 17], &mut rng);
+    let mlp = Mlp::new(&MUV_SIZES, &mut rng);
     let mut group = c.benchmark_group("nn");
     group.sample_size(10);
     // The largest batch again on two threads (`Trainer::with_threads`: the same bits).
@@ -198,14 +200,26 @@ fn bench_batch_sizes(c: &mut Criterion) {
             1 => format!("muv_step_{batch}"),
             _ => format!("muv_step_{batch}_threads{threads}"),
         };
-        bench_indexed(
-            &mut group,
-            &name,
-            trainer,
-            (&x, &y, &observed),
-            batch,
-            &MUV_MEASURED,
-        );
+        let measured = match (batch, threads) {
+            (4096, 1) => &MUV_MEASURED[0],
+            (4096, _) => &MUV_MEASURED[1],
+            _ => &MUV_OTHERS_MEASURED,
+        };
+        let nnz = bench_indexed(&mut group, &name, trainer, (&x, &y, &observed), batch, measured);
+        MUV_NNZ.store(nnz, Ordering::Relaxed);
+    }
+    // Adam's update alone, on one thread and shared by two: the gradients of a batch of
+    // more than 256 rows are stored whole, as a step at 4,096 stores them.
+    let mut loss = Loss::masked();
+    for threads in [1, 2] {
+        let mut adam = Trainer::new(mlp.clone(), 3e-3, 512).with_threads(nn::Threads::new(threads));
+        let rows = s![..512, ..];
+        adam.compute_gradients(x.slice(rows), y.slice(rows), observed.slice(rows), &mut loss);
+        let name = match threads {
+            1 => "muv_adam".to_string(),
+            _ => format!("muv_adam_threads{threads}"),
+        };
+        group.bench_function(name, |b| b.iter(|| adam.apply_adam()));
     }
     // The first layer alone at batch 4096 on two threads, each way of a large batch's
     // forward pass (a trainer times both and keeps the faster: `LargeBatches`).
@@ -226,7 +240,13 @@ fn bench_batch_sizes(c: &mut Criterion) {
     group.finish();
 }
 
-static MUV_MEASURED: AtomicBool = AtomicBool::new(false);
+/// Whether `muv_step_4096` (one thread) and `muv_step_4096_threads2` ran in this process.
+static MUV_MEASURED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+static MUV_OTHERS_MEASURED: AtomicBool = AtomicBool::new(false);
+/// Non-zero inputs in a batch of 256 of the MUV steps' training set (on average).
+static MUV_NNZ: AtomicUsize = AtomicUsize::new(0);
+/// MUV's network.
+const MUV_SIZES: [usize; 4] = [2089, 512, 128, 17];
 
 /// Training rows the indexed Tox21 step draws its batches from (a multiple of 256).
 const TRAIN_ROWS: usize = 4096;
@@ -302,6 +322,57 @@ fn print_tox21_limits() {
     }
 }
 
+/// MUV's step at batch 4,096 against its limits, from this run's medians. Its FLOPs are
+/// the sparse first layer's forward and weight gradient over the batch's non-zeros and the
+/// dense layers' forward, weight gradient and delta products. On one thread the limit is
+/// all of them at the large-product BLAS rate plus Adam's update alone. On two, each core
+/// runs at that rate, except that the 512 × 128 layer's forward product is one OpenBLAS
+/// call on one core (split, its bits would change, and with them every committed result),
+/// plus Adam's update shared by both.
+fn print_muv_limits() {
+    if !PEAK_MEASURED.load(Ordering::Relaxed) || std::env::args().any(|a| a == "--test") {
+        return;
+    }
+    let Some(peak) = median_seconds("sgemm_peak") else {
+        return;
+    };
+    let rate = 2.0 * (PEAK_SIDE as f64).powi(3) / peak;
+    let batch = 4096.0;
+    let nnz = MUV_NNZ.load(Ordering::Relaxed) as f64 * batch / 256.0;
+    let [_, first, second, out] = MUV_SIZES.map(|n| n as f64);
+    let sparse = 2.0 * 2.0 * nnz * first;
+    let forward_product = 2.0 * batch * first * second;
+    let flops = sparse + 3.0 * forward_product + 3.0 * 2.0 * batch * second * out;
+    let steps = [
+        ("muv_step_4096", "muv_adam", "one core", 1.0, 0.0),
+        ("muv_step_4096_threads2", "muv_adam_threads2", "two cores", 2.0, forward_product),
+    ];
+    for (measured, (name, adam_name, on, cores, one_core)) in MUV_MEASURED.iter().zip(steps) {
+        let (true, Some(step), Some(adam)) = (
+            measured.load(Ordering::Relaxed),
+            median_seconds(name),
+            median_seconds(adam_name),
+        ) else {
+            continue;
+        };
+        let products = one_core / rate + (flops - one_core) / (cores * rate);
+        let limit = products + adam;
+        println!(
+            "\nnn/{name} (2089-512-128-17, batch 4096, {on}): {:.1} ms; limit {:.1} ms \
+             ({:.0} MFLOP, {:.0} of them sparse, at sgemm's {:.1} GFLOP/s a core = {:.1} ms, \
+             plus Adam {:.2} ms); efficiency {:.2}",
+            step * 1e3,
+            limit * 1e3,
+            flops / 1e6,
+            sparse / 1e6,
+            rate / 1e9,
+            products * 1e3,
+            adam * 1e3,
+            limit / step
+        );
+    }
+}
+
 pub fn bench(c: &mut Criterion) {
     masklab::blas::use_single_thread();
     bench_fingerprints(c);
@@ -355,6 +426,7 @@ pub fn bench(c: &mut Criterion) {
     bench_sgemm_peak(c);
     print_efficiency(flops);
     print_tox21_limits();
+    print_muv_limits();
 }
 
 /// Side of the square product that measures BLAS's peak: large enough that packing and
