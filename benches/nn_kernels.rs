@@ -205,7 +205,14 @@ fn bench_batch_sizes(c: &mut Criterion) {
             (4096, _) => &MUV_MEASURED[1],
             _ => &MUV_OTHERS_MEASURED,
         };
-        let nnz = bench_indexed(&mut group, &name, trainer, (&x, &y, &observed), batch, measured);
+        let nnz = bench_indexed(
+            &mut group,
+            &name,
+            trainer,
+            (&x, &y, &observed),
+            batch,
+            measured,
+        );
         MUV_NNZ.store(nnz, Ordering::Relaxed);
     }
     // Adam's update alone, on one thread and shared by two: the gradients of a batch of
@@ -214,7 +221,12 @@ fn bench_batch_sizes(c: &mut Criterion) {
     for threads in [1, 2] {
         let mut adam = Trainer::new(mlp.clone(), 3e-3, 512).with_threads(nn::Threads::new(threads));
         let rows = s![..512, ..];
-        adam.compute_gradients(x.slice(rows), y.slice(rows), observed.slice(rows), &mut loss);
+        adam.compute_gradients(
+            x.slice(rows),
+            y.slice(rows),
+            observed.slice(rows),
+            &mut loss,
+        );
         let name = match threads {
             1 => "muv_adam".to_string(),
             _ => format!("muv_adam_threads{threads}"),
@@ -345,7 +357,13 @@ fn print_muv_limits() {
     let flops = sparse + 3.0 * forward_product + 3.0 * 2.0 * batch * second * out;
     let steps = [
         ("muv_step_4096", "muv_adam", "one core", 1.0, 0.0),
-        ("muv_step_4096_threads2", "muv_adam_threads2", "two cores", 2.0, forward_product),
+        (
+            "muv_step_4096_threads2",
+            "muv_adam_threads2",
+            "two cores",
+            2.0,
+            forward_product,
+        ),
     ];
     for (measured, (name, adam_name, on, cores, one_core)) in MUV_MEASURED.iter().zip(steps) {
         let (true, Some(step), Some(adam)) = (
