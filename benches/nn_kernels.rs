@@ -282,17 +282,30 @@ fn tox21_step_flops(nnz: usize) -> f64 {
     first + dense
 }
 
+/// This run's large-product BLAS rate in FLOP/s, the rate the limits count FLOPs at, when
+/// `sgemm_peak` ran in this process (not in `--test` mode, and not filtered out).
+fn peak_rate() -> Option<f64> {
+    if !PEAK_MEASURED.load(Ordering::Relaxed) || std::env::args().any(|a| a == "--test") {
+        return None;
+    }
+    Some(2.0 * (PEAK_SIDE as f64).powi(3) / median_seconds("sgemm_peak")?)
+}
+
+/// This run's medians of a step and of Adam's update alone, when the step ran in it.
+fn step_and_adam(measured: &AtomicBool, step: &str, adam: &str) -> Option<(f64, f64)> {
+    if !measured.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some((median_seconds(step)?, median_seconds(adam)?))
+}
+
 /// The indexed Tox21 steps against their limits: FLOPs at the large-product BLAS rate of
 /// this run, plus Adam's update of every weight (memory-bound, measured alone), from this
 /// run's medians.
 fn print_tox21_limits() {
-    if !PEAK_MEASURED.load(Ordering::Relaxed) || std::env::args().any(|a| a == "--test") {
-        return;
-    }
-    let Some(peak) = median_seconds("sgemm_peak") else {
+    let Some(peak_rate) = peak_rate() else {
         return;
     };
-    let peak_rate = 2.0 * (PEAK_SIDE as f64).powi(3) / peak;
     let steps = [
         (
             "tox21_step",
@@ -310,11 +323,7 @@ fn print_tox21_limits() {
         ),
     ];
     for (name, adam_name, shape, inputs, (measured, nnz)) in steps {
-        let (true, Some(step), Some(adam)) = (
-            measured.load(Ordering::Relaxed),
-            median_seconds(name),
-            median_seconds(adam_name),
-        ) else {
+        let Some((step, adam)) = step_and_adam(measured, name, adam_name) else {
             continue;
         };
         let flops = tox21_step_flops(nnz.load(Ordering::Relaxed));
@@ -342,13 +351,9 @@ fn print_tox21_limits() {
 /// call on one core (split, its bits would change, and with them every committed result),
 /// plus Adam's update shared by both.
 fn print_muv_limits() {
-    if !PEAK_MEASURED.load(Ordering::Relaxed) || std::env::args().any(|a| a == "--test") {
-        return;
-    }
-    let Some(peak) = median_seconds("sgemm_peak") else {
+    let Some(rate) = peak_rate() else {
         return;
     };
-    let rate = 2.0 * (PEAK_SIDE as f64).powi(3) / peak;
     let batch = 4096.0;
     let nnz = MUV_NNZ.load(Ordering::Relaxed) as f64 * batch / 256.0;
     let [_, first, second, out] = MUV_SIZES.map(|n| n as f64);
@@ -366,11 +371,7 @@ fn print_muv_limits() {
         ),
     ];
     for (measured, (name, adam_name, on, cores, one_core)) in MUV_MEASURED.iter().zip(steps) {
-        let (true, Some(step), Some(adam)) = (
-            measured.load(Ordering::Relaxed),
-            median_seconds(name),
-            median_seconds(adam_name),
-        ) else {
+        let Some((step, adam)) = step_and_adam(measured, name, adam_name) else {
             continue;
         };
         let products = one_core / rate + (flops - one_core) / (cores * rate);
