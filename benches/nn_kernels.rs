@@ -191,7 +191,7 @@ fn bench_batch_sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("nn");
     group.sample_size(10);
     // The largest batch again on two threads (`Trainer::with_threads`: the same bits).
-    for (batch, threads) in [(256, 1), (1024, 1), (4096, 1), (4096, 2)] {
+    for (&(batch, threads), measured) in MUV_STEPS.iter().zip(&MUV_MEASURED) {
         group.throughput(Throughput::Elements(batch as u64));
         let trainer = Trainer::new(mlp.clone(), 1e-3, batch)
             .with_dropout(0.2, ChaCha8Rng::seed_from_u64(47))
@@ -199,11 +199,6 @@ fn bench_batch_sizes(c: &mut Criterion) {
         let name = match threads {
             1 => format!("muv_step_{batch}"),
             _ => format!("muv_step_{batch}_threads{threads}"),
-        };
-        let measured = match (batch, threads) {
-            (4096, 1) => &MUV_MEASURED[0],
-            (4096, _) => &MUV_MEASURED[1],
-            _ => &MUV_OTHERS_MEASURED,
         };
         let nnz = bench_indexed(
             &mut group,
@@ -252,9 +247,10 @@ fn bench_batch_sizes(c: &mut Criterion) {
     group.finish();
 }
 
-/// Whether `muv_step_4096` (one thread) and `muv_step_4096_threads2` ran in this process.
-static MUV_MEASURED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
-static MUV_OTHERS_MEASURED: AtomicBool = AtomicBool::new(false);
+/// The MUV steps' batches and threads, in the order they run.
+const MUV_STEPS: [(usize, usize); 4] = [(256, 1), (1024, 1), (4096, 1), (4096, 2)];
+/// Whether each of `MUV_STEPS` ran in this process.
+static MUV_MEASURED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 /// Non-zero inputs in a batch of 256 of the MUV steps' training set (on average).
 static MUV_NNZ: AtomicUsize = AtomicUsize::new(0);
 /// MUV's network.
@@ -270,14 +266,15 @@ static FINGERPRINT_MEASURED: AtomicBool = AtomicBool::new(false);
 static TOX21_NNZ: AtomicUsize = AtomicUsize::new(0);
 static FINGERPRINT_NNZ: AtomicUsize = AtomicUsize::new(0);
 
-/// Multiply-adds of a Tox21 step at batch 256, two FLOPs each: the sparse first layer's
-/// forward and weight gradient over the batch's non-zeros (512 outputs each), then the
-/// dense layers' forward, weight gradient and delta products.
-fn tox21_step_flops(nnz: usize) -> f64 {
-    let first = 2.0 * 2.0 * nnz as f64 * 512.0;
-    let dense: f64 = [(512.0, 128.0), (128.0, 12.0)]
-        .iter()
-        .map(|(a, b)| 3.0 * 2.0 * 256.0 * a * b)
+/// Multiply-adds of a step of a network of layer `sizes` on a batch of `batch` rows with
+/// `nnz` non-zero inputs, two FLOPs each: the sparse first layer's forward and weight
+/// gradient over the non-zeros, then the dense layers' forward, weight gradient and delta
+/// products. Of `sizes[..2]`, the sparse layer's alone.
+fn sparse_step_flops(sizes: &[usize], batch: usize, nnz: usize) -> f64 {
+    let first = 2.0 * 2.0 * nnz as f64 * sizes[1] as f64;
+    let dense: f64 = sizes[1..]
+        .windows(2)
+        .map(|w| 3.0 * 2.0 * (batch * w[0] * w[1]) as f64)
         .sum();
     first + dense
 }
@@ -326,7 +323,8 @@ fn print_tox21_limits() {
         let Some((step, adam)) = step_and_adam(measured, name, adam_name) else {
             continue;
         };
-        let flops = tox21_step_flops(nnz.load(Ordering::Relaxed));
+        let sizes = [inputs as usize, 512, 128, 12];
+        let flops = sparse_step_flops(&sizes, 256, nnz.load(Ordering::Relaxed));
         let limit = flops / peak_rate + adam;
         println!(
             "\nnn/{name} ({shape}): {:.2} ms; limit {:.2} ms ({:.1} MFLOP at sgemm's {:.1} \
@@ -336,7 +334,7 @@ fn print_tox21_limits() {
             flops / 1e6,
             peak_rate / 1e9,
             flops / peak_rate * 1e3,
-            (inputs * 512.0 + 512.0 * 128.0 + 128.0 * 12.0) / 1e6,
+            sizes.windows(2).map(|w| w[0] * w[1]).sum::<usize>() as f64 / 1e6,
             adam * 1e3,
             limit / step
         );
@@ -354,12 +352,12 @@ fn print_muv_limits() {
     let Some(rate) = peak_rate() else {
         return;
     };
-    let batch = 4096.0;
-    let nnz = MUV_NNZ.load(Ordering::Relaxed) as f64 * batch / 256.0;
-    let [_, first, second, out] = MUV_SIZES.map(|n| n as f64);
-    let sparse = 2.0 * 2.0 * nnz * first;
-    let forward_product = 2.0 * batch * first * second;
-    let flops = sparse + 3.0 * forward_product + 3.0 * 2.0 * batch * second * out;
+    let batch = 4096;
+    let nnz = MUV_NNZ.load(Ordering::Relaxed) * batch / 256;
+    let sparse = sparse_step_flops(&MUV_SIZES[..2], batch, nnz);
+    let flops = sparse_step_flops(&MUV_SIZES, batch, nnz);
+    let forward_product = 2.0 * (batch * MUV_SIZES[1] * MUV_SIZES[2]) as f64;
+    let shape = MUV_SIZES.map(|n| n.to_string()).join("-");
     let steps = [
         ("muv_step_4096", "muv_adam", "one core", 1.0, 0.0),
         (
@@ -370,14 +368,14 @@ fn print_muv_limits() {
             forward_product,
         ),
     ];
-    for (measured, (name, adam_name, on, cores, one_core)) in MUV_MEASURED.iter().zip(steps) {
+    for (measured, (name, adam_name, on, cores, one_core)) in MUV_MEASURED[2..].iter().zip(steps) {
         let Some((step, adam)) = step_and_adam(measured, name, adam_name) else {
             continue;
         };
         let products = one_core / rate + (flops - one_core) / (cores * rate);
         let limit = products + adam;
         println!(
-            "\nnn/{name} (2089-512-128-17, batch 4096, {on}): {:.1} ms; limit {:.1} ms \
+            "\nnn/{name} ({shape}, batch {batch}, {on}): {:.1} ms; limit {:.1} ms \
              ({:.0} MFLOP, {:.0} of them sparse, at sgemm's {:.1} GFLOP/s a core = {:.1} ms, \
              plus Adam {:.2} ms); efficiency {:.2}",
             step * 1e3,
